@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs the build tools smart2fa needs, skipping whatever is already there.
+# Idempotent and quiet when nothing is missing. Usage: .ci/setup-tools.sh [--test]
+#   --test  also installs what the test suite needs (Chromium, PostgreSQL, Playwright).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=0.2.130
+CARGO_LEPTOS_VERSION=0.3.11
+WASM_OPT_VERSION=0.116.1
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
+want_test=0
+[[ "${1:-}" == "--test" ]] && want_test=1
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  log "apt-get install ${missing[*]}"
+  local sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  if [[ $apt_updated -eq 0 ]]; then $sudo apt-get update -qq >/dev/null; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# System packages first (fast), so a parallel cargo build is not starved later.
+apt_install pkg-config libssl-dev
+if [[ $want_test -eq 1 ]]; then
+  apt_install chromium fonts-dejavu-core postgresql
+fi
+
+if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
+  log "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown >/dev/null
+fi
+
+if ! (command -v wasm-bindgen >/dev/null && wasm-bindgen --version | grep -q " $WASM_BINDGEN_VERSION"); then
+  log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (compiles from source, ~10 min)"
+  cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --locked --quiet 2>/dev/null \
+    || cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --quiet
+fi
+
+if ! (command -v wasm-opt >/dev/null && [[ "$(command -v wasm-opt)" == "$HOME/.cargo/bin/wasm-opt" ]] && wasm-opt --version | grep -q "version 116"); then
+  log "cargo install wasm-opt $WASM_OPT_VERSION (binaryen 116 from source, ~9 min)"
+  cargo install wasm-opt --version "=$WASM_OPT_VERSION" --locked --quiet 2>/dev/null \
+    || cargo install wasm-opt --version "=$WASM_OPT_VERSION" --quiet
+fi
+
+if ! (command -v cargo-leptos >/dev/null && cargo-leptos --version | grep -q "$CARGO_LEPTOS_VERSION"); then
+  if ! rustup toolchain list | grep -q '^nightly'; then
+    log "rustup toolchain install nightly (cargo-leptos needs a newer rustc than stable)"
+    rustup toolchain install nightly --profile minimal >/dev/null
+  fi
+  log "cargo +nightly install cargo-leptos $CARGO_LEPTOS_VERSION (compiles from source, ~20 min)"
+  cargo +nightly install cargo-leptos --version "=$CARGO_LEPTOS_VERSION" --locked --quiet 2>/dev/null \
+    || cargo +nightly install cargo-leptos --version "=$CARGO_LEPTOS_VERSION" --quiet
+fi
+
+# npm packages: ECharts (copied to public/vendor by postinstall) and Playwright.
+if [[ -f package.json ]] && [[ ! -f public/vendor/echarts.min.js || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  log "npm ci (ECharts)"
+  npm ci --no-audit --no-fund --silent >/dev/null
+fi
+if [[ $want_test -eq 1 && -f end2end/package.json ]] && [[ ! -d end2end/node_modules/@playwright/test || end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]]; then
+  log "npm ci in end2end (Playwright; no browser download)"
+  (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent >/dev/null)
+fi
+exit 0

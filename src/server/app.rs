@@ -1,0 +1,187 @@
+//! The HTTP application: REST API, console (SSR + server functions), health endpoints,
+//! static files, and the layers around them (request id, tracing, body limit, sessions, CSRF).
+use super::auth::{csrf, session_store::DbSessionStore};
+use super::clock::{Clock, SystemClock};
+use super::config::Settings;
+use super::db::Db;
+use super::secrets::Secrets;
+use super::state::AppState;
+use super::{health, rest};
+use crate::ui::{shell, App};
+use axum::routing::get;
+use axum::Router;
+use http::{HeaderName, Request};
+use leptos::config::LeptosOptions;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::{Layer, ServiceBuilder};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::{Key, SameSite};
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Opens the database, applies migrations and loads secrets: everything a server needs.
+pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    let secrets = Secrets::load(&settings)?;
+    let db = Db::connect(&settings).await?;
+    db.migrate().await?;
+    let mut leptos_options = leptos_options()?;
+    leptos_options.site_addr = settings.site_addr;
+    Ok(AppState::new(leptos_options, db, clock, settings, secrets))
+}
+
+/// Leptos' site options: from cargo-leptos' environment when built by it, else the defaults of
+/// `Cargo.toml` (plain `cargo test` / `cargo run`).
+pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
+    let from_cargo_leptos = option_env!("LEPTOS_OUTPUT_NAME").is_some()
+        || std::env::var_os("LEPTOS_OUTPUT_NAME").is_some();
+    if from_cargo_leptos {
+        return Ok(get_configuration(None)?.leptos_options);
+    }
+    Ok(LeptosOptions::builder()
+        .output_name("smart2fa")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .build())
+}
+
+/// The full router for a prepared state.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let store = DbSessionStore::new(state.db());
+    let settings = state.settings();
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("smart2fa_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.cookie_secure())
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            settings.session_inactivity_minutes,
+        )))
+        .with_signed(Key::from(&state.inner.secrets.session_key));
+    let max_body = settings.max_body_bytes;
+
+    let context_state = state.clone();
+    let provide_state = move || provide_context(context_state.clone());
+    let error_state = state.clone();
+
+    Router::new()
+        .route("/healthz", get(health::alive))
+        .route("/readyz", get(health::ready))
+        .nest("/2fa", rest::router())
+        .leptos_routes_with_context(&state, routes, provide_state, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            move || provide_context(error_state.clone()),
+            shell,
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                        })
+                        .on_request(())
+                        .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(tower_http::catch_panic::CatchPanicLayer::new())
+                .layer(tower_http::map_request_body::MapRequestBodyLayer::new(move |body: axum::body::Body| {
+                    axum::body::Body::new(http_body_util::Limited::new(body, max_body))
+                }))
+                .layer(axum::middleware::from_fn(csrf::guard))
+                .layer(sessions),
+        )
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish
+/// for up to `grace`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    use axum::ServiceExt;
+    let app = tower::util::MapRequestLayer::new(rest::strip_json_suffix).layer(router);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = signalled_tx.send(());
+        let _ = stop_tx.send(());
+    });
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = stop_rx.await;
+    });
+    let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
+    tokio::select! {
+        res = &mut server => return res.map_err(Into::into),
+        _ = signalled_rx => {}
+    }
+    tracing::info!(
+        grace_secs = grace.as_secs(),
+        "shutting down: finishing in-flight requests"
+    );
+    match tokio::time::timeout(grace, server).await {
+        Ok(res) => res.map_err(Into::into),
+        Err(_) => {
+            tracing::warn!("grace period over; exiting with requests still open");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown signal received");
+}
+
+/// `smart2fa serve`: prepare, bind, serve until a signal.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let state = prepare(settings, Arc::new(SystemClock)).await?;
+    serve_state(state).await
+}
+
+pub async fn serve_state(state: AppState) -> anyhow::Result<()> {
+    let addr = state.settings().site_addr;
+    let grace = Duration::from_secs(state.settings().shutdown_grace_secs);
+    DbSessionStore::new(state.db()).spawn_cleanup(Duration::from_secs(600));
+    let db = state.db().clone();
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!("cannot listen on {addr}: {e} (set LEPTOS_SITE_ADDR to another address)")
+    })?;
+    tracing::info!(%addr, backend = ?db.backend(), "smart2fa listening on http://{addr}");
+    serve(listener, router(state), shutdown_signal(), grace).await?;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

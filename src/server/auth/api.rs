@@ -1,0 +1,77 @@
+//! HTTP Basic authentication for `/2fa`: `AccountSid:AuthToken` or `ApiKeySid:ApiKeySecret`.
+//! Yields the caller's `AccountScope`; repeated failures from one address are slowed, then refused.
+use super::client_addr;
+use crate::domain::ErrorCode;
+use crate::server::rest::error::ApiError;
+use crate::server::services::accounts::{self, AuthFailure};
+use crate::server::services::AccountScope;
+use crate::server::state::AppState;
+use axum::extract::FromRequestParts;
+use base64::Engine;
+use http::request::Parts;
+use std::time::Duration;
+
+/// The authenticated API caller. The only way a REST handler gets an account scope.
+pub struct ApiCaller(pub AccountScope);
+
+fn credentials(parts: &Parts) -> Option<(String, String)> {
+    let value = parts
+        .headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, secret) = text.split_once(':')?;
+    Some((user.to_owned(), secret.to_owned()))
+}
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let cfg = &state.settings().api_auth;
+        let addr = client_addr(parts, state.settings().trust_forwarded_for);
+        let throttle = &state.inner.api_auth_throttle;
+        let now = state.clock().now_ms();
+        let failures = throttle.count(&addr, now);
+        if failures >= cfg.refuse_after {
+            let retry = throttle.retry_after_secs(&addr, cfg.refuse_after, now);
+            tracing::warn!(client = %addr, failures, "API authentication refused: too many failures");
+            return Err(ApiError::too_many_requests(
+                "Too many failed authentications from this address. Retry later.",
+                retry,
+            ));
+        }
+        if failures >= cfg.slow_after {
+            let steps = u64::from(failures - cfg.slow_after + 1);
+            let delay = (cfg.delay_step_ms.saturating_mul(steps)).min(cfg.max_delay_ms);
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        let Some((user, secret)) = credentials(parts) else {
+            return Err(ApiError::unauthenticated(
+                "Authentication required: send HTTP Basic credentials AccountSid:AuthToken.",
+            ));
+        };
+        match accounts::authenticate(state.db(), &user, &secret).await? {
+            Ok(scope) => Ok(ApiCaller(scope)),
+            Err(AuthFailure::BadCredentials) => {
+                throttle.record_failure(&addr, now);
+                tracing::info!(client = %addr, "API authentication failed");
+                Err(ApiError::unauthenticated(
+                    "Authentication failed: check the AccountSid and AuthToken.",
+                ))
+            }
+            Err(AuthFailure::Inactive) => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "This account is suspended or closed; its credentials are not accepted.",
+            )),
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Console sessions: who is signed in, login throttling, and role checks for server functions.
+use crate::domain::{ConsoleError, ErrorCode, Role};
+use crate::server::services::users::{self, SessionUser};
+use crate::server::services::ServiceError;
+use crate::server::state::AppState;
+use tower_sessions::Session;
+
+/// The session key holding the signed-in user's sid.
+pub const USER_KEY: &str = "user_sid";
+
+/// Maps a service error to what the console shows; internal details go to the log with an id.
+pub fn console_error(err: ServiceError) -> ConsoleError {
+    match err {
+        ServiceError::Rule {
+            code,
+            message,
+            field,
+        } => ConsoleError {
+            code,
+            message,
+            field: field.map(str::to_owned),
+        },
+        ServiceError::Internal(e) => {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            tracing::error!(error_id = %id, error = ?e, "internal error in a console action");
+            ConsoleError::new(
+                ErrorCode::Internal,
+                format!("Something went wrong on our side (error id {id}). Please try again."),
+            )
+        }
+    }
+}
+
+/// The signed-in user of this session, if any and still allowed in.
+pub async fn current_user(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<SessionUser>, ConsoleError> {
+    let sid: Option<String> = session
+        .get(USER_KEY)
+        .await
+        .map_err(|e| console_error(ServiceError::Internal(anyhow::anyhow!("session load: {e}"))))?;
+    let Some(sid) = sid else { return Ok(None) };
+    let user = users::load_session_user(state.db(), &sid)
+        .await
+        .map_err(console_error)?;
+    if user.is_none() {
+        // Disabled user or inactive account: end the session now.
+        let _ = session.flush().await;
+    }
+    Ok(user)
+}
+
+/// The signed-in user if their role is one of `roles`; otherwise 401 or 403.
+pub async fn require(
+    state: &AppState,
+    session: &Session,
+    roles: &[Role],
+) -> Result<SessionUser, ConsoleError> {
+    let user = current_user(state, session)
+        .await?
+        .ok_or_else(ConsoleError::unauthenticated)?;
+    if roles.contains(&user.role) {
+        Ok(user)
+    } else {
+        tracing::info!(user = %user.sid, role = %user.role, "console action refused for role");
+        Err(ConsoleError::forbidden())
+    }
+}
+
+/// Login throttling outcome for an email and a client address.
+pub fn login_refused(state: &AppState, email_key: &str, addr: &str) -> Option<u64> {
+    let cfg = &state.settings().login;
+    let now = state.clock().now_ms();
+    let user_t = &state.inner.login_user_throttle;
+    let addr_t = &state.inner.login_address_throttle;
+    if user_t.count(email_key, now) >= cfg.per_user {
+        return Some(user_t.retry_after_secs(email_key, cfg.per_user, now));
+    }
+    if addr_t.count(addr, now) >= cfg.per_address {
+        return Some(addr_t.retry_after_secs(addr, cfg.per_address, now));
+    }
+    None
+}
+
+pub fn record_login_failure(state: &AppState, email_key: &str, addr: &str) {
+    let now = state.clock().now_ms();
+    state
+        .inner
+        .login_user_throttle
+        .record_failure(email_key, now);
+    state.inner.login_address_throttle.record_failure(addr, now);
+}

@@ -1,0 +1,201 @@
+//! Typed settings: defaults < optional TOML file < `SMART2FA_*` environment variables
+//! (nested keys with `__`, e.g. `SMART2FA_AUTH__REFUSE_AFTER=50`), plus the usual
+//! `DATABASE_URL` and `LEPTOS_SITE_ADDR`.
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// Local use: secrets are generated once and kept in the data directory.
+    Development,
+    /// Secrets must be given; cookies are `Secure` by default.
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// SQLite durability: `normal` keeps every commit across a process crash (may lose the last
+/// commits on a power cut); `full` also survives a power cut, at several times the cost per commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    Normal,
+    Full,
+}
+
+/// How failed API authentications from one client address are slowed down, then refused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiAuthThrottle {
+    /// Failures within the window before each further attempt is delayed.
+    pub slow_after: u32,
+    /// Failures within the window before attempts are refused with 429.
+    pub refuse_after: u32,
+    pub window_secs: u64,
+    /// Delay added per failure beyond `slow_after`, capped at `max_delay_ms`.
+    pub delay_step_ms: u64,
+    pub max_delay_ms: u64,
+}
+
+/// Console login throttling: failures per user (email) and per client address in a window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginThrottle {
+    pub per_user: u32,
+    pub per_address: u32,
+    pub window_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub environment: Environment,
+    /// Where the embedded database and generated secrets live.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; empty means `<data_dir>/smart2fa.db`.
+    pub database_url: Option<String>,
+    pub site_addr: SocketAddr,
+    pub log_format: LogFormat,
+    /// A `tracing` filter, e.g. `info,smart2fa=debug`.
+    pub log_level: String,
+    /// 64+ bytes (hex or base64) signing session cookies. Required in production.
+    pub session_secret: Option<String>,
+    /// 32+ bytes (hex or base64) keying the HMAC of OTP codes. Required in production.
+    pub code_hash_key: Option<String>,
+    /// Console sessions end after this much inactivity.
+    pub session_inactivity_minutes: i64,
+    /// Mark the session cookie `Secure`; defaults to true in production.
+    pub cookie_secure: Option<bool>,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    pub db_max_connections: u32,
+    pub sqlite_synchronous: SqliteSynchronous,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    pub shutdown_grace_secs: u64,
+    pub api_auth: ApiAuthThrottle,
+    pub login: LoginThrottle,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            environment: Environment::Development,
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            site_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            log_format: LogFormat::Human,
+            log_level: "info,sqlx=warn,tower_sessions=warn".into(),
+            session_secret: None,
+            code_hash_key: None,
+            session_inactivity_minutes: 8 * 60,
+            cookie_secure: None,
+            trust_forwarded_for: false,
+            db_max_connections: 16,
+            sqlite_synchronous: SqliteSynchronous::Normal,
+            max_body_bytes: 64 * 1024,
+            shutdown_grace_secs: 20,
+            api_auth: ApiAuthThrottle {
+                slow_after: 10,
+                refuse_after: 30,
+                window_secs: 15 * 60,
+                delay_step_ms: 200,
+                max_delay_ms: 2000,
+            },
+            login: LoginThrottle {
+                per_user: 5,
+                per_address: 20,
+                window_secs: 15 * 60,
+            },
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings from defaults, the file named by `SMART2FA_CONFIG` (or `smart2fa.toml` in
+    /// the working directory when present) and the environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let file = std::env::var("SMART2FA_CONFIG").unwrap_or_else(|_| "smart2fa.toml".into());
+        Self::figment(Some(PathBuf::from(file)))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+    }
+
+    pub fn figment(file: Option<PathBuf>) -> Figment {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            fig = fig.merge(Toml::file(file));
+        }
+        fig.merge(Env::prefixed("SMART2FA_").split("__").ignore(&["config"]))
+            .merge(Env::raw().only(&["database_url"]))
+            .merge(
+                Env::raw()
+                    .only(&["leptos_site_addr"])
+                    .map(|_| "site_addr".into()),
+            )
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.clone(),
+            _ => format!("sqlite://{}", self.data_dir.join("smart2fa.db").display()),
+        }
+    }
+
+    pub fn cookie_secure(&self) -> bool {
+        self.cookie_secure
+            .unwrap_or(self.environment == Environment::Production)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_defaults_file_and_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "smart2fa.toml",
+                "data_dir = \"/srv/otp\"\nlog_level = \"debug\"\n[login]\nper_user = 3\n",
+            )?;
+            jail.set_env("SMART2FA_LOG_LEVEL", "warn");
+            jail.set_env("SMART2FA_API_AUTH__REFUSE_AFTER", "99");
+            jail.set_env("LEPTOS_SITE_ADDR", "127.0.0.1:4010");
+            jail.set_env("DATABASE_URL", "postgres://u@localhost/db");
+            let s: Settings = Settings::figment(Some("smart2fa.toml".into())).extract()?;
+            assert_eq!(s.data_dir, PathBuf::from("/srv/otp"));
+            assert_eq!(s.log_level, "warn");
+            assert_eq!(s.login.per_user, 3);
+            assert_eq!(s.login.per_address, 20);
+            assert_eq!(s.api_auth.refuse_after, 99);
+            assert_eq!(s.site_addr.port(), 4010);
+            assert_eq!(s.database_url(), "postgres://u@localhost/db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_point_at_embedded_sqlite() {
+        let s = Settings::default();
+        assert_eq!(s.database_url(), "sqlite://data/smart2fa.db");
+        assert!(!s.cookie_secure());
+        assert_eq!(s.site_addr.to_string(), "127.0.0.1:3000");
+    }
+
+    #[test]
+    fn rejects_bad_values_loudly() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SMART2FA_ENVIRONMENT", "staging");
+            assert!(Settings::figment(None).extract::<Settings>().is_err());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,139 @@
+//! The database seam: one enum over the two concrete pools (SQLite embedded by default,
+//! PostgreSQL for deployments with several instances). SQL text is shared where it really is
+//! the same; `on_db!` runs one body against whichever pool is live.
+pub mod accounts;
+pub mod credentials;
+pub mod users;
+
+use crate::server::config::{Settings, SqliteSynchronous};
+use anyhow::Context;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the live pool (the body is compiled once per backend).
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::server::db::Db::Sqlite($pool) => $body,
+            $crate::server::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
+        Self::connect_url(
+            &settings.database_url(),
+            settings.db_max_connections,
+            settings.sqlite_synchronous,
+        )
+        .await
+    }
+
+    pub async fn connect_url(
+        url: &str,
+        max_connections: u32,
+        sync: SqliteSynchronous,
+    ) -> anyhow::Result<Db> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .context("connecting to PostgreSQL (check DATABASE_URL)")?;
+            return Ok(Db::Postgres(pool));
+        }
+        if !url.starts_with("sqlite:") {
+            anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://");
+        }
+        let opts = SqliteConnectOptions::from_str(url)
+            .context("parsing the SQLite URL")?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match sync {
+                SqliteSynchronous::Normal => sqlx::sqlite::SqliteSynchronous::Normal,
+                SqliteSynchronous::Full => sqlx::sqlite::SqliteSynchronous::Full,
+            })
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        if let Some(dir) = opts
+            .get_filename()
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .with_context(|| format!("opening SQLite database {url}"))?;
+        Ok(Db::Sqlite(pool))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies this backend's migrations (and the session store's table); fails loudly.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite(pool) => {
+                sqlx::migrate!("migrations/sqlite")
+                    .run(pool)
+                    .await
+                    .context("applying SQLite migrations")?;
+                tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
+                    .migrate()
+                    .await
+                    .context("creating the SQLite session table")?;
+            }
+            Db::Postgres(pool) => {
+                sqlx::migrate!("migrations/postgres")
+                    .run(pool)
+                    .await
+                    .context("applying PostgreSQL migrations")?;
+                tower_sessions_sqlx_store::PostgresStore::new(pool.clone())
+                    .migrate()
+                    .await
+                    .context("creating the PostgreSQL session table")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Readiness: a trivial round trip to the database.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}
+
+/// True when the error is a unique-constraint violation (same meaning on both backends).
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}

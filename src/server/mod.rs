@@ -1,0 +1,19 @@
+//! Everything that runs only on the server: configuration, database, services, REST API,
+//! authentication and the HTTP application.
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod health;
+pub mod rest;
+pub mod secrets;
+pub mod services;
+pub mod state;
+pub mod telemetry;
+pub mod throttle;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,51 @@
+//! The `/2fa` REST API: extract → service → JSON. Every error is the JSON envelope of api.md.
+pub mod accounts;
+pub mod error;
+pub mod errors;
+
+use crate::domain::ErrorCode;
+use crate::server::state::AppState;
+use axum::body::Body;
+use axum::routing::get;
+use axum::Router;
+use error::ApiError;
+use http::Request;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/accounts/{sid}", get(accounts::get_one))
+        .route("/errors", get(errors::list))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        "No such API resource. See /2fa/errors and the API docs for the paths.",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        "This resource does not answer that HTTP method.",
+    )
+    .with_status(http::StatusCode::METHOD_NOT_ALLOWED)
+}
+
+/// Every `/2fa` path also answers with a `.json` suffix: strip it before routing.
+pub fn strip_json_suffix(mut req: Request<Body>) -> Request<Body> {
+    let path = req.uri().path();
+    if path.starts_with("/2fa/") && path.ends_with(".json") && path != "/2fa/openapi.json" {
+        let stripped = &path[..path.len() - ".json".len()];
+        let new = match req.uri().query() {
+            Some(q) => format!("{stripped}?{q}"),
+            None => stripped.to_owned(),
+        };
+        if let Ok(uri) = new.parse() {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
+}

@@ -1,0 +1,232 @@
+//! Accounts, sub-accounts and their API credentials.
+use super::scope::Account;
+use super::users::{insert_user_query, NewUser};
+use super::{AccountScope, ServiceError, ServiceResult};
+use crate::domain::{AccountSid, AccountStatus, ErrorCode, UserSid};
+use crate::on_db;
+use crate::server::clock::Clock;
+use crate::server::crypto;
+use crate::server::db::{self, Db};
+
+/// A validated account name: 1–128 characters, no control characters.
+pub fn parse_friendly_name(raw: &str) -> ServiceResult<String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(ServiceError::invalid(
+            "friendlyName",
+            "friendlyName is required.",
+        ));
+    }
+    if name.chars().count() > 128 {
+        return Err(ServiceError::invalid(
+            "friendlyName",
+            "friendlyName must be at most 128 characters.",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(
+            "friendlyName",
+            "friendlyName must not contain control characters.",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+pub struct NewAccount {
+    pub friendly_name: String,
+    pub parent: Option<AccountSid>,
+    pub admin: Option<NewUser>,
+}
+
+/// What creation returns; `auth_token` exists only here (the database keeps its hash).
+pub struct CreatedAccount {
+    pub account: Account,
+    pub auth_token: String,
+    pub admin_user: Option<UserSid>,
+}
+
+impl std::fmt::Debug for CreatedAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedAccount")
+            .field("account", &self.account.sid)
+            .field("auth_token", &"<redacted>")
+            .field("admin_user", &self.admin_user)
+            .finish()
+    }
+}
+
+/// Creates an account, its auth token and optionally its first admin, in one transaction.
+pub async fn create(
+    db: &Db,
+    clock: &dyn Clock,
+    input: NewAccount,
+) -> ServiceResult<CreatedAccount> {
+    let friendly_name = parse_friendly_name(&input.friendly_name)?;
+    if let Some(parent) = &input.parent {
+        let row = db::accounts::find(db, parent.as_str())
+            .await?
+            .ok_or_else(|| {
+                ServiceError::rule(
+                    ErrorCode::NotFound,
+                    format!("Parent account {parent} was not found."),
+                )
+            })?;
+        if row.parent_sid.is_some() {
+            return Err(ServiceError::forbidden(
+                "A sub-account cannot have sub-accounts of its own.",
+            ));
+        }
+    }
+    let admin = match input.admin {
+        Some(u) => Some(u.prepare()?),
+        None => None,
+    };
+    let now = clock.now_ms();
+    let account = Account {
+        sid: AccountSid::generate(),
+        parent_sid: input.parent,
+        friendly_name,
+        status: AccountStatus::Active,
+        date_created: now,
+        date_updated: now,
+    };
+    let auth_token = crypto::random_hex(16);
+    let token_hash = crypto::hash_token(&auth_token);
+    let admin_sid = admin.as_ref().map(|_| UserSid::generate());
+    let result: Result<(), sqlx::Error> = on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        sqlx::query(db::accounts::INSERT)
+            .bind(account.sid.as_str())
+            .bind(account.parent_sid.as_ref().map(|p| p.as_str()))
+            .bind(&account.friendly_name)
+            .bind(account.status.as_str())
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(db::credentials::INSERT)
+            .bind(account.sid.as_str())
+            .bind(account.sid.as_str())
+            .bind("auth_token")
+            .bind("Auth token")
+            .bind(&token_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if let (Some(user), Some(sid)) = (&admin, &admin_sid) {
+            insert_user_query!(sid, account.sid, user, now).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }.await);
+    match result {
+        Ok(()) => Ok(CreatedAccount {
+            account,
+            auth_token,
+            admin_user: admin_sid,
+        }),
+        Err(e) if db::is_unique_violation(&e) => Err(ServiceError::Rule {
+            code: ErrorCode::DuplicateName,
+            message: "A console user with this email already exists.".into(),
+            field: Some("email"),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One account visible to the scope (itself or a direct sub-account); anything else is 404.
+pub async fn get_visible(db: &Db, scope: &AccountScope, sid: &str) -> ServiceResult<Account> {
+    let not_found = || ServiceError::not_found("account");
+    let sid = AccountSid::parse(sid).map_err(|_| not_found())?;
+    let row = db::accounts::find(db, sid.as_str())
+        .await?
+        .ok_or_else(not_found)?;
+    let account = Account::try_from(row)?;
+    if scope.can_see(&account) {
+        Ok(account)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Replaces the account's auth token; the new token is returned once and only its hash kept.
+pub async fn rotate_auth_token(db: &Db, scope: &AccountScope) -> ServiceResult<String> {
+    let token = crypto::random_hex(16);
+    if !db::credentials::set_secret_hash(db, scope.sid().as_str(), &crypto::hash_token(&token))
+        .await?
+    {
+        return Err(ServiceError::Internal(anyhow::anyhow!(
+            "account {} has no auth token row",
+            scope.sid()
+        )));
+    }
+    Ok(token)
+}
+
+/// Why API credentials were refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// Unknown sid or wrong secret (indistinguishable to the caller).
+    BadCredentials,
+    /// Right credentials of a suspended or closed account.
+    Inactive,
+}
+
+/// Checks `username:secret` from HTTP Basic: an AccountSid with its auth token, or an API key.
+pub async fn authenticate(
+    db: &Db,
+    username: &str,
+    secret: &str,
+) -> ServiceResult<Result<AccountScope, AuthFailure>> {
+    let known =
+        AccountSid::parse(username).is_ok() || crate::domain::ApiKeySid::parse(username).is_ok();
+    let row = if known {
+        db::credentials::find(db, username).await?
+    } else {
+        None
+    };
+    // Compare against something even when the sid is unknown, so timing says nothing.
+    let stored = row
+        .as_ref()
+        .map(|r| r.secret_hash.as_str())
+        .unwrap_or("0000000000000000000000000000000000000000000000000000000000000000");
+    let matches = crypto::token_matches(secret, stored);
+    let Some(cred) = row.filter(|r| matches && r.revoked_at.is_none()) else {
+        return Ok(Err(AuthFailure::BadCredentials));
+    };
+    let account_row = db::accounts::find(db, &cred.account_sid)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("credential {} points at a missing account", cred.sid))?;
+    let account = Account::try_from(account_row)?;
+    if !account.status.may_authenticate() {
+        return Ok(Err(AuthFailure::Inactive));
+    }
+    Ok(Ok(AccountScope::authenticated(account)))
+}
+
+/// Loads an account for a console session (the session layer checked the user).
+pub(crate) async fn scope_for_session(db: &Db, sid: &str) -> ServiceResult<Option<AccountScope>> {
+    let Some(row) = db::accounts::find(db, sid).await? else {
+        return Ok(None);
+    };
+    let account = Account::try_from(row)?;
+    Ok(account
+        .status
+        .may_authenticate()
+        .then(|| AccountScope::authenticated(account)))
+}
+
+/// Sets an account's status directly (operator command; the API path checks the scope first).
+pub async fn set_status(
+    db: &Db,
+    clock: &dyn Clock,
+    sid: &AccountSid,
+    status: AccountStatus,
+) -> ServiceResult<()> {
+    let now = clock.now_ms();
+    let changed = on_db!(db, pool => sqlx::query("UPDATE accounts SET status = $1, date_updated = $2 WHERE sid = $3")
+        .bind(status.as_str()).bind(now).bind(sid.as_str()).execute(pool).await?.rows_affected());
+    if changed == 0 {
+        return Err(ServiceError::not_found("account"));
+    }
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! The use cases. REST handlers and console server functions are thin adapters over these;
+//! neither holds SQL or business rules.
+pub mod accounts;
+pub mod demo;
+pub mod error;
+pub mod scope;
+pub mod users;
+
+pub use error::{ServiceError, ServiceResult};
+pub use scope::AccountScope;

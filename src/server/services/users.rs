@@ -1,0 +1,163 @@
+//! Console users: creation with argon2id passwords, login checks, session loading.
+use super::{accounts, AccountScope, ServiceError, ServiceResult};
+use crate::domain::{AccountSid, EmailAddress, ErrorCode, Role, UserSid};
+use crate::server::clock::Clock;
+use crate::server::crypto;
+use crate::server::db::{self, Db};
+
+pub const MIN_PASSWORD_LEN: usize = 10;
+const MAX_PASSWORD_LEN: usize = 1024;
+
+/// Input for a new console user, before hashing.
+pub struct NewUser {
+    pub email: String,
+    pub password: String,
+    pub role: Role,
+}
+
+/// A new user ready to store: email parsed, password hashed.
+pub struct PreparedUser {
+    pub(crate) email: EmailAddress,
+    pub(crate) password_hash: String,
+    pub(crate) role: Role,
+}
+
+impl NewUser {
+    pub fn prepare(self) -> ServiceResult<PreparedUser> {
+        let email = EmailAddress::parse(&self.email).map_err(|_| {
+            ServiceError::invalid(
+                "email",
+                "Enter a valid email address, like ana@example.com.",
+            )
+        })?;
+        let len = self.password.chars().count();
+        if len < MIN_PASSWORD_LEN {
+            return Err(ServiceError::invalid(
+                "password",
+                format!("The password must have at least {MIN_PASSWORD_LEN} characters."),
+            ));
+        }
+        if len > MAX_PASSWORD_LEN {
+            return Err(ServiceError::invalid(
+                "password",
+                "The password is too long (at most 1024 characters).",
+            ));
+        }
+        let password_hash = crypto::hash_password(&self.password)?;
+        Ok(PreparedUser {
+            email,
+            password_hash,
+            role: self.role,
+        })
+    }
+}
+
+/// The INSERT of a prepared user, built inside an `on_db!` arm so it binds for either backend.
+macro_rules! insert_user_query {
+    ($sid:expr, $account:expr, $user:expr, $now:expr) => {
+        sqlx::query(crate::server::db::users::INSERT)
+            .bind($sid.as_str())
+            .bind($account.as_str())
+            .bind($user.email.as_str())
+            .bind($user.email.login_key())
+            .bind($user.password_hash.as_str())
+            .bind($user.role.as_str())
+            .bind($now)
+            .bind($now)
+    };
+}
+pub(crate) use insert_user_query;
+
+/// Adds a console user to an account.
+pub async fn create(
+    db: &Db,
+    clock: &dyn Clock,
+    account: &AccountSid,
+    input: NewUser,
+) -> ServiceResult<UserSid> {
+    if db::accounts::find(db, account.as_str()).await?.is_none() {
+        return Err(ServiceError::rule(
+            ErrorCode::NotFound,
+            format!("Account {account} was not found."),
+        ));
+    }
+    let user = input.prepare()?;
+    let sid = UserSid::generate();
+    let now = clock.now_ms();
+    let result: sqlx::Result<()> = crate::on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        insert_user_query!(sid, account, user, now).execute(&mut *tx).await?;
+        tx.commit().await
+    }.await);
+    match result {
+        Ok(()) => Ok(sid),
+        Err(e) if db::is_unique_violation(&e) => Err(ServiceError::Rule {
+            code: ErrorCode::DuplicateName,
+            message: "A console user with this email already exists.".into(),
+            field: Some("email"),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A signed-in console user with the account it belongs to.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub sid: UserSid,
+    pub email: String,
+    pub role: Role,
+    pub scope: AccountScope,
+}
+
+/// Checks an email and password. `None` for any failure (unknown user, wrong password,
+/// disabled user, inactive account), after the same amount of work.
+pub async fn check_login(
+    db: &Db,
+    clock: &dyn Clock,
+    email: &str,
+    password: &str,
+) -> ServiceResult<Option<SessionUser>> {
+    let row = match EmailAddress::parse(email) {
+        Ok(e) => db::users::find_by_email_key(db, &e.login_key()).await?,
+        Err(_) => None,
+    };
+    let hash = row
+        .as_ref()
+        .map(|r| r.password_hash.clone())
+        .unwrap_or_else(|| crypto::dummy_password_hash().to_owned());
+    let password = password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
+        .await
+        .map_err(|e| anyhow::anyhow!("password check task: {e}"))?;
+    let Some(row) = row.filter(|r| ok && r.disabled_at.is_none()) else {
+        return Ok(None);
+    };
+    let Some(user) = session_user_from_row(db, row).await? else {
+        return Ok(None);
+    };
+    db::users::record_login(db, user.sid.as_str(), clock.now_ms()).await?;
+    Ok(Some(user))
+}
+
+/// The user behind a session, if still allowed in (not disabled, account active).
+pub async fn load_session_user(db: &Db, user_sid: &str) -> ServiceResult<Option<SessionUser>> {
+    match db::users::find(db, user_sid).await? {
+        Some(row) if row.disabled_at.is_none() => session_user_from_row(db, row).await,
+        _ => Ok(None),
+    }
+}
+
+async fn session_user_from_row(
+    db: &Db,
+    row: db::users::UserRow,
+) -> ServiceResult<Option<SessionUser>> {
+    let Some(scope) = accounts::scope_for_session(db, &row.account_sid).await? else {
+        return Ok(None);
+    };
+    Ok(Some(SessionUser {
+        sid: UserSid::parse(&row.sid).map_err(|e| anyhow::anyhow!("stored user sid: {e}"))?,
+        email: row.email,
+        role: Role::parse(&row.role).map_err(|e| anyhow::anyhow!("stored role: {e}"))?,
+        scope,
+    }))
+}

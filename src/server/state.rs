@@ -1,0 +1,64 @@
+//! Shared application state handed to every handler and server function.
+use super::clock::Clock;
+use super::config::Settings;
+use super::db::Db;
+use super::secrets::Secrets;
+use super::throttle::Throttle;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+#[derive(Clone, axum::extract::FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub inner: Arc<Inner>,
+}
+
+pub struct Inner {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+    pub secrets: Secrets,
+    /// Failed API authentications per client address.
+    pub api_auth_throttle: Throttle,
+    /// Failed console logins per email and per client address.
+    pub login_user_throttle: Throttle,
+    pub login_address_throttle: Throttle,
+}
+
+impl AppState {
+    pub fn new(
+        leptos_options: LeptosOptions,
+        db: Db,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+        secrets: Secrets,
+    ) -> Self {
+        let window = std::time::Duration::from_secs(settings.api_auth.window_secs);
+        let login_window = std::time::Duration::from_secs(settings.login.window_secs);
+        let inner = Inner {
+            api_auth_throttle: Throttle::new(window.as_millis() as i64),
+            login_user_throttle: Throttle::new(login_window.as_millis() as i64),
+            login_address_throttle: Throttle::new(login_window.as_millis() as i64),
+            db,
+            clock,
+            settings,
+            secrets,
+        };
+        Self {
+            leptos_options,
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+}

@@ -1,0 +1,378 @@
+//! Console sessions through the real server functions and pages.
+use super::harness::{client, TestApp};
+use crate::domain::Role;
+use crate::server::db::Backend;
+use serde_json::Value;
+
+super::both_backends!(
+    login_whoami_logout,
+    session_cookie_is_hardened_and_rotated,
+    wrong_password_is_a_clear_generic_message,
+    logins_are_throttled_per_user,
+    roles_are_checked_on_the_server,
+    cross_site_posts_are_refused,
+    pages_redirect_render_and_404,
+);
+
+async fn login(
+    app: &TestApp,
+    http: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    http.post(app.url("/api/login"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn whoami(app: &TestApp, http: &reqwest::Client) -> (u16, Value) {
+    let res = http.post(app.url("/api/whoami")).send().await.unwrap();
+    (
+        res.status().as_u16(),
+        res.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn login_whoami_logout(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme Corp").await;
+    let http = client();
+    let (status, body) = whoami(&app, &http).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["code"], 7001);
+
+    let res = login(&app, &http, &acc.email, &acc.password).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers().get("serverfnredirect").is_some(),
+        "the console is told to go home"
+    );
+    assert_eq!(res.headers()["location"], "/");
+
+    let (status, me) = whoami(&app, &http).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["account_name"], "Acme Corp");
+    assert_eq!(me["account_sid"], acc.sid.as_str());
+    assert_eq!(me["role"], "admin");
+    assert_eq!(me["email"], acc.email.as_str());
+
+    let res = http.post(app.url("/api/logout")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["location"], "/login");
+    let (status, _) = whoami(&app, &http).await;
+    assert_eq!(status, 401, "logout ends the session");
+}
+
+async fn session_cookie_is_hardened_and_rotated(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    // A client without a cookie jar, so the test sees and replays cookies itself.
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = raw
+        .post(app.url("/api/login"))
+        .form(&[("email", &acc.email), ("password", &acc.password)])
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set_cookie.starts_with("smart2fa_session="), "{set_cookie}");
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    assert!(set_cookie.contains("Path=/"), "{set_cookie}");
+    let first = set_cookie.split(';').next().unwrap().to_owned();
+
+    // Logging in again with that cookie issues a new session id; the old one is dead.
+    let res = raw
+        .post(app.url("/api/login"))
+        .header("cookie", &first)
+        .form(&[("email", &acc.email), ("password", &acc.password)])
+        .send()
+        .await
+        .unwrap();
+    let second = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(first, second);
+    let res = raw
+        .post(app.url("/api/whoami"))
+        .header("cookie", &first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = raw
+        .post(app.url("/api/whoami"))
+        .header("cookie", &second)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // A forged (unsigned) cookie is ignored.
+    let res = raw
+        .post(app.url("/api/whoami"))
+        .header("cookie", "smart2fa_session=abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+
+    // Inactivity expiry: the session ends after the configured idle time (the store's clock is
+    // the wall clock, so this checks the Max-Age/Expires the store was given).
+    assert!(
+        set_cookie.contains("Expires=") || set_cookie.contains("Max-Age="),
+        "{set_cookie}"
+    );
+}
+
+async fn wrong_password_is_a_clear_generic_message(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let http = client();
+    for (email, password) in [
+        (acc.email.as_str(), "wrong password"),
+        ("nobody@example.com", acc.password.as_str()),
+        ("not an email", "x"),
+    ] {
+        let res = login(&app, &http, email, password).await;
+        assert_eq!(res.status(), 401);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], 7001);
+        assert_eq!(
+            body["message"], "Email or password is incorrect.",
+            "same words whatever was wrong"
+        );
+    }
+    // Without JavaScript the form post is redirected back with the reason in the URL.
+    let res = http
+        .post(app.url("/api/login"))
+        .header("accept", "text/html")
+        .form(&[
+            ("email", acc.email.as_str()),
+            ("password", "wrong password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/login?error=credentials");
+    let page = http
+        .get(app.url("/login?error=credentials"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Email or password is incorrect."),
+        "the page shows the message"
+    );
+    // And a right plain-form login is redirected home.
+    let res = http
+        .post(app.url("/api/login"))
+        .header("accept", "text/html")
+        .form(&[
+            ("email", acc.email.as_str()),
+            ("password", acc.password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/");
+}
+
+async fn logins_are_throttled_per_user(b: Backend) {
+    let app = TestApp::start_with(b, |s| {
+        s.login.per_user = 3;
+        s.login.per_address = 100;
+    })
+    .await;
+    let acc = app.account("Acme").await;
+    let other = app.account("Other").await;
+    let http = client();
+    for _ in 0..3 {
+        assert_eq!(
+            login(&app, &http, &acc.email, "wrong password")
+                .await
+                .status(),
+            401
+        );
+    }
+    let res = login(&app, &http, &acc.email, &acc.password).await;
+    assert_eq!(res.status(), 429, "even the right password waits");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], 7060);
+    assert!(body["message"].as_str().unwrap().contains("Try again in"));
+    // Another user from the same address is not affected by the per-user limit.
+    assert_eq!(
+        login(&app, &client(), &other.email, &other.password)
+            .await
+            .status(),
+        200
+    );
+    // After the window the user can sign in again.
+    app.clock.advance_ms(16 * 60 * 1000);
+    assert_eq!(
+        login(&app, &http, &acc.email, &acc.password).await.status(),
+        200
+    );
+}
+
+async fn roles_are_checked_on_the_server(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let (support_email, support_pw) = app.user(&acc.sid, Role::Support).await;
+    let (dev_email, dev_pw) = app.user(&acc.sid, Role::Developer).await;
+
+    let support = client();
+    assert_eq!(
+        login(&app, &support, &support_email, &support_pw)
+            .await
+            .status(),
+        200
+    );
+    let res = support
+        .post(app.url("/api/rotate_auth_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], 7002);
+    // Nothing changed: the original token still works.
+    let check = |token: String| {
+        let app_url = app.url(&format!("/2fa/accounts/{}", acc.sid));
+        let sid = acc.sid.clone();
+        async move {
+            client()
+                .get(app_url)
+                .basic_auth(sid, Some(token))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(check(acc.token.clone()).await, 200);
+
+    let dev = client();
+    assert_eq!(login(&app, &dev, &dev_email, &dev_pw).await.status(), 200);
+    let res = dev
+        .post(app.url("/api/rotate_auth_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let new_token: String = res.json().await.unwrap();
+    assert_eq!(check(acc.token.clone()).await, 401);
+    assert_eq!(check(new_token).await, 200);
+
+    // Without a session: 401.
+    let res = client()
+        .post(app.url("/api/rotate_auth_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+async fn cross_site_posts_are_refused(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let http = client();
+    assert_eq!(
+        login(&app, &http, &acc.email, &acc.password).await.status(),
+        200
+    );
+    let res = http
+        .post(app.url("/api/logout"))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = http
+        .post(app.url("/api/logout"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        whoami(&app, &http).await.0,
+        200,
+        "the forged logouts did nothing"
+    );
+    let res = http
+        .post(app.url("/api/logout"))
+        .header("origin", app.base.as_str())
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(whoami(&app, &http).await.0, 401);
+}
+
+async fn pages_redirect_render_and_404(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Globex Ltd").await;
+    let http = client();
+    let res = http
+        .get(app.url("/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302, "signed out: to the login page");
+    assert_eq!(res.headers()["location"], "/login");
+    let res = http
+        .get(app.url("/developers"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+
+    let res = http.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("<form") && page.contains("action=\"/api/login\""),
+        "a real form works without JavaScript"
+    );
+    assert!(page.contains("name=\"email\"") && page.contains("name=\"password\""));
+
+    assert_eq!(
+        login(&app, &http, &acc.email, &acc.password).await.status(),
+        200
+    );
+    let res = http.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Globex Ltd"), "home shows the account name");
+    for (href, label) in crate::ui::components::layout::NAV {
+        assert!(
+            page.contains(&format!("href=\"{href}\"")),
+            "nav has {label}"
+        );
+    }
+    let res = http.get(app.url("/developers")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains(&acc.sid));
+
+    let res = http.get(app.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.unwrap().contains("Page not found"));
+}

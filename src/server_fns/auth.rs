@@ -1,0 +1,124 @@
+//! Sign in, sign out, and who is signed in.
+use crate::domain::{AccountSid, ConsoleError, Role, UserSid};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The signed-in user as the console shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub user_sid: UserSid,
+    pub email: String,
+    pub role: Role,
+    pub account_sid: AccountSid,
+    pub account_name: String,
+    /// Where this console (and its API) is reached, e.g. `http://127.0.0.1:3000`.
+    pub api_base: String,
+}
+
+/// Why the login page shows an error after a plain (no-JavaScript) form post.
+pub const LOGIN_ERROR_CREDENTIALS: &str = "credentials";
+pub const LOGIN_ERROR_THROTTLED: &str = "throttled";
+
+pub fn login_error_message(kind: &str) -> Option<&'static str> {
+    match kind {
+        LOGIN_ERROR_CREDENTIALS => Some("Email or password is incorrect."),
+        LOGIN_ERROR_THROTTLED => {
+            Some("Too many sign-in attempts. Wait a few minutes and try again.")
+        }
+        _ => None,
+    }
+}
+
+/// Checks the email and password, starts a fresh session and goes to the console home.
+#[server(endpoint = "login")]
+pub async fn login(email: String, password: String) -> Result<(), ConsoleError> {
+    use super::ctx;
+    use crate::domain::{EmailAddress, ErrorCode};
+    use crate::server::auth::console::{self as console_auth, USER_KEY};
+    use crate::server::services::users;
+
+    let state = ctx::state()?;
+    let session = ctx::session().await?;
+    let addr = ctx::client_addr();
+    let email_key = EmailAddress::parse(&email)
+        .map(|e| e.login_key())
+        .unwrap_or_else(|_| email.trim().to_lowercase());
+    let plain = ctx::is_plain_form_post();
+    let refuse = |kind: &str, err: ConsoleError| {
+        if plain {
+            leptos_axum::redirect(&format!("/login?error={kind}"));
+            err
+        } else {
+            ctx::fail(err)
+        }
+    };
+
+    if let Some(retry) = console_auth::login_refused(&state, &email_key, &addr) {
+        tracing::warn!(client = %addr, "console login refused: too many failures");
+        let minutes = retry.div_ceil(60);
+        return Err(refuse(
+            LOGIN_ERROR_THROTTLED,
+            ConsoleError::new(
+                ErrorCode::TooManyRequests,
+                format!(
+                    "Too many sign-in attempts. Try again in {minutes} minute{}.",
+                    if minutes == 1 { "" } else { "s" }
+                ),
+            ),
+        ));
+    }
+    let user = users::check_login(state.db(), state.clock(), &email, &password)
+        .await
+        .map_err(ctx::service)?;
+    let Some(user) = user else {
+        console_auth::record_login_failure(&state, &email_key, &addr);
+        tracing::info!(client = %addr, "console login failed");
+        return Err(refuse(
+            LOGIN_ERROR_CREDENTIALS,
+            ConsoleError::new(
+                ErrorCode::AuthenticationFailed,
+                "Email or password is incorrect.",
+            ),
+        ));
+    };
+    // A new session id at login, so a planted cookie cannot be reused.
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| ctx::service(anyhow::anyhow!("session cycle: {e}").into()))?;
+    session
+        .insert(USER_KEY, user.sid.as_str())
+        .await
+        .map_err(|e| ctx::service(anyhow::anyhow!("session insert: {e}").into()))?;
+    state.inner.login_user_throttle.reset(&email_key);
+    tracing::info!(user = %user.sid, account = %user.scope.sid(), "console login");
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Ends the session on the server and goes back to the login page.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), ConsoleError> {
+    use super::ctx;
+    let session = ctx::session().await?;
+    session
+        .flush()
+        .await
+        .map_err(|e| ctx::service(anyhow::anyhow!("session flush: {e}").into()))?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The signed-in user (any role), or 401.
+#[server(endpoint = "whoami")]
+pub async fn whoami() -> Result<CurrentUser, ConsoleError> {
+    let user = super::ctx::user(&Role::ALL).await?;
+    Ok(CurrentUser {
+        user_sid: user.sid,
+        email: user.email,
+        role: user.role,
+        account_sid: user.scope.sid().clone(),
+        account_name: user.scope.account().friendly_name.clone(),
+        api_base: super::ctx::origin(),
+    })
+}

@@ -1,0 +1,95 @@
+//! What every server function needs: the app state, the session, the caller, and errors that
+//! carry the right HTTP status.
+use crate::domain::{ConsoleError, Role};
+use crate::server::auth::console;
+use crate::server::services::users::SessionUser;
+use crate::server::services::ServiceError;
+use crate::server::state::AppState;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use tower_sessions::Session;
+
+/// Sets the response status from the error code (when answering a server-function call, not
+/// when the function runs inside a page render), and passes the error on.
+pub fn fail(err: ConsoleError) -> ConsoleError {
+    let is_call =
+        use_context::<http::request::Parts>().is_some_and(|p| p.uri.path().starts_with("/api/"));
+    if let Some(res) = use_context::<ResponseOptions>().filter(|_| is_call) {
+        if let Ok(status) = http::StatusCode::from_u16(err.code.http_status()) {
+            res.set_status(status);
+        }
+    }
+    err
+}
+
+pub fn service(err: ServiceError) -> ConsoleError {
+    fail(console::console_error(err))
+}
+
+pub fn state() -> Result<AppState, ConsoleError> {
+    use_context::<AppState>().ok_or_else(|| {
+        service(ServiceError::Internal(anyhow::anyhow!(
+            "AppState missing from context"
+        )))
+    })
+}
+
+pub async fn session() -> Result<Session, ConsoleError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| {
+        service(ServiceError::Internal(anyhow::anyhow!(
+            "session layer missing: {e}"
+        )))
+    })
+}
+
+/// The signed-in caller if their role is one of `roles` (401/403 otherwise).
+pub async fn user(roles: &[Role]) -> Result<SessionUser, ConsoleError> {
+    let state = state()?;
+    let session = session().await?;
+    console::require(&state, &session, roles)
+        .await
+        .map_err(fail)
+}
+
+/// Was this call a plain HTML form post (JavaScript off)? Such callers get redirects, not JSON.
+pub fn is_plain_form_post() -> bool {
+    use_context::<http::request::Parts>()
+        .and_then(|p| {
+            p.headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
+        })
+        .unwrap_or(false)
+}
+
+pub fn client_addr() -> String {
+    let trust = use_context::<AppState>()
+        .map(|s| s.settings().trust_forwarded_for)
+        .unwrap_or(false);
+    use_context::<http::request::Parts>()
+        .map(|p| crate::server::auth::client_addr(&p, trust))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The origin the browser used to reach us (from `Host`, and `X-Forwarded-Proto` when trusted).
+pub fn origin() -> String {
+    let trust = use_context::<AppState>()
+        .map(|s| s.settings().trust_forwarded_for)
+        .unwrap_or(false);
+    let parts = use_context::<http::request::Parts>();
+    let header = |name: &str| {
+        parts
+            .as_ref()
+            .and_then(|p| p.headers.get(name))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let host = header("host").unwrap_or_else(|| "127.0.0.1:3000".into());
+    let scheme = if trust {
+        header("x-forwarded-proto").unwrap_or_else(|| "http".into())
+    } else {
+        "http".into()
+    };
+    format!("{scheme}://{host}")
+}

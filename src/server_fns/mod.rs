@@ -1,0 +1,7 @@
+//! Console server functions: thin adapters from the browser to `server::services`, each
+//! checking the session and role on the server. Stable endpoints under `/api/`.
+pub mod auth;
+pub mod developers;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ctx;

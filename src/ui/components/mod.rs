@@ -1,0 +1,2 @@
+//! Shared pieces of the console.
+pub mod layout;

@@ -1,0 +1,69 @@
+//! The console: the HTML shell, the router, pages and shared components.
+pub mod components;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{SsrMode, StaticSegment};
+
+use components::layout::ConsoleLayout;
+use pages::{
+    coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage, login::LoginPage,
+    not_found::NotFound,
+};
+
+/// The document around the app, rendered on the server.
+pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Marks the page as interactive, so tests (and people) know clicks are handled.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/smart2fa.css"/>
+        <Title formatter=|t: String| if t.is_empty() { "smart2fa".to_string() } else { format!("{t} · smart2fa") }/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=StaticSegment("login") view=LoginPage/>
+                <ParentRoute path=StaticSegment("") view=ConsoleLayout ssr=SsrMode::Async>
+                    <Route path=StaticSegment("") view=HomePage/>
+                    <Route path=StaticSegment("developers") view=DevelopersPage/>
+                    <Route path=StaticSegment("send") view=|| view! { <ComingSoon title="Send test OTP"/> }/>
+                    <Route path=StaticSegment("otps") view=|| view! { <ComingSoon title="OTPs"/> }/>
+                    <Route path=StaticSegment("usage") view=|| view! { <ComingSoon title="Usage"/> }/>
+                    <Route path=StaticSegment("limits") view=|| view! { <ComingSoon title="Limits"/> }/>
+                    <Route path=StaticSegment("settings") view=|| view! { <ComingSoon title="Settings"/> }/>
+                    <Route path=StaticSegment("subaccounts") view=|| view! { <ComingSoon title="Sub-accounts"/> }/>
+                    <Route path=StaticSegment("users") view=|| view! { <ComingSoon title="Users"/> }/>
+                    <Route path=StaticSegment("audit") view=|| view! { <ComingSoon title="Audit log"/> }/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,46 @@
+//! Login: email + password. Works as a plain HTML form before (or without) the WASM.
+use crate::server_fns::auth::{login_error_message, Login};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let query = use_query_map();
+    let error = move || match login.value().get() {
+        Some(Err(e)) => Some(e.message),
+        Some(Ok(())) => None,
+        None => query
+            .read()
+            .get("error")
+            .and_then(|k| login_error_message(&k))
+            .map(str::to_owned),
+    };
+    view! {
+        <Title text="Sign in"/>
+        <main class="centered">
+            <div class="card narrow login">
+                <p class="brand big">"smart2fa"</p>
+                <h1>"Sign in to the console"</h1>
+                <ActionForm action=login>
+                    <div class="field">
+                        <label for="email">"Email"</label>
+                        <input id="email" type="email" name="email" autocomplete="username" required autofocus/>
+                    </div>
+                    <div class="field">
+                        <label for="password">"Password"</label>
+                        <input id="password" type="password" name="password" autocomplete="current-password" required/>
+                    </div>
+                    {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                    <button type="submit" class="primary" disabled=move || login.pending().get()>
+                        {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
+                    </button>
+                </ActionForm>
+                <p class="muted small">
+                    "First run? The demo login is printed by the command that started smart2fa."
+                </p>
+            </div>
+        </main>
+    }
+}

@@ -1,0 +1,6 @@
+//! One page per file.
+pub mod coming_soon;
+pub mod developers;
+pub mod home;
+pub mod login;
+pub mod not_found;
