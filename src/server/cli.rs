@@ -29,7 +29,7 @@ enum Command {
     /// Start the server (the default when no command is given).
     Serve {
         /// Make sure the demo account exists and print its login before serving.
-        #[arg(long)]
+        #[arg(long, env = "SMART2FA_DEMO")]
         demo: bool,
     },
     /// Apply database migrations and exit.

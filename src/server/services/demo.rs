@@ -83,10 +83,9 @@ pub async fn ensure(db: &Db, clock: &dyn Clock, data_dir: &Path) -> ServiceResul
 }
 
 async fn still_valid(db: &Db, saved: &DemoLogin) -> ServiceResult<bool> {
-    let token_ok = matches!(
-        accounts::authenticate(db, &saved.account_sid, &saved.auth_token).await?,
-        Ok(_)
-    );
+    let token_ok = accounts::authenticate(db, &saved.account_sid, &saved.auth_token)
+        .await?
+        .is_ok();
     let Ok(email) = EmailAddress::parse(&saved.email) else {
         return Ok(false);
     };

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing (tools, Chromium, PostgreSQL, npm
+# packages), starts PostgreSQL, runs every test (unit + HTTP on SQLite and PostgreSQL, the WASM
+# leak guard, Playwright against a release build with and without JavaScript), stops what it
+# started. Idempotent; needs no input.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
+
+step "tools"
+.ci/setup-tools.sh --test
+
+step "PostgreSQL (throwaway server on 127.0.0.1)"
+export SMART2FA_TEST_DATABASE_URL="$(.ci/postgres.sh start)"
+SERVER_PID=""
+E2E_DIR=""
+cleanup() {
+  [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [[ -n "$E2E_DIR" ]] && rm -rf "$E2E_DIR"
+  .ci/postgres.sh stop || true
+}
+trap cleanup EXIT
+
+step "WASM leak guard: the browser build compiles without any server dependency"
+cargo check --lib --target wasm32-unknown-unknown --no-default-features --features hydrate --quiet
+leaked="$(cargo tree -e normal --target wasm32-unknown-unknown --no-default-features --features hydrate --prefix none \
+  | awk '{print $1}' | sort -u \
+  | grep -xE 'sqlx|sqlx-core|axum|leptos_axum|tokio|tower-sessions|argon2|figment|tracing-subscriber|clap|hyper' || true)"
+if [[ -n "$leaked" ]]; then
+  echo "server-only crates reached the WASM build:" >&2; echo "$leaked" >&2; exit 1
+fi
+echo "no server crate in the hydrate build"
+
+step "unit and HTTP tests (SQLite and PostgreSQL)"
+cargo test --features ssr
+
+step "release build (cargo-leptos, wasm-opt)"
+cargo leptos build --release --precompress
+
+step "end-to-end (Playwright in Chromium, with and without JavaScript)"
+E2E_DIR="$(mktemp -d)"
+export SMART2FA_DATA_DIR="$E2E_DIR/data"
+export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3917}"
+export LEPTOS_ENV=PROD
+export BASE_URL="http://$LEPTOS_SITE_ADDR"
+unset DATABASE_URL
+export E2E_ACCOUNT_NAME="E2E Test Corp"
+export E2E_EMAIL="admin@e2e.example.com"
+export E2E_PASSWORD="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+./target/release/smart2fa account create --name "$E2E_ACCOUNT_NAME" \
+  --admin-email "$E2E_EMAIL" --admin-password "$E2E_PASSWORD" >/dev/null
+./target/release/smart2fa serve >"$E2E_DIR/server.log" 2>&1 &
+SERVER_PID=$!
+if ! (cd end2end && npx playwright test); then
+  echo "--- server log (last 50 lines) ---" >&2; tail -50 "$E2E_DIR/server.log" >&2; exit 1
+fi

@@ -1,0 +1,23 @@
+# The two commands of the README, and a few helpers. Everything is in .ci/ so CI runs the same.
+.PHONY: run test dev bench check
+
+## Set up whatever is missing, build a release and run it on SQLite with the demo account.
+run:
+	@.ci/setup-tools.sh
+	@cargo leptos build --release --precompress
+	@LEPTOS_ENV=PROD ./target/release/smart2fa serve --demo
+
+## Set up whatever is missing (incl. Chromium and PostgreSQL) and run every test.
+test:
+	@.ci/test.sh
+
+## Day-to-day: rebuild and reload on every change (debug build).
+dev:
+	@.ci/setup-tools.sh
+	SMART2FA_DEMO=true cargo leptos watch
+
+## Fast feedback while editing: both halves compile, formatting and lints are clean.
+check:
+	cargo fmt --check
+	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings

@@ -1,0 +1,75 @@
+import { expect, test, type Page } from "@playwright/test";
+
+// The account is created by .ci/test.sh with the CLI before the server starts.
+const email = process.env.E2E_EMAIL ?? "";
+const password = process.env.E2E_PASSWORD ?? "";
+const accountName = process.env.E2E_ACCOUNT_NAME ?? "";
+
+test.beforeAll(() => {
+  expect(email, "E2E_EMAIL must be set (see .ci/test.sh)").not.toBe("");
+});
+
+function withJs(page: Page) {
+  return test.info().project.name === "js";
+}
+
+async function ready(page: Page) {
+  // Clicks before hydration are lost: with JavaScript, wait for the marker the app sets.
+  if (withJs(page)) await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+}
+
+async function signIn(page: Page, pw = password) {
+  await page.goto("/login");
+  await ready(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(pw);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+test("signed-out visitors are sent to the login page", async ({ page }) => {
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole("heading", { name: "Sign in to the console" })).toBeVisible();
+});
+
+test("log in, see the account, reload keeps the session, log out", async ({ page }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId("account-name")).toHaveText(accountName);
+  await expect(page.getByRole("heading", { level: 1, name: accountName })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: "Developers" })).toBeVisible();
+
+  await page.reload();
+  await ready(page);
+  await expect(page.getByTestId("account-name")).toHaveText(accountName);
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test("a wrong password shows a clear message and no session", async ({ page }) => {
+  await signIn(page, "definitely not the password");
+  await expect(page.getByRole("alert")).toHaveText("Email or password is incorrect.");
+  await expect(page).toHaveURL(/\/login/);
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test("navigation between console pages keeps the frame", async ({ page }) => {
+  await signIn(page);
+  await expect(page.getByTestId("account-name")).toHaveText(accountName);
+  await page.getByRole("link", { name: "Developers" }).click();
+  await expect(page).toHaveURL(/\/developers$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Developers" })).toBeVisible();
+  await expect(page.getByText("curl -u")).toBeVisible();
+  await page.getByRole("link", { name: "Limits" }).click();
+  await expect(page.getByText("This page is coming soon.")).toBeVisible();
+});
+
+test("unknown pages answer 404", async ({ page }) => {
+  const res = await page.goto("/no/such/page");
+  expect(res?.status()).toBe(404);
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+});
