@@ -60,12 +60,15 @@ test("a wrong password shows a clear message and no session", async ({ page }) =
 test("navigation between console pages keeps the frame", async ({ page }) => {
   await signIn(page);
   await expect(page.getByTestId("account-name")).toHaveText(accountName);
-  await page.getByRole("link", { name: "Developers" }).click();
+  const nav = page.getByRole("navigation", { name: "Console" });
+  await nav.getByRole("link", { name: "Developers" }).click();
   await expect(page).toHaveURL(/\/developers$/);
   await expect(page.getByRole("heading", { level: 1, name: "Developers" })).toBeVisible();
   await expect(page.getByText("curl -u")).toBeVisible();
-  await page.getByRole("link", { name: "Limits" }).click();
+  await nav.getByRole("link", { name: "Limits" }).click();
+  await expect(page).toHaveURL(/\/limits$/);
   await expect(page.getByText("This page is coming soon.")).toBeVisible();
+  await expect(page.getByTestId("account-name")).toHaveText(accountName);
 });
 
 test("unknown pages answer 404", async ({ page }) => {
