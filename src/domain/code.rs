@@ -58,14 +58,20 @@ pub fn generate(len: usize, kind: CodeType, mut random_byte: impl FnMut() -> u8)
 
 /// A caller-chosen code: 4–10 of `[0-9A-Z]`.
 pub fn parse_caller_code(raw: &str) -> Option<String> {
-    let ok = (MIN_LEN..=MAX_LEN).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+    let ok = (MIN_LEN..=MAX_LEN).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
     ok.then(|| raw.to_owned())
 }
 
 /// What a user typed, in the form codes are hashed: trimmed, spaces and dashes removed,
 /// upper-cased (codes never contain lower-case letters).
 pub fn normalize_input(raw: &str) -> String {
-    raw.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).collect()
+    raw.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_uppercase)
+        .collect()
 }
 
 #[cfg(test)]
@@ -85,7 +91,10 @@ mod tests {
     fn rejects_biasing_bytes() {
         // 250..=255 would favour 0..=5 for the numeric alphabet: they must be skipped.
         let mut bytes = [255u8, 250, 7, 251, 13].into_iter();
-        assert_eq!(generate(2, CodeType::Numeric, || bytes.next().unwrap()), "73");
+        assert_eq!(
+            generate(2, CodeType::Numeric, || bytes.next().unwrap()),
+            "73"
+        );
     }
 
     #[test]

@@ -95,6 +95,11 @@ sid_type!(
     ApiKeySid,
     "SK"
 );
+sid_type!(
+    /// An OTP request (the `requestID` of the API).
+    OtpSid,
+    "OTP"
+);
 
 #[cfg(test)]
 mod tests {

@@ -84,7 +84,9 @@ impl OtpStatus {
     ];
 
     pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == raw.trim().to_ascii_lowercase())
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw.trim().to_ascii_lowercase())
     }
 
     pub fn as_str(self) -> &'static str {
@@ -103,7 +105,10 @@ impl OtpStatus {
 
     /// Still verifiable (if not past its expiry).
     pub fn is_active(self) -> bool {
-        matches!(self, OtpStatus::Pending | OtpStatus::Sent | OtpStatus::Delivered)
+        matches!(
+            self,
+            OtpStatus::Pending | OtpStatus::Sent | OtpStatus::Delivered
+        )
     }
 
     pub fn is_final(self) -> bool {
@@ -119,7 +124,9 @@ impl OtpStatus {
             (Pending, Sent) | (Pending, Delivered) | (Sent, Delivered) => true,
             // Fallback: a new channel's attempt starts again from pending.
             (Sent, Pending) | (Delivered, Pending) => true,
-            (Pending | Sent | Delivered, Verified | Expired | Canceled | MaxAttempts | Failed) => true,
+            (Pending | Sent | Delivered, Verified | Expired | Canceled | MaxAttempts | Failed) => {
+                true
+            }
             _ => false,
         }
     }
@@ -140,7 +147,10 @@ mod tests {
     fn statuses_round_trip() {
         for s in OtpStatus::ALL {
             assert_eq!(OtpStatus::parse(s.as_str()), Some(s));
-            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
         }
         assert_eq!(OtpStatus::parse("MAX_ATTEMPTS"), Some(MaxAttempts));
         assert_eq!(OtpStatus::parse("done"), None);
@@ -167,7 +177,8 @@ mod tests {
         let finals = [Verified, Expired, Canceled, MaxAttempts, Failed];
         for from in OtpStatus::ALL {
             for to in OtpStatus::ALL {
-                let expected = allowed.contains(&(from, to)) || (from.is_active() && finals.contains(&to));
+                let expected =
+                    allowed.contains(&(from, to)) || (from.is_active() && finals.contains(&to));
                 assert_eq!(from.can_become(to), expected, "{from} -> {to}");
             }
         }

@@ -34,31 +34,39 @@ pub fn validate_body(body: &str) -> Result<(), BodyError> {
 }
 
 /// Fills the placeholders. For calls the code is spoken symbol by symbol ("4, 8, 1").
-pub fn render(template: &str, channel: Channel, code: &str, service: &str, ttl_minutes: u64) -> String {
+pub fn render(
+    template: &str,
+    channel: Channel,
+    code: &str,
+    service: &str,
+    ttl_minutes: u64,
+) -> String {
     let code_text = if channel == Channel::Call {
-        code.chars().map(String::from).collect::<Vec<_>>().join(", ")
+        code.chars()
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .join(", ")
     } else {
         code.to_owned()
     };
     // One pass, so a service name containing "{code}" is not expanded again.
+    let ttl = ttl_minutes.to_string();
     let mut out = String::with_capacity(template.len() + 16);
     let mut rest = template;
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
         let tail = &rest[start..];
-        let (value, used) = if tail.starts_with("{code}") {
-            (code_text.as_str(), 6)
-        } else if tail.starts_with("{service}") {
-            (service, 9)
-        } else if tail.starts_with("{ttl}") {
-            out.push_str(&ttl_minutes.to_string());
-            rest = &tail[5..];
-            continue;
+        let (value, after) = if let Some(r) = tail.strip_prefix("{code}") {
+            (code_text.as_str(), r)
+        } else if let Some(r) = tail.strip_prefix("{service}") {
+            (service, r)
+        } else if let Some(r) = tail.strip_prefix("{ttl}") {
+            (ttl.as_str(), r)
         } else {
-            ("{", 1)
+            ("{", &tail[1..])
         };
         out.push_str(value);
-        rest = &tail[used..];
+        rest = after;
     }
     out.push_str(rest);
     out
@@ -71,19 +79,37 @@ mod tests {
     #[test]
     fn renders_placeholders_once() {
         assert_eq!(
-            render(default_body(Channel::Sms), Channel::Sms, "481592", "MyApp", 10),
+            render(
+                default_body(Channel::Sms),
+                Channel::Sms,
+                "481592",
+                "MyApp",
+                10
+            ),
             "Your MyApp code is 481592. It expires in 10 minutes."
         );
-        assert_eq!(render("{code}", Channel::Call, "4815", "x", 1), "4, 8, 1, 5");
-        assert_eq!(render("{service} {code}", Channel::Sms, "1234", "{code}", 1), "{code} 1234");
-        assert_eq!(render("{unknown} {code", Channel::Sms, "1", "s", 1), "{unknown} {code");
+        assert_eq!(
+            render("{code}", Channel::Call, "4815", "x", 1),
+            "4, 8, 1, 5"
+        );
+        assert_eq!(
+            render("{service} {code}", Channel::Sms, "1234", "{code}", 1),
+            "{code} 1234"
+        );
+        assert_eq!(
+            render("{unknown} {code", Channel::Sms, "1", "s", 1),
+            "{unknown} {code"
+        );
     }
 
     #[test]
     fn validates_bodies() {
         assert_eq!(validate_body("Code: {code}"), Ok(()));
         assert_eq!(validate_body("no placeholder"), Err(BodyError::LacksCode));
-        assert_eq!(validate_body(&format!("{{code}}{}", "x".repeat(1600))), Err(BodyError::TooLong));
+        assert_eq!(
+            validate_body(&format!("{{code}}{}", "x".repeat(1600))),
+            Err(BodyError::TooLong)
+        );
         for c in Channel::ALL {
             assert_eq!(validate_body(default_body(c)), Ok(()));
         }

@@ -175,6 +175,9 @@ pub async fn serve_state(state: AppState) -> anyhow::Result<()> {
     let addr = state.settings().site_addr;
     let grace = Duration::from_secs(state.settings().shutdown_grace_secs);
     DbSessionStore::new(state.db()).spawn_cleanup(Duration::from_secs(600));
+    if state.settings().workers_enabled {
+        super::workers::spawn(state.clone());
+    }
     let db = state.db().clone();
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         anyhow::anyhow!("cannot listen on {addr}: {e} (set LEPTOS_SITE_ADDR to another address)")

@@ -120,7 +120,9 @@ fn service_err(e: ServiceError) -> anyhow::Error {
             field: Some(f),
             ..
         } => anyhow::anyhow!("{message} ({f})"),
-        ServiceError::Rule { message, .. } => anyhow::anyhow!("{message}"),
+        ServiceError::Rule { message, .. } | ServiceError::RuleWith { message, .. } => {
+            anyhow::anyhow!("{message}")
+        }
         ServiceError::Internal(e) => e,
     }
 }

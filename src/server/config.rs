@@ -80,6 +80,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     pub shutdown_grace_secs: u64,
+    /// Run the delivery workers and expiry sweeper in this process (turn off for API-only instances).
+    pub workers_enabled: bool,
     pub api_auth: ApiAuthThrottle,
     pub login: LoginThrottle,
 }
@@ -102,6 +104,7 @@ impl Default for Settings {
             sqlite_synchronous: SqliteSynchronous::Normal,
             max_body_bytes: 64 * 1024,
             shutdown_grace_secs: 20,
+            workers_enabled: true,
             api_auth: ApiAuthThrottle {
                 slow_after: 10,
                 refuse_after: 30,

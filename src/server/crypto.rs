@@ -84,3 +84,102 @@ mod tests {
         assert!(!verify_password("x", "not a hash"));
     }
 }
+
+/// The stored form of an OTP code: HMAC-SHA256(key, requestID || 0x00 || code), hex.
+pub fn code_hmac(key: &[u8], request_id: &str, code: &str) -> String {
+    use hmac::{Mac, SimpleHmac};
+    let mut mac =
+        <SimpleHmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(request_id.as_bytes());
+    mac.update(&[0]);
+    mac.update(code.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Does `code` match the stored HMAC (constant-time)?
+pub fn code_matches(key: &[u8], request_id: &str, code: &str, stored: &str) -> bool {
+    constant_time_eq(
+        code_hmac(key, request_id, code).as_bytes(),
+        stored.as_bytes(),
+    )
+}
+
+/// Seals a short secret (an OTP code awaiting delivery) with XChaCha20-Poly1305 under a key
+/// derived from `key`, bound to `context` (the requestID). Output: hex(nonce || ciphertext).
+pub fn seal(key: &[u8], context: &str, plaintext: &str) -> String {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+    let cipher = XChaCha20Poly1305::new(&derive_key(key, b"smart2fa seal v1").into());
+    let nonce_bytes = random_bytes::<24>();
+    let ct = cipher
+        .encrypt(
+            XNonce::from_slice(&nonce_bytes),
+            Payload {
+                msg: plaintext.as_bytes(),
+                aad: context.as_bytes(),
+            },
+        )
+        .expect("encryption of a short message cannot fail");
+    let mut out = nonce_bytes.to_vec();
+    out.extend(ct);
+    hex::encode(out)
+}
+
+pub fn open(key: &[u8], context: &str, sealed: &str) -> Option<String> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+    let bytes = hex::decode(sealed).ok()?;
+    if bytes.len() < 24 {
+        return None;
+    }
+    let cipher = XChaCha20Poly1305::new(&derive_key(key, b"smart2fa seal v1").into());
+    let pt = cipher
+        .decrypt(
+            XNonce::from_slice(&bytes[..24]),
+            Payload {
+                msg: &bytes[24..],
+                aad: context.as_bytes(),
+            },
+        )
+        .ok()?;
+    String::from_utf8(pt).ok()
+}
+
+fn derive_key(key: &[u8], label: &[u8]) -> [u8; 32] {
+    use hmac::{Mac, SimpleHmac};
+    let mut mac = <SimpleHmac<Sha256> as Mac>::new_from_slice(key).expect("any key length");
+    mac.update(label);
+    mac.finalize().into_bytes().into()
+}
+
+#[cfg(test)]
+mod otp_crypto_tests {
+    use super::*;
+
+    #[test]
+    fn code_hmac_binds_request_and_key() {
+        let k = b"0123456789abcdef0123456789abcdef";
+        let h = code_hmac(k, "OTPa", "123456");
+        assert!(code_matches(k, "OTPa", "123456", &h));
+        assert!(!code_matches(k, "OTPb", "123456", &h));
+        assert!(!code_matches(k, "OTPa", "123457", &h));
+        assert!(!code_matches(
+            b"another key another key another k",
+            "OTPa",
+            "123456",
+            &h
+        ));
+        assert!(!h.contains("123456"));
+    }
+
+    #[test]
+    fn sealing_round_trips_and_authenticates() {
+        let k = b"0123456789abcdef0123456789abcdef";
+        let s = seal(k, "OTPa", "4815");
+        assert!(!s.contains("4815"));
+        assert_eq!(open(k, "OTPa", &s).as_deref(), Some("4815"));
+        assert_eq!(open(k, "OTPb", &s), None, "bound to its request");
+        assert_eq!(open(b"other key other key other key ot", "OTPa", &s), None);
+        assert_ne!(seal(k, "OTPa", "4815"), s, "fresh nonce every time");
+    }
+}

@@ -8,12 +8,14 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod health;
+pub mod providers;
 pub mod rest;
 pub mod secrets;
 pub mod services;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
+pub mod workers;
 
 #[cfg(test)]
 mod tests;

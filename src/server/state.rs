@@ -23,6 +23,10 @@ pub struct Inner {
     /// Failed console logins per email and per client address.
     pub login_user_throttle: Throttle,
     pub login_address_throttle: Throttle,
+    /// Wakes the delivery workers when new jobs were committed.
+    pub wake: tokio::sync::Notify,
+    /// This process's name when it leases jobs.
+    pub worker_id: String,
 }
 
 impl AppState {
@@ -39,6 +43,8 @@ impl AppState {
             api_auth_throttle: Throttle::new(window.as_millis() as i64),
             login_user_throttle: Throttle::new(login_window.as_millis() as i64),
             login_address_throttle: Throttle::new(login_window.as_millis() as i64),
+            wake: tokio::sync::Notify::new(),
+            worker_id: format!("worker-{}", uuid::Uuid::new_v4().simple()),
             db,
             clock,
             settings,
@@ -56,6 +62,10 @@ impl AppState {
 
     pub fn clock(&self) -> &dyn Clock {
         self.inner.clock.as_ref()
+    }
+
+    pub fn wake_workers(&self) {
+        self.inner.wake.notify_one();
     }
 
     pub fn settings(&self) -> &Settings {

@@ -20,6 +20,7 @@ pub fn console_error(err: ServiceError) -> ConsoleError {
             message,
             field: field.map(str::to_owned),
         },
+        ServiceError::RuleWith { code, message, .. } => ConsoleError::new(code, message),
         ServiceError::Internal(e) => {
             let id = uuid::Uuid::new_v4().simple().to_string();
             tracing::error!(error_id = %id, error = ?e, "internal error in a console action");

@@ -3,6 +3,7 @@
 //! the same; `on_db!` runs one body against whichever pool is live.
 pub mod accounts;
 pub mod credentials;
+pub mod otps;
 pub mod users;
 
 use crate::server::config::{Settings, SqliteSynchronous};

@@ -73,6 +73,18 @@ impl From<ServiceError> for ApiError {
                     None => err,
                 }
             }
+            ServiceError::RuleWith {
+                code,
+                message,
+                extra,
+            } => {
+                let mut err = ApiError::new(code, message);
+                if let Some(secs) = extra.get("retryAfter").and_then(|v| v.as_u64()) {
+                    err.retry_after = Some(secs);
+                }
+                err.extra.extend(extra);
+                err
+            }
             ServiceError::Internal(err) => ApiError::internal(err),
         }
     }

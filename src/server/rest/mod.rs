@@ -2,11 +2,13 @@
 pub mod accounts;
 pub mod error;
 pub mod errors;
+pub mod input;
+pub mod otps;
 
 use crate::domain::ErrorCode;
 use crate::server::state::AppState;
 use axum::body::Body;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use error::ApiError;
 use http::Request;
@@ -15,6 +17,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/accounts/{sid}", get(accounts::get_one))
         .route("/errors", get(errors::list))
+        .route("/send", post(otps::send))
+        .route("/verify", post(otps::verify))
+        .route("/cancel", post(otps::cancel))
+        .route("/search", get(otps::search).post(otps::search))
+        .route("/search/{sid}", get(otps::sdr_one))
+        .route("/sandbox/messages", get(otps::sandbox_messages))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

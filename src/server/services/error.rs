@@ -10,6 +10,13 @@ pub enum ServiceError {
         message: String,
         field: Option<&'static str>,
     },
+    /// A broken rule whose answer carries more fields (`status`, `attemptsLeft`, `retryAfter`…).
+    #[error("{message}")]
+    RuleWith {
+        code: ErrorCode,
+        message: String,
+        extra: serde_json::Map<String, serde_json::Value>,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -44,9 +51,21 @@ impl ServiceError {
         Self::rule(ErrorCode::Forbidden, message)
     }
 
+    pub fn with(code: ErrorCode, message: impl Into<String>, extra: serde_json::Value) -> Self {
+        let extra = match extra {
+            serde_json::Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        ServiceError::RuleWith {
+            code,
+            message: message.into(),
+            extra,
+        }
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
-            ServiceError::Rule { code, .. } => *code,
+            ServiceError::Rule { code, .. } | ServiceError::RuleWith { code, .. } => *code,
             ServiceError::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -3,6 +3,8 @@
 pub mod accounts;
 pub mod demo;
 pub mod error;
+pub mod limits;
+pub mod otp;
 pub mod scope;
 pub mod users;
 

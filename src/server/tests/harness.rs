@@ -196,6 +196,96 @@ impl Drop for TestApp {
     }
 }
 
+/// A REST client authenticated as one account.
+pub struct Api<'a> {
+    pub app: &'a TestApp,
+    pub sid: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub fn api(&self, acc: &TestAccount) -> Api<'_> {
+        Api {
+            app: self,
+            sid: acc.sid.clone(),
+            token: acc.token.clone(),
+        }
+    }
+
+    /// Runs every due delivery job now (the background workers are off in tests).
+    pub async fn deliver(&self) -> usize {
+        crate::server::workers::run_due(&self.state)
+            .await
+            .expect("worker pass")
+    }
+}
+
+impl Api<'_> {
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let res = self
+            .app
+            .http
+            .post(self.app.url(path))
+            .basic_auth(&self.sid, Some(&self.token))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self
+            .app
+            .http
+            .get(self.app.url(path))
+            .basic_auth(&self.sid, Some(&self.token))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Sends an OTP; panics unless accepted. Returns the requestID.
+    pub async fn send_ok(&self, body: serde_json::Value) -> String {
+        let (status, res) = self.post("/2fa/send", body).await;
+        assert_eq!(status, 200, "send: {res}");
+        res["requestID"].as_str().unwrap().to_owned()
+    }
+
+    /// The newest sandbox text for a request, and the code in it.
+    pub async fn sandbox_code(&self, request_id: &str) -> (String, String) {
+        let (status, res) = self
+            .get(&format!("/2fa/sandbox/messages?requestID={request_id}"))
+            .await;
+        assert_eq!(status, 200, "{res}");
+        let text = res["messages"][0]["text"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no sandbox message for {request_id}: {res}"))
+            .to_owned();
+        (text.clone(), extract_code(&text))
+    }
+}
+
+/// The code in a sandbox text: the first run of 4+ code symbols after "code is".
+pub fn extract_code(text: &str) -> String {
+    let after = text.split("code is ").nth(1).unwrap_or(text);
+    after
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == ',' || c == ' '))
+        .next()
+        .unwrap_or("")
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
 pub struct TestAccount {
     pub sid: String,
     pub token: String,
@@ -211,4 +301,32 @@ pub fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
+}
+
+/// Every row of a table as text (all columns cast to text), for "never stored in clear" checks.
+pub async fn dump_table(db: &Db, table: &str) -> String {
+    let columns: Vec<String> = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        }
+        Db::Postgres(pool) => sqlx::query_scalar(
+            "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1",
+        )
+        .bind(table)
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+    };
+    let expr = columns
+        .iter()
+        .map(|c| format!("COALESCE(CAST({c} AS TEXT), '')"))
+        .collect::<Vec<_>>()
+        .join(" || '|' || ");
+    let sql = format!("SELECT {expr} FROM {table}");
+    let rows: Vec<String> =
+        crate::on_db!(db, pool => sqlx::query_scalar(&sql).fetch_all(pool).await).unwrap();
+    rows.join("\n")
 }

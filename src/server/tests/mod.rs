@@ -7,6 +7,8 @@ mod api_auth;
 mod cli;
 mod console;
 mod health;
+mod otp_api;
+mod otp_flows;
 
 /// Generates `sqlite::name` and `postgres::name` tests from `async fn name(Backend)`.
 macro_rules! both_backends {

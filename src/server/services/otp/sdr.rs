@@ -1,0 +1,415 @@
+//! Session detail records: one OTP with its delivery attempts and timeline, search with
+//! filters and paging, and the sandbox outbox.
+use super::input::Fields;
+use crate::domain::{AccountSid, Channel, OtpStatus};
+use crate::on_db;
+use crate::server::clock::{rfc3339, Millis};
+use crate::server::db::otps::{AttemptRow, EventRow, OtpRow, SandboxRow, COLUMNS};
+use crate::server::db::Db;
+use crate::server::services::{AccountScope, ServiceError, ServiceResult};
+use serde_json::{json, Map, Value};
+
+/// The OTP `request_id` of the scope's account; anything else (another account, malformed id)
+/// is the same 404.
+pub async fn load_row(db: &Db, scope: &AccountScope, request_id: &str) -> ServiceResult<OtpRow> {
+    let not_found = || ServiceError::not_found("OTP (requestID)");
+    let sid = crate::domain::OtpSid::parse(request_id.trim()).map_err(|_| not_found())?;
+    let sql = format!("SELECT {COLUMNS} FROM otps WHERE sid = $1 AND account_sid = $2");
+    let row = on_db!(db, pool => sqlx::query_as::<_, OtpRow>(&sql).bind(sid.as_str()).bind(scope.sid().as_str()).fetch_optional(pool).await)?;
+    row.ok_or_else(not_found)
+}
+
+pub async fn reload(db: &Db, sid: &str) -> ServiceResult<OtpRow> {
+    let sql = format!("SELECT {COLUMNS} FROM otps WHERE sid = $1");
+    let row =
+        on_db!(db, pool => sqlx::query_as::<_, OtpRow>(&sql).bind(sid).fetch_optional(pool).await)?;
+    row.ok_or_else(|| ServiceError::not_found("OTP"))
+}
+
+fn ts(ms: Option<Millis>) -> Value {
+    ms.map(|m| Value::String(rfc3339(m))).unwrap_or(Value::Null)
+}
+
+/// The SDR fields of one row (without timeline and attempts).
+pub fn summary(row: &OtpRow) -> Value {
+    let attempts_left = if row.status == "max_attempts" {
+        0
+    } else {
+        (row.max_attempts - row.verify_attempts).max(0)
+    };
+    let limits: Value = row
+        .limits
+        .as_deref()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(json!({}));
+    json!({
+        "requestID": row.sid,
+        "accountSid": row.account_sid,
+        "service": row.service,
+        "reference": row.reference,
+        "channel": row.channel,
+        "workflow": row.workflow.split(',').collect::<Vec<_>>(),
+        "to": row.to_number,
+        "from": row.from_sender,
+        "emailTo": row.email_to,
+        "emailFrom": row.email_from,
+        "countryCode": row.country_code,
+        "language": row.language,
+        "status": row.status,
+        "cancelReason": row.cancel_reason,
+        "codeLength": row.code_length,
+        "codeType": row.code_type,
+        "expiresAt": rfc3339(row.expires_at),
+        "maxAttempts": row.max_attempts,
+        "verifyAttempts": row.verify_attempts,
+        "attemptsLeft": attempts_left,
+        "limits": limits,
+        "price": format!("{:.4}", row.price as f64 / 1_000_000.0),
+        "priceUnit": row.price_unit,
+        "dateCreated": rfc3339(row.date_created),
+        "dateUpdated": rfc3339(row.date_updated),
+        "sentAt": ts(row.sent_at),
+        "deliveredAt": ts(row.delivered_at),
+        "verifiedAt": ts(row.verified_at),
+        "canceledAt": ts(row.canceled_at),
+        "uri": format!("/2fa/search/{}", row.sid),
+    })
+}
+
+/// The whole SDR: fields, delivery attempts and the event timeline.
+pub async fn detail(db: &Db, scope: &AccountScope, request_id: &str) -> ServiceResult<Value> {
+    let row = load_row(db, scope, request_id).await?;
+    let (attempts, events): (Vec<AttemptRow>, Vec<EventRow>) = on_db!(db, pool => {
+        let a = sqlx::query_as::<_, AttemptRow>(
+            "SELECT channel, provider, provider_sid, status, error, date_created FROM delivery_attempts WHERE otp_sid = $1 ORDER BY id")
+            .bind(&row.sid).fetch_all(pool).await?;
+        let e = sqlx::query_as::<_, EventRow>("SELECT at, type, detail FROM otp_events WHERE otp_sid = $1 ORDER BY id")
+            .bind(&row.sid).fetch_all(pool).await?;
+        (a, e)
+    });
+    let mut sdr = summary(&row);
+    sdr["deliveryAttempts"] = attempts
+        .iter()
+        .map(|a| json!({"channel": a.channel, "provider": a.provider, "providerSid": a.provider_sid, "status": a.status, "error": a.error, "dateCreated": rfc3339(a.date_created)}))
+        .collect();
+    sdr["events"] = events
+        .iter()
+        .map(|e| json!({"type": e.kind, "at": rfc3339(e.at), "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::Null)}))
+        .collect();
+    Ok(sdr)
+}
+
+/// Paging as the API describes it: `Page` (0-based) and `PageSize` (1–1000, default 50).
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub page: i64,
+    pub page_size: i64,
+}
+
+impl Paging {
+    pub fn parse(f: &Fields) -> ServiceResult<Self> {
+        Ok(Paging {
+            page: f.int("Page", 0, 1_000_000)?.unwrap_or(0),
+            page_size: f.int("PageSize", 1, 1000)?.unwrap_or(50),
+        })
+    }
+
+    /// The paging fields of a list answer; `uri` is the path with the filters' query string.
+    pub fn envelope(
+        &self,
+        total: i64,
+        returned: usize,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Map<String, Value> {
+        let num_pages = if total == 0 {
+            0
+        } else {
+            (total + self.page_size - 1) / self.page_size
+        };
+        let link = |page: i64| {
+            let mut q: Vec<String> = query
+                .iter()
+                .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+                .collect();
+            q.push(format!("Page={page}"));
+            q.push(format!("PageSize={}", self.page_size));
+            format!("{path}?{}", q.join("&"))
+        };
+        let start = self.page * self.page_size;
+        let mut m = Map::new();
+        m.insert("page".into(), self.page.into());
+        m.insert("pageSize".into(), self.page_size.into());
+        m.insert("numPages".into(), num_pages.into());
+        m.insert("total".into(), total.into());
+        m.insert("start".into(), start.into());
+        m.insert(
+            "end".into(),
+            (start + returned as i64 - 1).max(start).into(),
+        );
+        m.insert("uri".into(), link(self.page).into());
+        m.insert("firstPageUri".into(), link(0).into());
+        m.insert(
+            "previousPageUri".into(),
+            if self.page > 0 {
+                link(self.page - 1).into()
+            } else {
+                Value::Null
+            },
+        );
+        m.insert(
+            "nextPageUri".into(),
+            if self.page + 1 < num_pages {
+                link(self.page + 1).into()
+            } else {
+                Value::Null
+            },
+        );
+        m.insert(
+            "lastPageUri".into(),
+            if num_pages > 0 {
+                link(num_pages - 1).into()
+            } else {
+                Value::Null
+            },
+        );
+        m
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A bind value for dynamically built filters.
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// `GET|POST /2fa/search`: filters `to, emailTo, service, channel, status, countryCode,
+/// reference, startTime, endTime, accountSid`; newest first.
+pub async fn search(
+    db: &Db,
+    caller: &AccountScope,
+    raw: &Map<String, Value>,
+) -> ServiceResult<Value> {
+    let f = Fields(raw);
+    let target = match f.string("accountSid")? {
+        None => None,
+        Some(s) => Some(AccountSid::parse(&s).map_err(|_| {
+            ServiceError::invalid(
+                "accountSid",
+                "accountSid must be AC followed by 32 hex digits.",
+            )
+        })?),
+    };
+    let scope = caller.act_as(db, target.as_ref()).await?;
+    let paging = Paging::parse(&f)?;
+    let mut clauses = vec!["account_sid = $1".to_owned()];
+    let mut args = vec![Arg::Text(scope.sid().to_string())];
+    let mut echo: Vec<(String, String)> = Vec::new();
+    let add = |column: &str, op: &str, arg: Arg, clauses: &mut Vec<String>, args: &mut Vec<Arg>| {
+        args.push(arg);
+        clauses.push(format!("{column} {op} ${}", args.len()));
+    };
+    if let Some(to) = f.text("to", 1, 64)? {
+        let value = crate::domain::phone::PhoneDestination::parse(&to)
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or(to.trim().to_owned());
+        echo.push(("to".into(), value.clone()));
+        add("to_number", "=", Arg::Text(value), &mut clauses, &mut args);
+    }
+    if let Some(e) = f.text("emailTo", 1, 254)? {
+        let value = crate::domain::EmailAddress::parse(&e)
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or(e.trim().to_owned());
+        echo.push(("emailTo".into(), value.clone()));
+        add("email_to", "=", Arg::Text(value), &mut clauses, &mut args);
+    }
+    if let Some(s) = f.text("service", 1, 64)? {
+        echo.push(("service".into(), s.clone()));
+        add("service", "=", Arg::Text(s), &mut clauses, &mut args);
+    }
+    if let Some(c) = f.string("channel")? {
+        let ch = Channel::parse(&c).ok_or_else(|| {
+            ServiceError::invalid("channel", "channel must be sms, call or email.")
+        })?;
+        echo.push(("channel".into(), ch.as_str().into()));
+        add(
+            "channel",
+            "=",
+            Arg::Text(ch.as_str().into()),
+            &mut clauses,
+            &mut args,
+        );
+    }
+    if let Some(s) = f.string("status")? {
+        let st = OtpStatus::parse(&s).ok_or_else(|| ServiceError::invalid("status", "status must be one of pending, sent, delivered, verified, expired, canceled, max_attempts, failed, blocked."))?;
+        echo.push(("status".into(), st.as_str().into()));
+        add(
+            "status",
+            "=",
+            Arg::Text(st.as_str().into()),
+            &mut clauses,
+            &mut args,
+        );
+    }
+    if let Some(c) = f.string("countryCode")? {
+        let c = c.trim().to_ascii_uppercase();
+        if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ServiceError::invalid(
+                "countryCode",
+                "countryCode must be an ISO 3166 alpha-2 code like US.",
+            ));
+        }
+        echo.push(("countryCode".into(), c.clone()));
+        add("country_code", "=", Arg::Text(c), &mut clauses, &mut args);
+    }
+    if let Some(r) = f.text("reference", 1, 128)? {
+        echo.push(("reference".into(), r.clone()));
+        add("reference", "=", Arg::Text(r), &mut clauses, &mut args);
+    }
+    let start = match f.string("startTime")? {
+        Some(s) => Some(parse_time("startTime", &s, false)?),
+        None => None,
+    };
+    let end = match f.string("endTime")? {
+        Some(s) => Some(parse_time("endTime", &s, true)?),
+        None => None,
+    };
+    if let (Some(a), Some(b)) = (start, end) {
+        if a > b {
+            return Err(ServiceError::invalid(
+                "endTime",
+                "endTime must not be before startTime.",
+            ));
+        }
+    }
+    if let Some(a) = start {
+        echo.push((
+            "startTime".into(),
+            f.string("startTime")?.unwrap_or_default(),
+        ));
+        add("date_created", ">=", Arg::Int(a), &mut clauses, &mut args);
+    }
+    if let Some(b) = end {
+        echo.push(("endTime".into(), f.string("endTime")?.unwrap_or_default()));
+        add("date_created", "<", Arg::Int(b), &mut clauses, &mut args);
+    }
+    let where_sql = clauses.join(" AND ");
+    let n = args.len();
+    let list_sql = format!(
+        "SELECT {COLUMNS} FROM otps WHERE {where_sql} ORDER BY date_created DESC, sid DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM otps WHERE {where_sql}");
+    let (rows, total): (Vec<OtpRow>, i64) = on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, OtpRow>(&list_sql);
+        let mut c = sqlx::query_scalar::<_, i64>(&count_sql);
+        for a in &args {
+            match a {
+                Arg::Text(s) => { q = q.bind(s.clone()); c = c.bind(s.clone()); }
+                Arg::Int(i) => { q = q.bind(*i); c = c.bind(*i); }
+            }
+        }
+        let rows = q.bind(paging.page_size).bind(paging.page * paging.page_size).fetch_all(pool).await?;
+        let total = c.fetch_one(pool).await?;
+        (rows, total)
+    });
+    let mut out = paging.envelope(total, rows.len(), "/2fa/search", &echo);
+    out.insert("otps".into(), rows.iter().map(summary).collect());
+    Ok(Value::Object(out))
+}
+
+/// RFC 3339, or `YYYY-MM-DD` (the start of that UTC day; for an end, the start of the next).
+pub fn parse_time(field: &'static str, raw: &str, is_end: bool) -> ServiceResult<Millis> {
+    use time::format_description::well_known::Rfc3339;
+    let raw = raw.trim();
+    let bad = || {
+        ServiceError::invalid(
+            field,
+            format!("{field} must be RFC 3339 (2026-11-26T10:15:00Z) or a date (2026-11-26)."),
+        )
+    };
+    if let Ok(t) = time::OffsetDateTime::parse(raw, &Rfc3339) {
+        return Ok((t.unix_timestamp_nanos() / 1_000_000) as Millis);
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let d = time::Date::parse(raw, &fmt).map_err(|_| bad())?;
+    let d = if is_end {
+        d.next_day().ok_or_else(bad)?
+    } else {
+        d
+    };
+    Ok(d.midnight().assume_utc().unix_timestamp() * 1000)
+}
+
+/// `GET /2fa/sandbox/messages`: the test outbox, newest first.
+pub async fn sandbox_messages(
+    db: &Db,
+    caller: &AccountScope,
+    raw: &Map<String, Value>,
+) -> ServiceResult<Value> {
+    let f = Fields(raw);
+    let target = match f.string("accountSid")? {
+        None => None,
+        Some(s) => Some(AccountSid::parse(&s).map_err(|_| {
+            ServiceError::invalid(
+                "accountSid",
+                "accountSid must be AC followed by 32 hex digits.",
+            )
+        })?),
+    };
+    let scope = caller.act_as(db, target.as_ref()).await?;
+    let paging = Paging::parse(&f)?;
+    let mut clauses = vec!["account_sid = $1".to_owned()];
+    let mut args: Vec<String> = vec![scope.sid().to_string()];
+    let mut echo = Vec::new();
+    for (field, column) in [
+        ("requestID", "otp_sid"),
+        ("to", "to_number"),
+        ("emailTo", "email_to"),
+    ] {
+        if let Some(v) = f.text(field, 1, 254)? {
+            echo.push((field.to_owned(), v.clone()));
+            args.push(v.trim().to_owned());
+            clauses.push(format!("{column} = ${}", args.len()));
+        }
+    }
+    let where_sql = clauses.join(" AND ");
+    let n = args.len();
+    let list_sql = format!(
+        "SELECT otp_sid, channel, to_number, email_to, from_sender, subject, text, date_created FROM sandbox_messages \
+         WHERE {where_sql} ORDER BY id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM sandbox_messages WHERE {where_sql}");
+    let (rows, total): (Vec<SandboxRow>, i64) = on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, SandboxRow>(&list_sql);
+        let mut c = sqlx::query_scalar::<_, i64>(&count_sql);
+        for a in &args {
+            q = q.bind(a.clone());
+            c = c.bind(a.clone());
+        }
+        let rows = q.bind(paging.page_size).bind(paging.page * paging.page_size).fetch_all(pool).await?;
+        (rows, c.fetch_one(pool).await?)
+    });
+    let mut out = paging.envelope(total, rows.len(), "/2fa/sandbox/messages", &echo);
+    out.insert(
+        "messages".into(),
+        rows.iter()
+            .map(|m| json!({"requestID": m.otp_sid, "channel": m.channel, "to": m.to_number, "emailTo": m.email_to, "from": m.from_sender, "subject": m.subject, "text": m.text, "dateCreated": rfc3339(m.date_created)}))
+            .collect(),
+    );
+    Ok(Value::Object(out))
+}

@@ -1,0 +1,240 @@
+//! `POST /2fa/send`: validate, protect the destination, supersede older OTPs, store the OTP with
+//! its code's HMAC, its sealed code and its first delivery job in one transaction, then answer.
+use super::events::{self, insert_event};
+use super::params::SendParams;
+use super::protection;
+use crate::domain::code;
+use crate::domain::{ErrorCode, OtpSid};
+use crate::on_db;
+use crate::server::clock::rfc3339;
+use crate::server::crypto;
+use crate::server::db::{self, otps::ACTIVE};
+use crate::server::services::{limits, AccountScope, ServiceError, ServiceResult};
+use crate::server::state::AppState;
+use serde_json::{json, Map, Value};
+
+/// What `send` answers: HTTP status and body (also what an idempotent replay returns).
+#[derive(Debug, Clone)]
+pub struct SendOutcome {
+    pub status: u16,
+    pub body: Value,
+    pub replayed: bool,
+}
+
+pub async fn send(
+    state: &AppState,
+    caller: &AccountScope,
+    raw: &Map<String, Value>,
+    idempotency_key: Option<&str>,
+) -> ServiceResult<SendOutcome> {
+    let params = SendParams::parse(raw)?;
+    let scope = caller
+        .act_as(state.db(), params.account_sid.as_ref())
+        .await?;
+    let account = scope.sid().as_str().to_owned();
+    let db = state.db();
+    let now = state.clock().now_ms();
+
+    let request_hash = crypto::hash_token(&Value::Object(raw.clone()).to_string());
+    if let Some(key) = idempotency_key {
+        if key.is_empty() || key.len() > 128 {
+            return Err(ServiceError::invalid(
+                "Idempotency-Key",
+                "The Idempotency-Key header must be 1–128 characters.",
+            ));
+        }
+        if let Some(found) = replay(state, &account, key, &request_hash).await? {
+            return Ok(found);
+        }
+    }
+
+    limits::ensure_known(db, &account, &params.limits).await?;
+    let dest = params.destination();
+    protection::check(db, &account, &dest, now).await?;
+
+    let sid = OtpSid::generate();
+    let the_code = match &params.code {
+        Some(c) => c.clone(),
+        None => {
+            let mut bytes = crypto::random_bytes::<64>().into_iter().cycle();
+            let mut fresh = || -> u8 {
+                // 64 random bytes are far more than any code needs; refill if ever exhausted.
+                bytes
+                    .next()
+                    .unwrap_or_else(|| crypto::random_bytes::<1>()[0])
+            };
+            code::generate(params.code_length, params.code_type, &mut fresh)
+        }
+    };
+    let key = &state.inner.secrets.code_hash_key;
+    let code_hash = crypto::code_hmac(key, sid.as_str(), &the_code);
+    let sealed = crypto::seal(key, sid.as_str(), &the_code);
+    drop(the_code);
+
+    let expires_at = now + params.expiry_secs * 1000;
+    let first = params.workflow[0];
+    let workflow_text = params
+        .workflow
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let limits_json = if params.limits.is_empty() {
+        None
+    } else {
+        Some(
+            Value::Object(
+                params
+                    .limits
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            )
+            .to_string(),
+        )
+    };
+    let mut body = json!({
+        "code": 200,
+        "message": "OK",
+        "requestID": sid.as_str(),
+        "status": "pending",
+        "channel": first.as_str(),
+        "expiresAt": rfc3339(expires_at),
+        "attemptsLeft": params.max_attempts,
+    });
+    if let Some(to) = &params.to {
+        body["to"] = Value::String(to.as_str().to_owned());
+    }
+    if let Some(e) = &params.email_to {
+        body["emailTo"] = Value::String(e.as_str().to_owned());
+    }
+    let created_detail = json!({
+        "channel": first.as_str(),
+        "workflow": workflow_text,
+        "expiresAt": rfc3339(expires_at),
+        "maxAttempts": params.max_attempts,
+        "reference": params.reference,
+    });
+
+    let supersede_sql = format!(
+        "SELECT sid FROM otps WHERE account_sid = $1 AND service = $2 AND {} = $3 AND status IN {ACTIVE}",
+        dest.column()
+    );
+    let result: Result<bool, sqlx::Error> = on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        if let Some(key) = idempotency_key {
+            let inserted = sqlx::query(
+                "INSERT INTO idempotency_keys (account_sid, idem_key, request_hash, status, response, date_created) \
+                 VALUES ($1, $2, $3, 200, $4, $5) ON CONFLICT (account_sid, idem_key) DO NOTHING",
+            )
+            .bind(&account).bind(key).bind(&request_hash).bind(body.to_string()).bind(now)
+            .execute(&mut *tx).await?.rows_affected();
+            if inserted == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        if !params.keep_old_otp_active {
+            let older: Vec<String> = sqlx::query_scalar(&supersede_sql)
+                .bind(&account).bind(&params.service).bind(dest.value())
+                .fetch_all(&mut *tx).await?;
+            for old in &older {
+                let changed = sqlx::query(&format!(
+                    "UPDATE otps SET status = 'canceled', cancel_reason = 'superseded', canceled_at = $1, date_updated = $1 \
+                     WHERE sid = $2 AND status IN {ACTIVE}"))
+                    .bind(now).bind(old).execute(&mut *tx).await?.rows_affected();
+                if changed == 1 {
+                    insert_event!(old, now, events::SUPERSEDED, json!({"reason": "superseded", "by": sid.as_str()}))
+                        .execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(old).execute(&mut *tx).await?;
+                }
+            }
+        }
+        sqlx::query(db::otps::INSERT)
+            .bind(sid.as_str())
+            .bind(&account)
+            .bind(&params.service)
+            .bind(params.reference.as_deref())
+            .bind(first.as_str())
+            .bind(&workflow_text)
+            .bind(params.workflow_timeout as i32)
+            .bind(params.to.as_ref().map(|t| t.as_str()))
+            .bind(params.from.as_deref())
+            .bind(params.email_to.as_ref().map(|e| e.as_str()))
+            .bind(params.email_from.as_ref().map(|e| e.as_str()))
+            .bind(params.subject.as_deref())
+            .bind(params.body.as_deref())
+            .bind(params.to.as_ref().and_then(|t| t.country()))
+            .bind(&params.language)
+            .bind(&params.voice)
+            .bind(params.repeat as i32)
+            .bind(&code_hash)
+            .bind(params.code_length as i32)
+            .bind(params.code_type.as_str())
+            .bind(expires_at)
+            .bind(params.max_attempts as i32)
+            .bind(params.status_callback.as_deref())
+            .bind(limits_json.as_deref())
+            .bind(now)
+            .execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO otp_codes (otp_sid, sealed) VALUES ($1, $2)")
+            .bind(sid.as_str()).bind(&sealed).execute(&mut *tx).await?;
+        insert_event!(sid.as_str(), now, events::CREATED, created_detail).execute(&mut *tx).await?;
+        sqlx::query(db::otps::INSERT_JOB)
+            .bind("deliver").bind(sid.as_str()).bind(0i32).bind(now)
+            .execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }.await);
+
+    if !result? {
+        // Another request with this key won the race: answer what it answered.
+        let key = idempotency_key.unwrap_or_default();
+        return replay(state, &account, key, &request_hash)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("idempotency record vanished")));
+    }
+    state.wake_workers();
+    tracing::info!(request_id = %sid, account = %account, channel = first.as_str(), "otp accepted");
+    Ok(SendOutcome {
+        status: 200,
+        body,
+        replayed: false,
+    })
+}
+
+/// The stored answer for an idempotency key used within 24 h, if any.
+async fn replay(
+    state: &AppState,
+    account: &str,
+    key: &str,
+    request_hash: &str,
+) -> ServiceResult<Option<SendOutcome>> {
+    let cutoff = state.clock().now_ms() - 24 * 60 * 60 * 1000;
+    let row: Option<(String, i32, String, i64)> = on_db!(state.db(), pool => sqlx::query_as(
+        "SELECT request_hash, status, response, date_created FROM idempotency_keys WHERE account_sid = $1 AND idem_key = $2")
+        .bind(account).bind(key).fetch_optional(pool).await)?;
+    let Some((hash, status, response, created)) = row else {
+        return Ok(None);
+    };
+    if created <= cutoff {
+        // Expired key: forget it and treat the request as new.
+        on_db!(state.db(), pool => sqlx::query("DELETE FROM idempotency_keys WHERE account_sid = $1 AND idem_key = $2 AND date_created <= $3")
+            .bind(account).bind(key).bind(cutoff).execute(pool).await.map(|_| ()))?;
+        return Ok(None);
+    }
+    if hash != request_hash {
+        return Err(ServiceError::Rule {
+            code: ErrorCode::InvalidParameter,
+            message: "This Idempotency-Key was already used with a different request in the last 24 hours.".into(),
+            field: Some("Idempotency-Key"),
+        });
+    }
+    let body: Value =
+        serde_json::from_str(&response).map_err(|e| anyhow::anyhow!("stored response: {e}"))?;
+    Ok(Some(SendOutcome {
+        status: status as u16,
+        body,
+        replayed: true,
+    }))
+}

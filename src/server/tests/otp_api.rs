@@ -1,0 +1,616 @@
+//! The OTP REST contract: send, verify (every outcome), cancel, SDR, search, sandbox; errors.
+use super::harness::TestApp;
+use crate::server::db::Backend;
+use serde_json::{json, Value};
+
+super::both_backends!(
+    send_read_verify_search_lifecycle,
+    verify_outcomes_expired_canceled_locked_failed_unknown,
+    verify_by_service_and_destination,
+    cancel_answers_final_states,
+    idempotency_key_replays_and_refuses_reuse,
+    superseding_and_keep_old_otp_active,
+    destination_protection_and_unknown_limits,
+    validation_errors_name_fields_and_never_5xx,
+    search_filters_and_paging,
+    email_channel_and_call_rendering,
+);
+
+fn assert_error(body: &Value, status: u16, code: u16) {
+    assert_eq!(body["code"], status, "{body}");
+    assert_eq!(body["errorCode"], code, "{body}");
+    assert_eq!(body["moreInfo"], format!("/2fa/errors#{code}"), "{body}");
+}
+
+async fn send_read_verify_search_lifecycle(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let (status, sent) = api
+        .post(
+            "/2fa/send",
+            json!({"service": "MyApp", "to": "+14155550100", "reference": "order-17"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["message"], "OK");
+    assert_eq!(sent["status"], "pending");
+    assert_eq!(sent["channel"], "sms");
+    assert_eq!(sent["to"], "+14155550100");
+    assert_eq!(sent["attemptsLeft"], 5);
+    assert!(
+        sent.get("code").is_some_and(|c| c == 200),
+        "code is the HTTP status, never the OTP"
+    );
+    let rid = sent["requestID"].as_str().unwrap().to_owned();
+    assert!(crate::domain::OtpSid::parse(&rid).is_ok());
+    assert_eq!(app.deliver().await, 1);
+
+    let (text, code) = api.sandbox_code(&rid).await;
+    assert_eq!(
+        text,
+        format!("Your MyApp code is {code}. It expires in 10 minutes.")
+    );
+    assert_eq!(code.len(), 6);
+    assert!(code.bytes().all(|c| c.is_ascii_digit()));
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, body) = api
+        .post("/2fa/verify", json!({"requestID": rid, "code": wrong}))
+        .await;
+    assert_eq!(status, 400);
+    assert_error(&body, 400, 7030);
+    assert_eq!(body["attemptsLeft"], 4);
+
+    let (status, body) = api
+        .post("/2fa/verify", json!({"requestID": rid, "code": code}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"code": 200, "message": "OK", "status": "verified", "requestID": rid, "to": "+14155550100"})
+    );
+
+    let (status, body) = api
+        .post("/2fa/verify", json!({"requestID": rid, "code": code}))
+        .await;
+    assert_eq!(status, 409);
+    assert_error(&body, 409, 7032);
+    assert_eq!(body["status"], "verified");
+
+    let (status, sdr) = api.get(&format!("/2fa/search/{rid}")).await;
+    assert_eq!(status, 200, "{sdr}");
+    assert_eq!(sdr["status"], "verified");
+    assert_eq!(sdr["countryCode"], "US");
+    assert_eq!(sdr["reference"], "order-17");
+    assert_eq!(sdr["verifyAttempts"], 1);
+    assert!(sdr["verifiedAt"].is_string() && sdr["deliveredAt"].is_string());
+    let kinds: Vec<&str> = sdr["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "attempt_sent",
+            "delivery_report",
+            "verify_failed",
+            "verified"
+        ]
+    );
+    assert_eq!(sdr["events"][3]["detail"]["attemptsLeft"], 4);
+    assert_eq!(sdr["deliveryAttempts"][0]["provider"], "sandbox");
+    assert_eq!(sdr["deliveryAttempts"][0]["status"], "delivered");
+    // The same SDR answers with the .json suffix.
+    let (status, again) = api.get(&format!("/2fa/search/{rid}.json")).await;
+    assert_eq!((status, again["requestID"].clone()), (200, json!(rid)));
+
+    let (status, found) = api.get("/2fa/search?to=%2B14155550100").await;
+    assert_eq!(status, 200);
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["otps"][0]["requestID"], rid.as_str());
+    let (_, by_ref) = api
+        .post("/2fa/search", json!({"reference": "order-17"}))
+        .await;
+    assert_eq!(by_ref["total"], 1);
+
+    // Nowhere but the sandbox outbox does the code appear in clear.
+    let mut dump = String::new();
+    for table in [
+        "otps",
+        "otp_events",
+        "delivery_attempts",
+        "jobs",
+        "otp_codes",
+        "idempotency_keys",
+        "accounts",
+        "api_credentials",
+        "users",
+    ] {
+        dump.push_str(&super::harness::dump_table(app.state.db(), table).await);
+    }
+    assert!(!dump.contains(&code), "the code appears in a table");
+    for body in [sent, sdr, found] {
+        assert!(
+            !body.to_string().contains(&format!("\"{code}\"")),
+            "the code appears in an answer"
+        );
+    }
+}
+
+async fn verify_outcomes_expired_canceled_locked_failed_unknown(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+
+    // Expired: the clock moves past the expiry.
+    let rid = api
+        .send_ok(json!({"service": "S1", "to": "+14155550101", "expiry": 60}))
+        .await;
+    app.deliver().await;
+    let (_, code) = api.sandbox_code(&rid).await;
+    app.clock.advance_ms(61_000);
+    let (status, body) = api
+        .post("/2fa/verify", json!({"requestID": rid, "code": code}))
+        .await;
+    assert_eq!(status, 410);
+    assert_error(&body, 410, 7031);
+    assert_eq!(body["status"], "expired");
+
+    // Canceled.
+    let rid = api
+        .send_ok(json!({"service": "S2", "to": "+14155550102"}))
+        .await;
+    app.deliver().await;
+    let (_, code) = api.sandbox_code(&rid).await;
+    let (status, _) = api.post("/2fa/cancel", json!({"requestID": rid})).await;
+    assert_eq!(status, 200);
+    let (status, body) = api
+        .post("/2fa/verify", json!({"requestID": rid, "code": code}))
+        .await;
+    assert_eq!(status, 409);
+    assert_error(&body, 409, 7033);
+
+    // Locked: the wrong code that uses the last attempt already answers 429; then even the right code.
+    let rid = api
+        .send_ok(json!({"service": "S3", "to": "+14155550103", "maxAttempts": 2}))
+        .await;
+    app.deliver().await;
+    let (_, code) = api.sandbox_code(&rid).await;
+    let wrong = if code == "999999" { "888888" } else { "999999" };
+    let (status, body) = api
+        .post("/2fa/verify", json!({"requestID": rid, "code": wrong}))
+        .await;
+    assert_eq!((status, body["attemptsLeft"].clone()), (400, json!(1)));
+    let (status, body) = api
+        .post("/2fa/verify", json!({"requestID": rid, "code": wrong}))
+        .await;
+    assert_eq!(status, 429);
+    assert_error(&body, 429, 7034);
+    assert_eq!(body["status"], "max_attempts");
+    let (status, _) = api
+        .post("/2fa/verify", json!({"requestID": rid, "code": code}))
+        .await;
+    assert_eq!(status, 429);
+
+    // Delivery failed on every channel.
+    let rid = api
+        .send_ok(json!({"service": "S4", "to": "+14155550000"}))
+        .await;
+    app.deliver().await;
+    let (status, body) = api
+        .post("/2fa/verify", json!({"requestID": rid, "code": "123456"}))
+        .await;
+    assert_eq!(status, 409);
+    assert_error(&body, 409, 7035);
+    assert_eq!(body["status"], "failed");
+
+    // Unknown requestID (well-formed and malformed).
+    let (status, body) = api
+        .post(
+            "/2fa/verify",
+            json!({"requestID": "OTP00000000000000000000000000000000", "code": "123456"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_error(&body, 404, 7003);
+    let (status, _) = api
+        .post(
+            "/2fa/verify",
+            json!({"requestID": "nope", "code": "123456"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = api.post("/2fa/verify", json!({"requestID": rid})).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["field"], "code");
+}
+
+async fn verify_by_service_and_destination(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let first = api
+        .send_ok(json!({"service": "Login", "to": "+14155550104", "keepOldOtpActive": true}))
+        .await;
+    let second = api
+        .send_ok(json!({"service": "Login", "to": "+14155550104", "keepOldOtpActive": true}))
+        .await;
+    app.deliver().await;
+    let (_, first_code) = api.sandbox_code(&first).await;
+    // A wrong code costs an attempt on each active OTP.
+    let (status, body) = api
+        .post(
+            "/2fa/verify",
+            json!({"service": "Login", "to": "+14155550104", "code": "ZZZZ"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    for rid in [&first, &second] {
+        let (_, sdr) = api.get(&format!("/2fa/search/{rid}")).await;
+        assert_eq!(sdr["verifyAttempts"], 1);
+    }
+    // The late first code still verifies; the other becomes canceled (superseded).
+    let (status, body) = api
+        .post(
+            "/2fa/verify",
+            json!({"service": "Login", "to": "+14155550104", "code": first_code}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["requestID"], first.as_str());
+    let (_, sdr) = api.get(&format!("/2fa/search/{second}")).await;
+    assert_eq!(sdr["status"], "canceled");
+    assert_eq!(sdr["cancelReason"], "superseded");
+    let (status, body) = api
+        .post(
+            "/2fa/verify",
+            json!({"service": "Login", "to": "+14155550104", "code": first_code}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_error(&body, 404, 7003);
+    let (status, body) = api
+        .post("/2fa/verify", json!({"service": "Login", "code": "1234"}))
+        .await;
+    assert_eq!((status, body["field"].clone()), (400, json!("to")));
+}
+
+async fn cancel_answers_final_states(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let rid = api
+        .send_ok(json!({"service": "S", "to": "+14155550105"}))
+        .await;
+    let (status, body) = api.post("/2fa/cancel", json!({"requestID": rid})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({"code": 200, "message": "OK", "requestID": rid, "status": "canceled"})
+    );
+    let (status, body) = api.post("/2fa/cancel", json!({"requestID": rid})).await;
+    assert_eq!(status, 409);
+    assert_error(&body, 409, 7033);
+    // The queued delivery of a canceled OTP never reaches the outbox.
+    app.deliver().await;
+    let (_, outbox) = api
+        .get(&format!("/2fa/sandbox/messages?requestID={rid}"))
+        .await;
+    assert_eq!(outbox["total"], 0);
+    let (_, sdr) = api.get(&format!("/2fa/search/{rid}")).await;
+    let canceled = sdr["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "canceled")
+        .unwrap()
+        .clone();
+    assert_eq!(canceled["detail"]["reason"], "requested");
+    let (status, _) = api.post("/2fa/cancel", json!({})).await;
+    assert_eq!(status, 400);
+}
+
+async fn idempotency_key_replays_and_refuses_reuse(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let send = |key: &str, to: &str| {
+        app.http
+            .post(app.url("/2fa/send"))
+            .basic_auth(&acc.sid, Some(&acc.token))
+            .header("idempotency-key", key)
+            .json(&json!({"service": "S", "to": to}))
+            .send()
+    };
+    let first = send("k-1", "+14155550106").await.unwrap();
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.unwrap();
+    let again = send("k-1", "+14155550106").await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first, "the first answer, nothing new");
+    app.deliver().await;
+    let (_, outbox) = app
+        .api(&acc)
+        .get("/2fa/sandbox/messages?to=%2B14155550106")
+        .await;
+    assert_eq!(outbox["total"], 1, "one send only");
+    let other = send("k-1", "+14155550107").await.unwrap();
+    assert_eq!(other.status(), 400);
+    let other: Value = other.json().await.unwrap();
+    assert_error(&other, 400, 7004);
+    assert_eq!(other["field"], "Idempotency-Key");
+    // After 24 h the key is new again.
+    app.clock.advance_ms(24 * 3600 * 1000 + 1000);
+    let later: Value = send("k-1", "+14155550106")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(later["requestID"], first["requestID"]);
+}
+
+async fn superseding_and_keep_old_otp_active(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let a = api
+        .send_ok(json!({"service": "S", "to": "+14155550108"}))
+        .await;
+    app.deliver().await;
+    let (_, code_a) = api.sandbox_code(&a).await;
+    let b2 = api
+        .send_ok(json!({"service": "S", "to": "+14155550108"}))
+        .await;
+    let (_, sdr_a) = api.get(&format!("/2fa/search/{a}")).await;
+    assert_eq!(sdr_a["status"], "canceled");
+    assert_eq!(sdr_a["cancelReason"], "superseded");
+    let (status, _) = api
+        .post("/2fa/verify", json!({"requestID": a, "code": code_a}))
+        .await;
+    assert_eq!(status, 409, "a superseded code no longer works");
+    // Another service to the same number is independent.
+    let other = api
+        .send_ok(json!({"service": "Other", "to": "+14155550108"}))
+        .await;
+    let (_, sdr_b) = api.get(&format!("/2fa/search/{b2}")).await;
+    assert_eq!(sdr_b["status"], "pending");
+
+    // keepOldOtpActive: the earlier code stays verifiable.
+    let c = api
+        .send_ok(json!({"service": "S", "to": "+14155550108", "keepOldOtpActive": true}))
+        .await;
+    app.deliver().await;
+    let (_, code_b) = api.sandbox_code(&b2).await;
+    let (status, _) = api
+        .post("/2fa/verify", json!({"requestID": b2, "code": code_b}))
+        .await;
+    assert_eq!(status, 200);
+    let (_, sdr_c) = api.get(&format!("/2fa/search/{c}")).await;
+    assert_eq!(
+        sdr_c["status"], "canceled",
+        "verifying one supersedes the others"
+    );
+    let (_, sdr_o) = api.get(&format!("/2fa/search/{other}")).await;
+    assert_eq!(sdr_o["status"], "delivered");
+}
+
+async fn destination_protection_and_unknown_limits(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    for _ in 0..5 {
+        api.send_ok(json!({"service": "S", "to": "+14155550109"}))
+            .await;
+    }
+    let (status, body) = api
+        .post("/2fa/send", json!({"service": "S", "to": "+14155550109"}))
+        .await;
+    assert_eq!(status, 429);
+    assert_error(&body, 429, 7022);
+    // Other destinations are not affected; after 10 minutes this one works again.
+    api.send_ok(json!({"service": "S", "to": "+14155550110"}))
+        .await;
+    app.clock.advance_ms(10 * 60 * 1000 + 1);
+    api.send_ok(json!({"service": "S", "to": "+14155550109"}))
+        .await;
+
+    let (status, body) = api
+        .post(
+            "/2fa/send",
+            json!({"service": "S", "to": "+14155550111", "limits": {"per_ip": "203.0.113.7"}}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_error(&body, 400, 7021);
+    assert_eq!(body["field"], "limits");
+}
+
+async fn validation_errors_name_fields_and_never_5xx(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let cases = [
+        (json!({"to": "+14155550100"}), 400, 7004, "service"),
+        (
+            json!({"service": "S", "to": "0044 20 7946"}),
+            400,
+            7010,
+            "to",
+        ),
+        (
+            json!({"service": "S", "to": "+14155550100", "body": "hello"}),
+            400,
+            7012,
+            "body",
+        ),
+        (
+            json!({"service": "S", "to": "+14155550100", "expiry": 1_000_000_000_000i64}),
+            400,
+            7004,
+            "expiry",
+        ),
+        (
+            json!({"service": "S", "to": "+14155550100", "codeLength": "abc"}),
+            400,
+            7004,
+            "codeLength",
+        ),
+        (
+            json!({"service": "S", "to": "+14155550100", "maxAttempts": -1}),
+            400,
+            7004,
+            "maxAttempts",
+        ),
+        (
+            json!({"service": ["a", "b"], "to": "+14155550100"}),
+            400,
+            7004,
+            "service",
+        ),
+        (
+            json!({"service": {"x": 1}, "to": "+14155550100"}),
+            400,
+            7004,
+            "service",
+        ),
+        (
+            json!({"service": "S", "to": "+14155550100", "accountSid": "AC1"}),
+            400,
+            7004,
+            "accountSid",
+        ),
+    ];
+    for (input, status, code, field) in cases {
+        let (got, body) = api.post("/2fa/send", input.clone()).await;
+        assert_eq!(got, status, "{input} → {body}");
+        assert_error(&body, status, code);
+        assert_eq!(body["field"], field, "{input}");
+    }
+    let raw = |ct: &'static str, body: Vec<u8>| {
+        app.http
+            .post(app.url("/2fa/send"))
+            .basic_auth(&acc.sid, Some(&acc.token))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let res = raw("application/json", b"{\"service\": ".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_error(&res.json().await.unwrap(), 400, 7005);
+    let res = raw("application/json", b"[1,2]".to_vec()).await.unwrap();
+    assert_eq!(res.status(), 400);
+    let res = raw("text/plain", b"service=S".to_vec()).await.unwrap();
+    assert_eq!(res.status(), 415);
+    assert_error(&res.json().await.unwrap(), 415, 7005);
+    let res = raw("application/json", vec![b' '; 200_000]).await.unwrap();
+    assert_eq!(res.status(), 413);
+    assert_error(&res.json().await.unwrap(), 413, 7005);
+    let res = raw(
+        "application/x-www-form-urlencoded",
+        b"service=S&to=%2B14155550199&workflow=sms&workflow=call".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200, "form bodies with repeated keys work");
+    let res = raw("application/json", vec![0xff, 0xfe]).await.unwrap();
+    assert_eq!(res.status(), 400);
+}
+
+async fn search_filters_and_paging(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let to = format!("+1415555{:04}", 200 + i);
+        ids.push(
+            api.send_ok(json!({"service": if i % 2 == 0 { "Even" } else { "Odd" }, "to": to}))
+                .await,
+        );
+        app.clock.advance_ms(1000);
+    }
+    api.send_ok(json!({"service": "Mail", "channel": "email", "emailTo": "ana@example.com"}))
+        .await;
+    let (_, all) = api.get("/2fa/search?PageSize=3").await;
+    assert_eq!(all["total"], 8);
+    assert_eq!(all["numPages"], 3);
+    assert_eq!(all["otps"].as_array().unwrap().len(), 3);
+    assert_eq!(all["previousPageUri"], Value::Null);
+    assert_eq!(all["otps"][1]["requestID"], ids[6].as_str(), "newest first");
+    let next = all["nextPageUri"].as_str().unwrap().to_owned();
+    let (_, page1) = api.get(&next).await;
+    assert_eq!(page1["page"], 1);
+    assert_eq!(page1["otps"][0]["requestID"], ids[4].as_str());
+    let (_, last) = api.get(all["lastPageUri"].as_str().unwrap()).await;
+    assert_eq!(last["otps"].as_array().unwrap().len(), 2);
+    assert_eq!(last["nextPageUri"], Value::Null);
+    let (_, even) = api.get("/2fa/search?service=Even").await;
+    assert_eq!(even["total"], 4);
+    let (_, email) = api.get("/2fa/search?channel=email").await;
+    assert_eq!(email["total"], 1);
+    assert_eq!(email["otps"][0]["emailTo"], "ana@example.com");
+    let (_, by_country) = api.get("/2fa/search?countryCode=us&status=pending").await;
+    assert_eq!(by_country["total"], 7);
+    let today = crate::server::clock::rfc3339(app.clock.now_ms())[..10].to_owned();
+    let (_, range) = api
+        .get(&format!("/2fa/search?startTime={today}&endTime={today}"))
+        .await;
+    assert_eq!(range["total"], 8);
+    let (status, body) = api.get("/2fa/search?startTime=yesterday").await;
+    assert_eq!((status, body["field"].clone()), (400, json!("startTime")));
+    let (status, body) = api.get("/2fa/search?status=done").await;
+    assert_eq!((status, body["field"].clone()), (400, json!("status")));
+    let (status, _) = api.get("/2fa/search?PageSize=1001").await;
+    assert_eq!(status, 400);
+    let (_, beyond) = api.get("/2fa/search?Page=50").await;
+    assert_eq!(beyond["otps"], json!([]));
+}
+use crate::server::clock::Clock;
+
+async fn email_channel_and_call_rendering(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let rid = api.send_ok(json!({"service": "Shop", "channel": "email", "to": "Ana@Example.com", "codeType": "alphanumeric", "codeLength": 8})).await;
+    app.deliver().await;
+    let (_, outbox) = api
+        .get(&format!("/2fa/sandbox/messages?requestID={rid}"))
+        .await;
+    let msg = &outbox["messages"][0];
+    assert_eq!(msg["channel"], "email");
+    assert_eq!(msg["emailTo"], "Ana@example.com");
+    let code = super::harness::extract_code(msg["text"].as_str().unwrap());
+    assert_eq!(code.len(), 8);
+    assert!(
+        code.bytes()
+            .all(|c| crate::domain::code::ALPHANUMERIC.contains(&c)),
+        "{code}"
+    );
+    assert!(msg["subject"].as_str().unwrap().contains("Shop"));
+    // Codes are matched case-insensitively and without spaces.
+    let (status, _) = api
+        .post(
+            "/2fa/verify",
+            json!({"requestID": rid, "code": format!(" {} ", code.to_lowercase())}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let rid = api
+        .send_ok(
+            json!({"service": "Bank", "channel": "call", "to": "+14155550300", "code": "4815"}),
+        )
+        .await;
+    app.deliver().await;
+    let (text, code) = api.sandbox_code(&rid).await;
+    assert_eq!(text, "Your Bank code is 4, 8, 1, 5.");
+    assert_eq!(code, "4815");
+}

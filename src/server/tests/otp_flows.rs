@@ -1,0 +1,335 @@
+//! Concurrency, workflows, expiry and tenancy of OTPs.
+use super::harness::TestApp;
+use crate::server::db::Backend;
+use serde_json::{json, Value};
+
+super::both_backends!(
+    parallel_wrong_codes_never_exceed_max_attempts,
+    workflow_falls_back_on_failure_with_the_same_code,
+    workflow_timeout_moves_to_the_next_channel,
+    expiry_sweeper_with_the_clock_moved,
+    cross_tenant_probes_leak_nothing,
+    background_worker_delivers_without_help,
+    two_workers_deliver_each_job_once,
+);
+
+async fn parallel_wrong_codes_never_exceed_max_attempts(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let rid = api
+        .send_ok(json!({"service": "S", "to": "+14155550120", "maxAttempts": 3, "code": "4815"}))
+        .await;
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let (http, url, sid, token, rid) = (
+            app.http.clone(),
+            app.url("/2fa/verify"),
+            acc.sid.clone(),
+            acc.token.clone(),
+            rid.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let res = http
+                .post(url)
+                .basic_auth(sid, Some(token))
+                .json(&json!({"requestID": rid, "code": "0000"}))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap();
+            (status, body["errorCode"].as_u64().unwrap())
+        }));
+    }
+    let mut wrong = 0;
+    let mut locked = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (400, 7030) => wrong += 1,
+            (429, 7034) => locked += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(wrong, 2, "only maxAttempts - 1 plain wrong answers");
+    assert_eq!(locked, 22);
+    let (_, sdr) = api.get(&format!("/2fa/search/{rid}")).await;
+    assert_eq!(
+        sdr["verifyAttempts"], 3,
+        "exactly maxAttempts checks were counted"
+    );
+    assert_eq!(sdr["status"], "max_attempts");
+    let (status, _) = api
+        .post("/2fa/verify", json!({"requestID": rid, "code": "4815"}))
+        .await;
+    assert_eq!(status, 429, "locked even for the right code");
+}
+
+async fn workflow_falls_back_on_failure_with_the_same_code(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let rid = api
+        .send_ok(json!({"service": "S", "workflow": ["sms", "email"], "to": "+14155550000", "emailTo": "ana@example.com"}))
+        .await;
+    app.deliver().await;
+    let (_, outbox) = api
+        .get(&format!("/2fa/sandbox/messages?requestID={rid}"))
+        .await;
+    assert_eq!(outbox["total"], 1);
+    assert_eq!(outbox["messages"][0]["channel"], "email");
+    let code = super::harness::extract_code(outbox["messages"][0]["text"].as_str().unwrap());
+    let (_, sdr) = api.get(&format!("/2fa/search/{rid}")).await;
+    assert_eq!(sdr["channel"], "email");
+    assert_eq!(sdr["status"], "delivered");
+    let attempts: Vec<(String, String)> = sdr["deliveryAttempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["channel"].as_str().unwrap().into(),
+                a["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            ("sms".into(), "failed".into()),
+            ("email".into(), "delivered".into())
+        ]
+    );
+    let fallback = sdr["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "fallback")
+        .expect("fallback event")
+        .clone();
+    assert_eq!(
+        fallback["detail"],
+        json!({"from": "sms", "to": "email", "reason": "delivery failed"})
+    );
+    let (status, _) = api
+        .post("/2fa/verify", json!({"requestID": rid, "code": code}))
+        .await;
+    assert_eq!(status, 200);
+
+    // Every channel failing ends in `failed`.
+    let rid = api.send_ok(json!({"service": "T", "workflow": "sms,email", "to": "+14155550000", "emailTo": "fail@example.com"})).await;
+    app.deliver().await;
+    let (_, sdr) = api.get(&format!("/2fa/search/{rid}")).await;
+    assert_eq!(sdr["status"], "failed");
+    assert_eq!(
+        sdr["events"].as_array().unwrap().last().unwrap()["type"],
+        "failed"
+    );
+}
+
+async fn workflow_timeout_moves_to_the_next_channel(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let rid = api
+        .send_ok(json!({"service": "S", "workflow": ["sms", "call"], "to": "+14155550121", "workflowTimeout": 30}))
+        .await;
+    app.deliver().await;
+    let (_, sms) = api.sandbox_code(&rid).await;
+    // Not verified within 30 s: the timer moves on to a call with the same code.
+    app.clock.advance_ms(29_000);
+    assert_eq!(app.deliver().await, 0, "not yet");
+    app.clock.advance_ms(2_000);
+    assert!(app.deliver().await >= 1);
+    let (_, outbox) = api
+        .get(&format!("/2fa/sandbox/messages?requestID={rid}"))
+        .await;
+    assert_eq!(outbox["total"], 2);
+    assert_eq!(outbox["messages"][0]["channel"], "call");
+    let call_code = super::harness::extract_code(outbox["messages"][0]["text"].as_str().unwrap());
+    assert_eq!(call_code, sms);
+    let (_, sdr) = api.get(&format!("/2fa/search/{rid}")).await;
+    let fallback = sdr["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "fallback")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        fallback["detail"]["reason"],
+        "not verified within workflowTimeout"
+    );
+
+    // Verified in time: no fallback.
+    let rid = api.send_ok(json!({"service": "U", "workflow": ["sms", "call"], "to": "+14155550122", "workflowTimeout": 30})).await;
+    app.deliver().await;
+    let (_, code) = api.sandbox_code(&rid).await;
+    api.post("/2fa/verify", json!({"requestID": rid, "code": code}))
+        .await;
+    app.clock.advance_ms(31_000);
+    app.deliver().await;
+    let (_, outbox) = api
+        .get(&format!("/2fa/sandbox/messages?requestID={rid}"))
+        .await;
+    assert_eq!(outbox["total"], 1);
+}
+
+async fn expiry_sweeper_with_the_clock_moved(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let short = api
+        .send_ok(json!({"service": "S", "to": "+14155550123", "expiry": 60}))
+        .await;
+    let long = api
+        .send_ok(json!({"service": "S", "to": "+14155550124", "expiry": 600}))
+        .await;
+    app.clock.advance_ms(60_000);
+    assert_eq!(
+        crate::server::workers::sweeper::sweep(&app.state)
+            .await
+            .unwrap(),
+        1
+    );
+    let (_, a) = api.get(&format!("/2fa/search/{short}")).await;
+    let (_, b2) = api.get(&format!("/2fa/search/{long}")).await;
+    assert_eq!(a["status"], "expired");
+    assert_eq!(
+        a["events"].as_array().unwrap().last().unwrap()["type"],
+        "expired"
+    );
+    assert_eq!(b2["status"], "pending");
+    // An expired OTP's pending delivery is dropped, not sent.
+    app.deliver().await;
+    let (_, outbox) = api
+        .get(&format!("/2fa/sandbox/messages?requestID={short}"))
+        .await;
+    assert_eq!(outbox["total"], 0);
+    let (_, sealed) = crate::on_db!(app.state.db(), pool => {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM otp_codes WHERE otp_sid = $1").bind(&short).fetch_one(pool).await.unwrap();
+        ((), n)
+    });
+    assert_eq!(sealed, 0, "the sealed code is gone once final");
+}
+
+async fn cross_tenant_probes_leak_nothing(b: Backend) {
+    let app = TestApp::start(b).await;
+    let parent = app.account("Parent").await;
+    let child = app.account_with_parent("Child", Some(&parent.sid)).await;
+    let sibling = app.account_with_parent("Sibling", Some(&parent.sid)).await;
+    let stranger = app.account("Stranger").await;
+
+    let child_api = app.api(&child);
+    let rid = child_api
+        .send_ok(json!({"service": "S", "to": "+14155550125", "code": "4815"}))
+        .await;
+    app.deliver().await;
+    // The parent acts for its child with accountSid; it sees the OTP that way only.
+    let parent_api = app.api(&parent);
+    let (status, _) = parent_api
+        .get(&format!("/2fa/search/{rid}?accountSid={}", child.sid))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = parent_api.get(&format!("/2fa/search/{rid}")).await;
+    assert_eq!(status, 404);
+    let (_, listed) = parent_api
+        .get(&format!("/2fa/search?accountSid={}", child.sid))
+        .await;
+    assert_eq!(listed["total"], 1);
+
+    for other in [&sibling, &stranger] {
+        let api = app.api(other);
+        let (s1, b1) = api.get(&format!("/2fa/search/{rid}")).await;
+        assert_eq!((s1, b1["errorCode"].clone()), (404, json!(7003)));
+        let (s2, _) = api
+            .post("/2fa/verify", json!({"requestID": rid, "code": "4815"}))
+            .await;
+        assert_eq!(s2, 404);
+        let (s3, _) = api.post("/2fa/cancel", json!({"requestID": rid})).await;
+        assert_eq!(s3, 404);
+        let (_, outbox) = api.get("/2fa/sandbox/messages").await;
+        assert_eq!(outbox["total"], 0);
+        let (_, search) = api.get("/2fa/search?to=%2B14155550125").await;
+        assert_eq!(search["total"], 0);
+        let (s4, b4) = api
+            .get(&format!("/2fa/search?accountSid={}", child.sid))
+            .await;
+        assert_eq!((s4, b4["errorCode"].clone()), (403, json!(7002)));
+        let (s5, _) = api
+            .post(
+                "/2fa/send",
+                json!({"service": "S", "to": "+14155550126", "accountSid": child.sid}),
+            )
+            .await;
+        assert_eq!(s5, 403);
+    }
+    // A child can never act for its parent.
+    let (s, _) = child_api
+        .get(&format!("/2fa/search?accountSid={}", parent.sid))
+        .await;
+    assert_eq!(s, 403);
+    // The OTP is untouched by the probes.
+    let (_, sdr) = parent_api
+        .get(&format!("/2fa/search/{rid}?accountSid={}", child.sid))
+        .await;
+    assert_eq!(sdr["status"], "delivered");
+    assert_eq!(sdr["verifyAttempts"], 0);
+}
+
+async fn background_worker_delivers_without_help(b: Backend) {
+    let app = TestApp::start(b).await;
+    crate::server::workers::spawn(app.state.clone());
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let rid = api
+        .send_ok(json!({"service": "S", "to": "+14155550127"}))
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, outbox) = api
+            .get(&format!("/2fa/sandbox/messages?requestID={rid}"))
+            .await;
+        if outbox["total"] == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not delivered within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn two_workers_deliver_each_job_once(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        ids.push(
+            api.send_ok(json!({"service": "S", "to": format!("+1415555{:04}", 400 + i)}))
+                .await,
+        );
+    }
+    // A second "process": same database, its own worker id.
+    let other = crate::server::app::prepare(
+        crate::server::config::Settings {
+            database_url: app.state.settings().database_url.clone(),
+            data_dir: app.state.settings().data_dir.clone(),
+            ..crate::server::config::Settings::default()
+        },
+        app.state.inner.clock.clone(),
+    )
+    .await
+    .unwrap();
+    let (a, b2) = tokio::join!(
+        crate::server::workers::run_due(&app.state),
+        crate::server::workers::run_due(&other)
+    );
+    assert_eq!(a.unwrap() + b2.unwrap(), 30, "every job ran once in total");
+    let (_, outbox) = api.get("/2fa/sandbox/messages?PageSize=100").await;
+    assert_eq!(outbox["total"], 30);
+    let attempts: i64 = crate::on_db!(app.state.db(), pool => sqlx::query_scalar("SELECT COUNT(*) FROM delivery_attempts").fetch_one(pool).await).unwrap();
+    assert_eq!(attempts, 30, "no delivery attempted twice");
+}

@@ -1,0 +1,288 @@
+//! One job: deliver a workflow step through its provider, or fall back to the next channel
+//! when a step was not verified in time. Every outcome and its timeline events are committed
+//! together with the job's completion.
+use super::queue;
+use crate::domain::{template, Channel, OtpStatus};
+use crate::on_db;
+use crate::server::crypto;
+use crate::server::db::otps::{JobRow, OtpRow, ACTIVE, INSERT_ATTEMPT, INSERT_JOB};
+use crate::server::providers::{self, OutboundMessage, ProviderOutcome};
+use crate::server::services::otp::events::{self, insert_event};
+use crate::server::services::otp::sdr;
+use crate::server::state::AppState;
+use serde_json::json;
+
+/// After this many transient failures a delivery counts as failed.
+const MAX_TRIES: i32 = 8;
+
+pub async fn process(state: &AppState, job: JobRow) -> anyhow::Result<()> {
+    let row = match sdr::reload(state.db(), &job.otp_sid).await {
+        Ok(r) => r,
+        Err(_) => return complete(state, job.id, Some("OTP not found")).await,
+    };
+    let status = OtpStatus::parse(&row.status).unwrap_or(OtpStatus::Failed);
+    // Stale job: the OTP is final or already on another step.
+    if status.is_final() || row.workflow_index != job.step {
+        return complete(state, job.id, None).await;
+    }
+    match job.kind.as_str() {
+        "deliver" => deliver(state, &job, &row).await,
+        "fallback" => fallback(state, &job, &row, "not verified within workflowTimeout").await,
+        other => complete(state, job.id, Some(&format!("unknown job kind {other}"))).await,
+    }
+}
+
+async fn complete(state: &AppState, id: i64, error: Option<&str>) -> anyhow::Result<()> {
+    let now = state.clock().now_ms();
+    on_db!(state.db(), pool => sqlx::query("UPDATE jobs SET done_at = $1, last_error = $2 WHERE id = $3")
+        .bind(now).bind(error).bind(id).execute(pool).await.map(|_| ()))?;
+    Ok(())
+}
+
+fn workflow(row: &OtpRow) -> Vec<Channel> {
+    row.workflow.split(',').filter_map(Channel::parse).collect()
+}
+
+async fn deliver(state: &AppState, job: &JobRow, row: &OtpRow) -> anyhow::Result<()> {
+    let steps = workflow(row);
+    let Some(&channel) = steps.get(job.step as usize) else {
+        return complete(state, job.id, Some("no such workflow step")).await;
+    };
+    let sealed: Option<String> = on_db!(state.db(), pool => sqlx::query_scalar("SELECT sealed FROM otp_codes WHERE otp_sid = $1")
+        .bind(&row.sid).fetch_optional(pool).await)?;
+    let code = sealed.and_then(|s| crypto::open(&state.inner.secrets.code_hash_key, &row.sid, &s));
+    let Some(code) = code else {
+        tracing::error!(request_id = %row.sid, "sealed code missing or unreadable; failing the OTP");
+        return finish_failed(state, job, row, channel, "internal: code unavailable").await;
+    };
+    let ttl_minutes = ((row.expires_at - row.date_created) / 60_000).max(1) as u64;
+    let body_template = row
+        .body
+        .clone()
+        .unwrap_or_else(|| template::default_body(channel).to_owned());
+    let text = template::render(&body_template, channel, &code, &row.service, ttl_minutes);
+    let subject = (channel == Channel::Email).then(|| {
+        template::render(
+            row.subject
+                .as_deref()
+                .unwrap_or(template::default_subject()),
+            Channel::Email,
+            &code,
+            &row.service,
+            ttl_minutes,
+        )
+    });
+    drop(code);
+    let msg = OutboundMessage {
+        otp_sid: row.sid.clone(),
+        account_sid: row.account_sid.clone(),
+        step: job.step,
+        channel,
+        to: row.to_number.clone(),
+        email_to: row.email_to.clone(),
+        from: row.from_sender.clone(),
+        email_from: row.email_from.clone(),
+        subject,
+        text,
+        html: None,
+        language: row.language.clone(),
+        voice: row.voice.clone(),
+        repeat: row.repeat_count,
+        at: state.clock().now_ms(),
+    };
+    let provider = providers::for_channel(&row.account_sid, channel);
+    let outcome = provider.deliver(state.db(), &msg).await;
+    let now = state.clock().now_ms();
+    match outcome {
+        ProviderOutcome::Delivered { provider_sid } => {
+            record_success(
+                state,
+                job,
+                row,
+                channel,
+                provider.name(),
+                &provider_sid,
+                now,
+                true,
+            )
+            .await
+        }
+        ProviderOutcome::Sent { provider_sid } => {
+            record_success(
+                state,
+                job,
+                row,
+                channel,
+                provider.name(),
+                &provider_sid,
+                now,
+                false,
+            )
+            .await
+        }
+        ProviderOutcome::Permanent(err) => {
+            record_failure_and_fall_back(state, job, row, channel, provider.name(), &err, now).await
+        }
+        ProviderOutcome::Transient(err) if job.tries < MAX_TRIES => {
+            tracing::warn!(request_id = %row.sid, tries = job.tries, error = %err, "delivery failed; will retry");
+            queue::retry_later(state.db(), job.id, now + queue::backoff_ms(job.tries), &err).await
+        }
+        ProviderOutcome::Transient(err) => {
+            record_failure_and_fall_back(
+                state,
+                job,
+                row,
+                channel,
+                provider.name(),
+                &format!("gave up after {} tries: {err}", job.tries),
+                now,
+            )
+            .await
+        }
+    }
+}
+
+/// The provider accepted the message: attempt row, status, events, the workflow timer for the
+/// next channel, and the job's completion, in one transaction.
+#[allow(clippy::too_many_arguments)]
+async fn record_success(
+    state: &AppState,
+    job: &JobRow,
+    row: &OtpRow,
+    channel: Channel,
+    provider: &str,
+    provider_sid: &str,
+    now: i64,
+    delivered: bool,
+) -> anyhow::Result<()> {
+    let has_next = (job.step as usize) + 1 < workflow(row).len();
+    let status = if delivered { "delivered" } else { "sent" };
+    let update = format!(
+        "UPDATE otps SET status = $1, sent_at = COALESCE(sent_at, $2), delivered_at = CASE WHEN $1 = 'delivered' THEN $2 ELSE delivered_at END, \
+         date_updated = $2 WHERE sid = $3 AND status IN {ACTIVE} AND workflow_index = $4"
+    );
+    on_db!(state.db(), pool => async {
+        let mut tx = pool.begin().await?;
+        sqlx::query(INSERT_ATTEMPT)
+            .bind(&row.sid).bind(channel.as_str()).bind(provider).bind(provider_sid).bind(status).bind(None::<String>).bind(now)
+            .execute(&mut *tx).await?;
+        let changed = sqlx::query(&update).bind(status).bind(now).bind(&row.sid).bind(job.step).execute(&mut *tx).await?.rows_affected();
+        if changed == 1 {
+            insert_event!(&row.sid, now, events::ATTEMPT_SENT, json!({"channel": channel.as_str(), "provider": provider, "providerSid": provider_sid}))
+                .execute(&mut *tx).await?;
+            if delivered {
+                insert_event!(&row.sid, now, events::DELIVERY_REPORT, json!({"channel": channel.as_str(), "status": "delivered"}))
+                    .execute(&mut *tx).await?;
+            }
+            if has_next {
+                sqlx::query(INSERT_JOB)
+                    .bind("fallback").bind(&row.sid).bind(job.step).bind(now + i64::from(row.workflow_timeout) * 1000)
+                    .execute(&mut *tx).await?;
+            }
+        }
+        sqlx::query("UPDATE jobs SET done_at = $1 WHERE id = $2").bind(now).bind(job.id).execute(&mut *tx).await?;
+        tx.commit().await
+    }.await)?;
+    tracing::info!(request_id = %row.sid, channel = channel.as_str(), provider, status, "otp delivered to provider");
+    Ok(())
+}
+
+/// The step failed for good: record it and move to the next channel, or fail the OTP.
+async fn record_failure_and_fall_back(
+    state: &AppState,
+    job: &JobRow,
+    row: &OtpRow,
+    channel: Channel,
+    provider: &str,
+    error: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    on_db!(state.db(), pool => async {
+        let mut tx = pool.begin().await?;
+        sqlx::query(INSERT_ATTEMPT)
+            .bind(&row.sid).bind(channel.as_str()).bind(provider).bind(None::<String>).bind("failed").bind(error).bind(now)
+            .execute(&mut *tx).await?;
+        insert_event!(&row.sid, now, events::DELIVERY_FAILED, json!({"channel": channel.as_str(), "provider": provider, "error": error}))
+            .execute(&mut *tx).await?;
+        tx.commit().await
+    }.await)?;
+    tracing::warn!(request_id = %row.sid, channel = channel.as_str(), error, "delivery failed");
+    if (job.step as usize) + 1 < workflow(row).len() {
+        advance(state, job, row, "delivery failed", now).await
+    } else {
+        finish_failed(state, job, row, channel, error).await
+    }
+}
+
+/// Every channel failed: the OTP is `failed`.
+async fn finish_failed(
+    state: &AppState,
+    job: &JobRow,
+    row: &OtpRow,
+    channel: Channel,
+    error: &str,
+) -> anyhow::Result<()> {
+    let now = state.clock().now_ms();
+    let update = format!("UPDATE otps SET status = 'failed', date_updated = $1 WHERE sid = $2 AND status IN {ACTIVE}");
+    on_db!(state.db(), pool => async {
+        let mut tx = pool.begin().await?;
+        if sqlx::query(&update).bind(now).bind(&row.sid).execute(&mut *tx).await?.rows_affected() == 1 {
+            insert_event!(&row.sid, now, events::FAILED, json!({"lastChannel": channel.as_str(), "error": error})).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(&row.sid).execute(&mut *tx).await?;
+        }
+        sqlx::query("UPDATE jobs SET done_at = $1 WHERE id = $2").bind(now).bind(job.id).execute(&mut *tx).await?;
+        tx.commit().await
+    }.await)?;
+    Ok(())
+}
+
+/// The workflow timer fired: if the step is still current and unverified, try the next channel.
+async fn fallback(
+    state: &AppState,
+    job: &JobRow,
+    row: &OtpRow,
+    reason: &str,
+) -> anyhow::Result<()> {
+    if (job.step as usize) + 1 >= workflow(row).len() {
+        return complete(state, job.id, None).await;
+    }
+    advance(state, job, row, reason, state.clock().now_ms()).await
+}
+
+/// Moves the OTP to the next workflow step and queues its delivery (same code, new channel).
+async fn advance(
+    state: &AppState,
+    job: &JobRow,
+    row: &OtpRow,
+    reason: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    let steps = workflow(row);
+    let next_step = job.step + 1;
+    let Some(next) = steps.get(next_step as usize).copied() else {
+        return complete(state, job.id, None).await;
+    };
+    let from = steps
+        .get(job.step as usize)
+        .map(|c| c.as_str())
+        .unwrap_or("?");
+    let update = format!(
+        "UPDATE otps SET workflow_index = $1, channel = $2, status = 'pending', date_updated = $3 \
+         WHERE sid = $4 AND status IN {ACTIVE} AND workflow_index = $5"
+    );
+    on_db!(state.db(), pool => async {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query(&update)
+            .bind(next_step).bind(next.as_str()).bind(now).bind(&row.sid).bind(job.step)
+            .execute(&mut *tx).await?.rows_affected();
+        if changed == 1 {
+            insert_event!(&row.sid, now, events::FALLBACK, json!({"from": from, "to": next.as_str(), "reason": reason}))
+                .execute(&mut *tx).await?;
+            sqlx::query(INSERT_JOB).bind("deliver").bind(&row.sid).bind(next_step).bind(now).execute(&mut *tx).await?;
+        }
+        sqlx::query("UPDATE jobs SET done_at = $1 WHERE id = $2").bind(now).bind(job.id).execute(&mut *tx).await?;
+        tx.commit().await
+    }.await)?;
+    state.wake_workers();
+    Ok(())
+}

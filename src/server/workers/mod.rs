@@ -1,0 +1,39 @@
+//! Background work: the durable delivery queue (deliveries, workflow fallbacks) and the expiry
+//! sweeper. Jobs are claimed with a lease, so several server processes can share one database
+//! and a crashed worker's job is taken up again once its lease runs out.
+pub mod delivery;
+pub mod queue;
+pub mod sweeper;
+
+use crate::server::state::AppState;
+use std::time::Duration;
+
+/// Runs until the process ends: drain due jobs, sweep expired OTPs, then wait for a wake-up
+/// (a new job committed here) or a short tick (jobs from other processes, timers).
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = run_due(&state).await {
+                tracing::error!(error = ?e, "delivery worker pass failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            if let Err(e) = sweeper::sweep(&state).await {
+                tracing::error!(error = ?e, "expiry sweep failed");
+            }
+            tokio::select! {
+                _ = state.inner.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+        }
+    });
+}
+
+/// Processes every job that is due now; returns how many ran. Tests call this directly.
+pub async fn run_due(state: &AppState) -> anyhow::Result<usize> {
+    let mut n = 0;
+    while let Some(job) = queue::claim(state).await? {
+        delivery::process(state, job).await?;
+        n += 1;
+    }
+    Ok(n)
+}

@@ -1,0 +1,53 @@
+//! The job table as a queue: claim with a lease, complete, or retry later.
+use crate::on_db;
+use crate::server::db::otps::JobRow;
+use crate::server::db::Db;
+use crate::server::state::AppState;
+
+/// How long a claimed job is ours before another worker may take it over.
+pub const LEASE_MS: i64 = 30_000;
+
+/// Claims the oldest due job (unclaimed, or whose lease ran out). Exactly one worker wins a job:
+/// the UPDATE re-checks the lease, and PostgreSQL skips rows another worker has locked.
+pub async fn claim(state: &AppState) -> anyhow::Result<Option<JobRow>> {
+    let now = state.clock().now_ms();
+    let owner = &state.inner.worker_id;
+    let lock = match state.db() {
+        Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        Db::Sqlite(_) => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET lease_owner = $1, lease_until = $2, tries = tries + 1 \
+         WHERE id = (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 \
+                     AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at, id LIMIT 1{lock}) \
+         AND done_at IS NULL AND (lease_until IS NULL OR lease_until < $3) \
+         RETURNING id, kind, otp_sid, step, tries"
+    );
+    let job = on_db!(state.db(), pool => sqlx::query_as::<_, JobRow>(&sql)
+        .bind(owner).bind(now + LEASE_MS).bind(now).fetch_optional(pool).await)?;
+    Ok(job)
+}
+
+/// Schedules a retry: the lease is released and the job runs again at `run_at`.
+pub async fn retry_later(db: &Db, id: i64, run_at: i64, error: &str) -> anyhow::Result<()> {
+    on_db!(db, pool => sqlx::query("UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_at = $1, last_error = $2 WHERE id = $3")
+        .bind(run_at).bind(error).bind(id).execute(pool).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// Back-off for the n-th try: 1 s, 2 s, 4 s … capped at 5 minutes.
+pub fn backoff_ms(tries: i32) -> i64 {
+    let exp = tries.clamp(1, 20) as u32 - 1;
+    (1000i64 << exp.min(9)).min(5 * 60 * 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(super::backoff_ms(1), 1000);
+        assert_eq!(super::backoff_ms(2), 2000);
+        assert_eq!(super::backoff_ms(5), 16000);
+        assert_eq!(super::backoff_ms(30), 5 * 60 * 1000);
+    }
+}
