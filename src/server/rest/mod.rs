@@ -15,7 +15,11 @@ use http::Request;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/accounts/{sid}", get(accounts::get_one))
+        .route("/accounts", get(accounts::list).post(accounts::create))
+        .route(
+            "/accounts/{sid}",
+            get(accounts::get_one).post(accounts::update),
+        )
         .route("/errors", get(errors::list))
         .route("/send", post(otps::send))
         .route("/verify", post(otps::verify))

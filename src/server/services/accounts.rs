@@ -230,3 +230,77 @@ pub async fn set_status(
     }
     Ok(())
 }
+
+/// `POST /2fa/accounts`: a sub-account of the caller (which must be a top-level account).
+pub async fn create_sub_account(
+    db: &Db,
+    clock: &dyn Clock,
+    scope: &AccountScope,
+    friendly_name: Option<String>,
+) -> ServiceResult<CreatedAccount> {
+    let name = friendly_name
+        .ok_or_else(|| ServiceError::invalid("friendlyName", "friendlyName is required."))?;
+    if scope.account().parent_sid.is_some() {
+        return Err(ServiceError::forbidden(
+            "A sub-account cannot create sub-accounts.",
+        ));
+    }
+    create(
+        db,
+        clock,
+        NewAccount {
+            friendly_name: name,
+            parent: Some(scope.sid().clone()),
+            admin: None,
+        },
+    )
+    .await
+}
+
+/// `GET /2fa/accounts`: the caller's sub-accounts, oldest first, with the total.
+pub async fn list_sub_accounts(
+    db: &Db,
+    scope: &AccountScope,
+    limit: i64,
+    offset: i64,
+) -> ServiceResult<(Vec<Account>, i64)> {
+    let rows = db::accounts::list_children(db, scope.sid().as_str(), limit, offset).await?;
+    let total = db::accounts::count_children(db, scope.sid().as_str()).await?;
+    let accounts = rows
+        .into_iter()
+        .map(Account::try_from)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((accounts, total))
+}
+
+/// `POST /2fa/accounts/{sid}`: rename and/or change the status of a sub-account. An account
+/// may rename itself but not change its own status (that would lock the caller out).
+pub async fn update(
+    db: &Db,
+    clock: &dyn Clock,
+    scope: &AccountScope,
+    sid: &str,
+    friendly_name: Option<String>,
+    status: Option<AccountStatus>,
+) -> ServiceResult<Account> {
+    let target = get_visible(db, scope, sid).await?;
+    if status.is_some() && target.sid == *scope.sid() {
+        return Err(ServiceError::forbidden(
+            "An account cannot change its own status; its parent can.",
+        ));
+    }
+    if target.status == AccountStatus::Closed && status.is_some_and(|s| s != AccountStatus::Closed)
+    {
+        return Err(ServiceError::invalid(
+            "status",
+            "A closed account cannot be reopened.",
+        ));
+    }
+    let name = friendly_name.map(|n| parse_friendly_name(&n)).transpose()?;
+    let now = clock.now_ms();
+    on_db!(db, pool => sqlx::query(
+        "UPDATE accounts SET friendly_name = COALESCE($1, friendly_name), status = COALESCE($2, status), date_updated = $3 WHERE sid = $4")
+        .bind(name.as_deref()).bind(status.map(|s| s.as_str())).bind(now).bind(target.sid.as_str())
+        .execute(pool).await.map(|_| ()))?;
+    get_visible(db, scope, sid).await
+}

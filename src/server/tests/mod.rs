@@ -2,6 +2,7 @@
 //! on PostgreSQL when `SMART2FA_TEST_DATABASE_URL` names a server (always in CI).
 mod harness;
 
+mod accounts_api;
 mod accounts_store;
 mod api_auth;
 mod cli;
