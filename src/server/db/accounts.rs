@@ -43,6 +43,5 @@ pub async fn find_by_name(db: &Db, name: &str) -> sqlx::Result<Option<AccountRow
     on_db!(db, pool => sqlx::query_as::<_, AccountRow>(&sql).bind(name).fetch_optional(pool).await)
 }
 
-pub const INSERT: &str =
-    "INSERT INTO accounts (sid, parent_sid, friendly_name, status, date_created, date_updated) \
-     VALUES ($1, $2, $3, $4, $5, $6)";
+pub const INSERT: &str = "INSERT INTO accounts (sid, parent_sid, friendly_name, status, date_created, date_updated, callback_secret) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";

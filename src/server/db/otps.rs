@@ -101,4 +101,6 @@ pub struct JobRow {
     pub otp_sid: String,
     pub step: i32,
     pub tries: i32,
+    pub payload: Option<String>,
+    pub created_at: Option<Millis>,
 }

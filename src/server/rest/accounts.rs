@@ -46,9 +46,14 @@ pub async fn get_one(
     State(state): State<AppState>,
     ApiCaller(scope): ApiCaller,
     Path(sid): Path<String>,
-) -> Result<Json<AccountDto>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let account = accounts::get_visible(state.db(), &scope, &sid).await?;
-    Ok(Json(AccountDto::from(&account)))
+    let mut body = serde_json::to_value(AccountDto::from(&account)).unwrap_or_default();
+    let secret = accounts::callback_secret(state.db(), account.sid.as_str())
+        .await
+        .map_err(ApiError::internal)?;
+    body["callbackSigningSecret"] = Value::String(secret);
+    Ok(Json(body))
 }
 
 /// `POST /2fa/accounts`: create a sub-account; the auth token appears only in this answer.

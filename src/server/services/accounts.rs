@@ -94,7 +94,7 @@ pub async fn create(
     let token_hash = crypto::hash_token(&auth_token);
     let admin_sid = admin.as_ref().map(|_| UserSid::generate());
     let result: Result<(), sqlx::Error> = on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         sqlx::query(db::accounts::INSERT)
             .bind(account.sid.as_str())
             .bind(account.parent_sid.as_ref().map(|p| p.as_str()))
@@ -102,6 +102,7 @@ pub async fn create(
             .bind(account.status.as_str())
             .bind(now)
             .bind(now)
+            .bind(crypto::random_hex(32))
             .execute(&mut *tx)
             .await?;
         sqlx::query(db::credentials::INSERT)
@@ -303,4 +304,21 @@ pub async fn update(
         .bind(name.as_deref()).bind(status.map(|s| s.as_str())).bind(now).bind(target.sid.as_str())
         .execute(pool).await.map(|_| ()))?;
     get_visible(db, scope, sid).await
+}
+
+/// The secret an account's status callbacks are signed with (created on first use for
+/// accounts that predate it). Not an API credential: it only proves callbacks come from us.
+pub async fn callback_secret(db: &Db, account: &str) -> anyhow::Result<String> {
+    let read = || async {
+        on_db!(db, pool => sqlx::query_scalar::<_, String>("SELECT callback_secret FROM accounts WHERE sid = $1")
+            .bind(account).fetch_one(pool).await)
+    };
+    let current = read().await?;
+    if !current.is_empty() {
+        return Ok(current);
+    }
+    let fresh = crypto::random_hex(32);
+    on_db!(db, pool => sqlx::query("UPDATE accounts SET callback_secret = $1 WHERE sid = $2 AND callback_secret = ''")
+        .bind(&fresh).bind(account).execute(pool).await.map(|_| ()))?;
+    Ok(read().await?)
 }

@@ -85,7 +85,7 @@ pub async fn create(
     let sid = UserSid::generate();
     let now = clock.now_ms();
     let result: sqlx::Result<()> = crate::on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         insert_user_query!(sid, account, user, now).execute(&mut *tx).await?;
         tx.commit().await
     }.await);

@@ -7,8 +7,9 @@ use crate::on_db;
 use crate::server::crypto;
 use crate::server::db::otps::{JobRow, OtpRow, ACTIVE, INSERT_ATTEMPT, INSERT_JOB};
 use crate::server::providers::{self, OutboundMessage, ProviderOutcome};
-use crate::server::services::otp::events::{self, insert_event};
+use crate::server::services::otp::events::{self, enqueue_callback, insert_event};
 use crate::server::services::otp::sdr;
+use crate::server::services::ServiceError;
 use crate::server::state::AppState;
 use serde_json::json;
 
@@ -18,8 +19,12 @@ const MAX_TRIES: i32 = 8;
 pub async fn process(state: &AppState, job: JobRow) -> anyhow::Result<()> {
     let row = match sdr::reload(state.db(), &job.otp_sid).await {
         Ok(r) => r,
+        Err(ServiceError::Internal(e)) => return Err(e),
         Err(_) => return complete(state, job.id, Some("OTP not found")).await,
     };
+    if job.kind == "callback" {
+        return super::callbacks::post(state, &job, &row).await;
+    }
     let status = OtpStatus::parse(&row.status).unwrap_or(OtpStatus::Failed);
     // Stale job: the OTP is final or already on another step.
     if status.is_final() || row.workflow_index != job.step {
@@ -28,11 +33,12 @@ pub async fn process(state: &AppState, job: JobRow) -> anyhow::Result<()> {
     match job.kind.as_str() {
         "deliver" => deliver(state, &job, &row).await,
         "fallback" => fallback(state, &job, &row, "not verified within workflowTimeout").await,
+        "callback" => super::callbacks::post(state, &job, &row).await,
         other => complete(state, job.id, Some(&format!("unknown job kind {other}"))).await,
     }
 }
 
-async fn complete(state: &AppState, id: i64, error: Option<&str>) -> anyhow::Result<()> {
+pub(super) async fn complete(state: &AppState, id: i64, error: Option<&str>) -> anyhow::Result<()> {
     let now = state.clock().now_ms();
     on_db!(state.db(), pool => sqlx::query("UPDATE jobs SET done_at = $1, last_error = $2 WHERE id = $3")
         .bind(now).bind(error).bind(id).execute(pool).await.map(|_| ()))?;
@@ -162,7 +168,7 @@ async fn record_success(
          date_updated = $2 WHERE sid = $3 AND status IN {ACTIVE} AND workflow_index = $4"
     );
     on_db!(state.db(), pool => async {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         sqlx::query(INSERT_ATTEMPT)
             .bind(&row.sid).bind(channel.as_str()).bind(provider).bind(provider_sid).bind(status).bind(None::<String>).bind(now)
             .execute(&mut *tx).await?;
@@ -170,6 +176,7 @@ async fn record_success(
         if changed == 1 {
             insert_event!(&row.sid, now, events::ATTEMPT_SENT, json!({"channel": channel.as_str(), "provider": provider, "providerSid": provider_sid}))
                 .execute(&mut *tx).await?;
+            enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
             if delivered {
                 insert_event!(&row.sid, now, events::DELIVERY_REPORT, json!({"channel": channel.as_str(), "status": "delivered"}))
                     .execute(&mut *tx).await?;
@@ -198,7 +205,7 @@ async fn record_failure_and_fall_back(
     now: i64,
 ) -> anyhow::Result<()> {
     on_db!(state.db(), pool => async {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         sqlx::query(INSERT_ATTEMPT)
             .bind(&row.sid).bind(channel.as_str()).bind(provider).bind(None::<String>).bind("failed").bind(error).bind(now)
             .execute(&mut *tx).await?;
@@ -225,9 +232,10 @@ async fn finish_failed(
     let now = state.clock().now_ms();
     let update = format!("UPDATE otps SET status = 'failed', date_updated = $1 WHERE sid = $2 AND status IN {ACTIVE}");
     on_db!(state.db(), pool => async {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         if sqlx::query(&update).bind(now).bind(&row.sid).execute(&mut *tx).await?.rows_affected() == 1 {
             insert_event!(&row.sid, now, events::FAILED, json!({"lastChannel": channel.as_str(), "error": error})).execute(&mut *tx).await?;
+            enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(&row.sid).execute(&mut *tx).await?;
         }
         sqlx::query("UPDATE jobs SET done_at = $1 WHERE id = $2").bind(now).bind(job.id).execute(&mut *tx).await?;
@@ -271,7 +279,7 @@ async fn advance(
          WHERE sid = $4 AND status IN {ACTIVE} AND workflow_index = $5"
     );
     on_db!(state.db(), pool => async {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         let changed = sqlx::query(&update)
             .bind(next_step).bind(next.as_str()).bind(now).bind(&row.sid).bind(job.step)
             .execute(&mut *tx).await?.rows_affected();
@@ -279,6 +287,7 @@ async fn advance(
             insert_event!(&row.sid, now, events::FALLBACK, json!({"from": from, "to": next.as_str(), "reason": reason}))
                 .execute(&mut *tx).await?;
             sqlx::query(INSERT_JOB).bind("deliver").bind(&row.sid).bind(next_step).bind(now).execute(&mut *tx).await?;
+            enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
         }
         sqlx::query("UPDATE jobs SET done_at = $1 WHERE id = $2").bind(now).bind(job.id).execute(&mut *tx).await?;
         tx.commit().await

@@ -1,6 +1,7 @@
 //! Background work: the durable delivery queue (deliveries, workflow fallbacks) and the expiry
 //! sweeper. Jobs are claimed with a lease, so several server processes can share one database
 //! and a crashed worker's job is taken up again once its lease runs out.
+pub mod callbacks;
 pub mod delivery;
 pub mod queue;
 pub mod sweeper;

@@ -4,14 +4,12 @@ use crate::server::db::otps::JobRow;
 use crate::server::db::Db;
 use crate::server::state::AppState;
 
-/// How long a claimed job is ours before another worker may take it over.
-pub const LEASE_MS: i64 = 30_000;
-
 /// Claims the oldest due job (unclaimed, or whose lease ran out). Exactly one worker wins a job:
 /// the UPDATE re-checks the lease, and PostgreSQL skips rows another worker has locked.
 pub async fn claim(state: &AppState) -> anyhow::Result<Option<JobRow>> {
     let now = state.clock().now_ms();
     let owner = &state.inner.worker_id;
+    let lease_ms = state.settings().job_lease_secs as i64 * 1000;
     let lock = match state.db() {
         Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         Db::Sqlite(_) => "",
@@ -21,10 +19,10 @@ pub async fn claim(state: &AppState) -> anyhow::Result<Option<JobRow>> {
          WHERE id = (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 \
                      AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at, id LIMIT 1{lock}) \
          AND done_at IS NULL AND (lease_until IS NULL OR lease_until < $3) \
-         RETURNING id, kind, otp_sid, step, tries"
+         RETURNING id, kind, otp_sid, step, tries, payload, created_at"
     );
     let job = on_db!(state.db(), pool => sqlx::query_as::<_, JobRow>(&sql)
-        .bind(owner).bind(now + LEASE_MS).bind(now).fetch_optional(pool).await)?;
+        .bind(owner).bind(now + lease_ms).bind(now).fetch_optional(pool).await)?;
     Ok(job)
 }
 

@@ -1,7 +1,7 @@
 //! Moves overdue active OTPs to `expired`, in batches.
 use crate::on_db;
 use crate::server::db::otps::ACTIVE;
-use crate::server::services::otp::events::{self, insert_event};
+use crate::server::services::otp::events::{self, enqueue_callback, insert_event};
 use crate::server::state::AppState;
 use serde_json::Value;
 
@@ -15,12 +15,13 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
         if sids.is_empty() {
             return Ok::<usize, sqlx::Error>(0);
         }
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         let mut n = 0;
         for sid in &sids {
             if sqlx::query(&update).bind(now).bind(sid).execute(&mut *tx).await?.rows_affected() == 1 {
                 insert_event!(sid, now, events::EXPIRED, Value::Null).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(sid).execute(&mut *tx).await?;
+                enqueue_callback!(sid, now).execute(&mut *tx).await?;
                 n += 1;
             }
         }

@@ -1,5 +1,5 @@
 //! `POST /2fa/cancel`: ends an active OTP; a final one answers its state.
-use super::events::{self, insert_event};
+use super::events::{self, enqueue_callback, insert_event};
 use super::input::Fields;
 use super::{final_state_error, sdr};
 use crate::domain::OtpStatus;
@@ -36,11 +36,12 @@ pub async fn cancel(
     );
     let reason_text = reason.clone().unwrap_or_else(|| "requested".into());
     let changed: bool = on_db!(state.db(), pool => async {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         let n = sqlx::query(&sql).bind(&reason_text).bind(now).bind(&row.sid).execute(&mut *tx).await?.rows_affected();
         if n == 1 {
             insert_event!(&row.sid, now, events::CANCELED, json!({"reason": reason_text, "by": who})).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(&row.sid).execute(&mut *tx).await?;
+            enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok::<bool, sqlx::Error>(n == 1)

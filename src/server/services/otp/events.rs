@@ -14,6 +14,7 @@ pub const VERIFIED: &str = "verified";
 pub const LOCKED: &str = "max_attempts";
 pub const CANCELED: &str = "canceled";
 pub const EXPIRED: &str = "expired";
+pub const CALLBACK: &str = "callback";
 
 /// Builds the INSERT for one event inside an `on_db!` arm.
 macro_rules! insert_event {
@@ -26,6 +27,20 @@ macro_rules! insert_event {
     };
 }
 pub(crate) use insert_event;
+
+/// Queues a status callback for the OTP's current status, if it has a callback URL.
+/// Call it in the same transaction, right after the status change.
+macro_rules! enqueue_callback {
+    ($sid:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO jobs (kind, otp_sid, step, run_at, created_at, payload) \
+             SELECT 'callback', sid, 0, $1, $1, status FROM otps WHERE sid = $2 AND status_callback IS NOT NULL",
+        )
+        .bind($now)
+        .bind($sid)
+    };
+}
+pub(crate) use enqueue_callback;
 
 pub fn detail_text(v: &Value) -> String {
     if v.is_null() {

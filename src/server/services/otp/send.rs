@@ -1,6 +1,6 @@
 //! `POST /2fa/send`: validate, protect the destination, supersede older OTPs, store the OTP with
 //! its code's HMAC, its sealed code and its first delivery job in one transaction, then answer.
-use super::events::{self, insert_event};
+use super::events::{self, enqueue_callback, insert_event};
 use super::params::SendParams;
 use super::protection;
 use crate::domain::code;
@@ -121,7 +121,7 @@ pub async fn send(
         dest.column()
     );
     let result: Result<bool, sqlx::Error> = on_db!(db, pool => async {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         if let Some(key) = idempotency_key {
             let inserted = sqlx::query(
                 "INSERT INTO idempotency_keys (account_sid, idem_key, request_hash, status, response, date_created) \
@@ -147,6 +147,7 @@ pub async fn send(
                     insert_event!(old, now, events::SUPERSEDED, json!({"reason": "superseded", "by": sid.as_str()}))
                         .execute(&mut *tx).await?;
                     sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(old).execute(&mut *tx).await?;
+                    enqueue_callback!(old, now).execute(&mut *tx).await?;
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! `POST /2fa/verify`: by requestID, or by service + destination over every active OTP.
 //! Wrong codes are counted atomically in the database, so N parallel wrong codes can never
 //! get more than `maxAttempts` checks.
-use super::events::{self, insert_event};
+use super::events::{self, enqueue_callback, insert_event};
 use super::input::Fields;
 use super::{final_state_error, sdr};
 use crate::domain::code::normalize_input;
@@ -155,13 +155,14 @@ async fn count_wrong(
          RETURNING verify_attempts, status, max_attempts"
     );
     let res: Result<Option<(i32, String, i32)>, sqlx::Error> = on_db!(state.db(), pool => async {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         let row: Option<(i32, String, i32)> = sqlx::query_as(&sql).bind(now).bind(sid).fetch_optional(&mut *tx).await?;
         if let Some((n, status, max)) = &row {
             insert_event!(sid, now, events::VERIFY_FAILED, json!({"attemptsLeft": (max - n).max(0)})).execute(&mut *tx).await?;
             if status == "max_attempts" {
                 insert_event!(sid, now, events::LOCKED, json!({"attempts": n})).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(sid).execute(&mut *tx).await?;
+                enqueue_callback!(sid, now).execute(&mut *tx).await?;
             }
         }
         tx.commit().await?;
@@ -187,11 +188,12 @@ async fn count_wrong(
 pub async fn expire(state: &AppState, sid: &str, now: i64) -> ServiceResult<()> {
     let sql = format!("UPDATE otps SET status = 'expired', date_updated = $1 WHERE sid = $2 AND status IN {ACTIVE} AND expires_at <= $1");
     on_db!(state.db(), pool => async {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         let n = sqlx::query(&sql).bind(now).bind(sid).execute(&mut *tx).await?.rows_affected();
         if n == 1 {
             insert_event!(sid, now, events::EXPIRED, Value::Null).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(sid).execute(&mut *tx).await?;
+            enqueue_callback!(sid, now).execute(&mut *tx).await?;
         }
         tx.commit().await
     }.await)?;
@@ -224,7 +226,7 @@ async fn mark_verified(state: &AppState, row: OtpRow) -> ServiceResult<Verified>
          WHERE sid = $2 AND status IN {ACTIVE}"
     );
     let ok: bool = on_db!(state.db(), pool => async {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         let n = sqlx::query(&verify_sql).bind(now).bind(&row.sid).execute(&mut *tx).await?.rows_affected();
         if n == 0 {
             tx.rollback().await?;
@@ -232,6 +234,7 @@ async fn mark_verified(state: &AppState, row: OtpRow) -> ServiceResult<Verified>
         }
         insert_event!(&row.sid, now, events::VERIFIED, Value::Null).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(&row.sid).execute(&mut *tx).await?;
+        enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
         let others: Vec<String> = sqlx::query_scalar(&others_sql)
             .bind(&row.account_sid).bind(&row.service).bind(&value).bind(&row.sid)
             .fetch_all(&mut *tx).await?;
@@ -239,6 +242,7 @@ async fn mark_verified(state: &AppState, row: OtpRow) -> ServiceResult<Verified>
             if sqlx::query(&cancel_sql).bind(now).bind(&other).execute(&mut *tx).await?.rows_affected() == 1 {
                 insert_event!(&other, now, events::SUPERSEDED, json!({"reason": "superseded", "by": row.sid})).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(&other).execute(&mut *tx).await?;
+                enqueue_callback!(&other, now).execute(&mut *tx).await?;
             }
         }
         tx.commit().await?;

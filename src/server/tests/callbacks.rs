@@ -1,0 +1,118 @@
+//! Signed status callbacks with retries, against a real HTTP receiver on loopback.
+use super::harness::TestApp;
+use crate::server::db::Backend;
+use axum::routing::post;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+
+super::both_backends!(callbacks_are_signed_retried_and_in_the_timeline);
+
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<(String, String)>>>,
+    fail_first: Arc<Mutex<u32>>,
+}
+
+async fn start_receiver(fail_first: u32) -> (String, Receiver) {
+    let rec = Receiver {
+        fail_first: Arc::new(Mutex::new(fail_first)),
+        ..Default::default()
+    };
+    let r = rec.clone();
+    let app = axum::Router::new().route(
+        "/cb",
+        post(move |headers: http::HeaderMap, body: String| {
+            let r = r.clone();
+            async move {
+                let sig = headers
+                    .get("x-smart2fa-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                r.got.lock().unwrap().push((sig, body));
+                let mut left = r.fail_first.lock().unwrap();
+                if *left > 0 {
+                    *left -= 1;
+                    http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    http::StatusCode::NO_CONTENT
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/cb"), rec)
+}
+
+async fn callbacks_are_signed_retried_and_in_the_timeline(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let (url, rec) = start_receiver(1).await;
+    let rid = api
+        .send_ok(json!({"service": "S", "to": "+14155550130", "statusCallback": url}))
+        .await;
+    app.deliver().await; // delivery, then the "delivered" callback, answered 500
+    assert_eq!(rec.got.lock().unwrap().len(), 1);
+    app.clock.advance_ms(29_000);
+    app.deliver().await;
+    assert_eq!(rec.got.lock().unwrap().len(), 1, "no retry before 30 s");
+    app.clock.advance_ms(2_000);
+    app.deliver().await;
+    assert_eq!(rec.got.lock().unwrap().len(), 2, "retried after back-off");
+
+    let (_, code) = api.sandbox_code(&rid).await;
+    api.post("/2fa/verify", json!({"requestID": rid, "code": code}))
+        .await;
+    app.deliver().await;
+    let got = rec.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 3);
+    let statuses: Vec<String> = got
+        .iter()
+        .map(|(_, b)| {
+            serde_json::from_str::<Value>(b).unwrap()["status"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(statuses, ["delivered", "delivered", "verified"]);
+
+    // Each signature verifies with the account's secret over "<t>.<body>".
+    let (_, account) = api.get(&format!("/2fa/accounts/{}", acc.sid)).await;
+    let secret = account["callbackSigningSecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (sig, body) in &got {
+        let t: i64 = sig
+            .split(',')
+            .next()
+            .unwrap()
+            .trim_start_matches("t=")
+            .parse()
+            .unwrap();
+        assert_eq!(
+            sig,
+            &crate::server::workers::callbacks::signature(&secret, t, body)
+        );
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["requestID"], rid.as_str());
+        assert_eq!(v["accountSid"], acc.sid.as_str());
+        assert!(
+            v.as_object().unwrap().values().all(|x| x != &json!(code)),
+            "no code in callbacks"
+        );
+    }
+    let (_, sdr) = api.get(&format!("/2fa/search/{rid}")).await;
+    let tries: Vec<Value> = sdr["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "callback")
+        .map(|e| e["detail"]["answer"].clone())
+        .collect();
+    assert_eq!(tries, [json!(500), json!(204), json!(204)]);
+}

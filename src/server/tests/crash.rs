@@ -1,0 +1,205 @@
+//! A server process killed with SIGKILL in the middle of a burst of sends, restarted: every
+//! accepted OTP is delivered exactly once. The server runs as a child process (this same test
+//! binary, running the ignored `child_server` test).
+use super::harness::{client, TestDb};
+use crate::server::db::{Backend, Db};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+super::both_backends!(sigkill_mid_burst_loses_and_duplicates_nothing);
+
+const CHILD_ENV: &str = "SMART2FA_CRASH_CHILD_DB";
+
+/// The server half: serves on the given port until killed. Only runs when started by the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "started as a child process by sigkill_mid_burst_loses_and_duplicates_nothing"]
+async fn child_server() {
+    let Ok(url) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let port: u16 = std::env::var("SMART2FA_CRASH_CHILD_PORT")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let settings = crate::server::config::Settings {
+        database_url: Some(url),
+        data_dir: std::env::var("SMART2FA_CRASH_CHILD_DATA").unwrap().into(),
+        site_addr: ([127, 0, 0, 1], port).into(),
+        job_lease_secs: 2,
+        ..Default::default()
+    };
+    crate::server::telemetry::init(&settings);
+    crate::server::app::run(settings).await.unwrap();
+}
+
+/// Kills the child server when the test ends, however it ends.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_child(url: &str, port: u16, data: &str) -> ChildGuard {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "server::tests::crash::child_server",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, url)
+        .env("SMART2FA_CRASH_CHILD_PORT", port.to_string())
+        .env("SMART2FA_CRASH_CHILD_DATA", data)
+        .env("SMART2FA_LOG_LEVEL", "warn")
+        .stdout(if std::env::var_os("SMART2FA_CRASH_DEBUG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .stderr(if std::env::var_os("SMART2FA_CRASH_DEBUG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .spawn()
+        .map(ChildGuard)
+        .expect("start the child server")
+}
+
+async fn wait_healthy(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("child server did not come up");
+}
+
+async fn sigkill_mid_burst_loses_and_duplicates_nothing(b: Backend) {
+    let db = TestDb::new(b).await;
+    let data = db.data_dir();
+    std::fs::create_dir_all(&data).unwrap();
+    let data_s = data.display().to_string();
+    // Schema and an account, made before the server starts.
+    let settings = crate::server::config::Settings {
+        database_url: Some(db.url.clone()),
+        data_dir: data.clone(),
+        ..Default::default()
+    };
+    let pool = Db::connect(&settings).await.unwrap();
+    pool.migrate().await.unwrap();
+    let acc = crate::server::services::accounts::create(
+        &pool,
+        &crate::server::clock::SystemClock,
+        crate::server::services::accounts::NewAccount {
+            friendly_name: "Crash".into(),
+            parent: None,
+            admin: None,
+        },
+    )
+    .await
+    .unwrap();
+    let (sid, token) = (acc.account.sid.to_string(), acc.auth_token);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+
+    let mut child = spawn_child(&db.url, port, &data_s);
+    wait_healthy(&base).await;
+
+    // A burst of sends from 8 concurrent clients; the server is killed in the middle of it.
+    let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut senders = Vec::new();
+    for c in 0..8 {
+        let (base, sid, token, accepted) =
+            (base.clone(), sid.clone(), token.clone(), accepted.clone());
+        senders.push(tokio::spawn(async move {
+            let http = client();
+            for i in 0..60 {
+                let to = format!("+1415556{c}{:03}", i + 1);
+                let res = http
+                    .post(format!("{base}/2fa/send"))
+                    .basic_auth(&sid, Some(&token))
+                    .json(&json!({"service": "Crash", "to": to}))
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status() == 200 => {
+                        let v: Value = r.json().await.unwrap();
+                        accepted
+                            .lock()
+                            .unwrap()
+                            .push(v["requestID"].as_str().unwrap().to_owned());
+                    }
+                    Ok(r) => panic!(
+                        "unexpected {}: {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    ),
+                    Err(_) => return, // the server is gone
+                }
+            }
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while accepted.lock().unwrap().len() < 120 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.0.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
+    child.0.wait().unwrap();
+    for s in senders {
+        s.await.unwrap();
+    }
+    let accepted = accepted.lock().unwrap().clone();
+    assert!(
+        accepted.len() >= 120,
+        "the burst was under way ({} accepted)",
+        accepted.len()
+    );
+
+    // Restart on the same database: the queue resumes (leases of the dead worker run out).
+    let child = spawn_child(&db.url, port, &data_s);
+    wait_healthy(&base).await;
+    let count_sql = "SELECT COUNT(*) FROM sandbox_messages";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let delivered: i64 =
+            crate::on_db!(&pool, p => sqlx::query_scalar(count_sql).fetch_one(p).await).unwrap();
+        let pending: i64 = crate::on_db!(&pool, p => sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE done_at IS NULL").fetch_one(p).await).unwrap();
+        if pending == 0 && delivered as usize >= accepted.len() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not drained: {delivered} delivered, {pending} jobs left"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(child);
+
+    for rid in &accepted {
+        let (messages, attempts): (i64, i64) = crate::on_db!(&pool, p => {
+            let m: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sandbox_messages WHERE otp_sid = $1").bind(rid).fetch_one(p).await.unwrap();
+            let a: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM delivery_attempts WHERE otp_sid = $1").bind(rid).fetch_one(p).await.unwrap();
+            (m, a)
+        });
+        assert_eq!((messages, attempts), (1, 1), "{rid} delivered exactly once");
+    }
+    // Nothing at all was delivered twice (also OTPs whose answer was lost in the crash).
+    let dupes: i64 = crate::on_db!(&pool, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT otp_sid FROM delivery_attempts GROUP BY otp_sid HAVING COUNT(*) > 1) d").fetch_one(p).await).unwrap();
+    assert_eq!(dupes, 0);
+    pool.close().await;
+}
