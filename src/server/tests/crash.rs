@@ -7,7 +7,10 @@ use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-super::both_backends!(sigkill_mid_burst_loses_and_duplicates_nothing);
+super::both_backends!(
+    sigkill_mid_burst_loses_and_duplicates_nothing,
+    logs_never_contain_codes_or_tokens
+);
 
 const CHILD_ENV: &str = "SMART2FA_CRASH_CHILD_DB";
 
@@ -22,12 +25,16 @@ async fn child_server() {
         .unwrap()
         .parse()
         .unwrap();
+    // Log level and format come from the environment, as for the real binary.
+    let from_env: crate::server::config::Settings = crate::server::config::Settings::figment(None)
+        .extract()
+        .unwrap();
     let settings = crate::server::config::Settings {
         database_url: Some(url),
         data_dir: std::env::var("SMART2FA_CRASH_CHILD_DATA").unwrap().into(),
         site_addr: ([127, 0, 0, 1], port).into(),
         job_lease_secs: 2,
-        ..Default::default()
+        ..from_env
     };
     crate::server::telemetry::init(&settings);
     crate::server::app::run(settings).await.unwrap();
@@ -44,6 +51,26 @@ impl Drop for ChildGuard {
 }
 
 fn spawn_child(url: &str, port: u16, data: &str) -> ChildGuard {
+    spawn_child_logging(url, port, data, None)
+}
+
+/// Starts the child server; with `log`, its (debug-level, JSON) log goes to that file.
+fn spawn_child_logging(
+    url: &str,
+    port: u16,
+    data: &str,
+    log: Option<&std::path::Path>,
+) -> ChildGuard {
+    let debug = std::env::var_os("SMART2FA_CRASH_DEBUG").is_some();
+    let (stdout, level, format) = match log {
+        Some(path) => (
+            Stdio::from(std::fs::File::create(path).unwrap()),
+            "debug",
+            "json",
+        ),
+        None if debug => (Stdio::inherit(), "info", "human"),
+        None => (Stdio::null(), "warn", "human"),
+    };
     Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -55,13 +82,11 @@ fn spawn_child(url: &str, port: u16, data: &str) -> ChildGuard {
         .env(CHILD_ENV, url)
         .env("SMART2FA_CRASH_CHILD_PORT", port.to_string())
         .env("SMART2FA_CRASH_CHILD_DATA", data)
-        .env("SMART2FA_LOG_LEVEL", "warn")
-        .stdout(if std::env::var_os("SMART2FA_CRASH_DEBUG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .stderr(if std::env::var_os("SMART2FA_CRASH_DEBUG").is_some() {
+        .env("SMART2FA_LOG_LEVEL", level)
+        .env("SMART2FA_LOG_FORMAT", format)
+        .env_remove("RUST_LOG")
+        .stdout(stdout)
+        .stderr(if debug {
             Stdio::inherit()
         } else {
             Stdio::null()
@@ -201,5 +226,108 @@ async fn sigkill_mid_burst_loses_and_duplicates_nothing(b: Backend) {
     let dupes: i64 = crate::on_db!(&pool, p => sqlx::query_scalar(
         "SELECT COUNT(*) FROM (SELECT otp_sid FROM delivery_attempts GROUP BY otp_sid HAVING COUNT(*) > 1) d").fetch_one(p).await).unwrap();
     assert_eq!(dupes, 0);
+    pool.close().await;
+}
+
+/// A whole lifecycle with debug logging on: neither the code nor the auth token appears in any
+/// log line (the log is the real server's stdout, in JSON).
+async fn logs_never_contain_codes_or_tokens(b: Backend) {
+    let db = TestDb::new(b).await;
+    let data = db.data_dir();
+    std::fs::create_dir_all(&data).unwrap();
+    let settings = crate::server::config::Settings {
+        database_url: Some(db.url.clone()),
+        data_dir: data.clone(),
+        ..Default::default()
+    };
+    let pool = Db::connect(&settings).await.unwrap();
+    pool.migrate().await.unwrap();
+    let acc = crate::server::services::accounts::create(
+        &pool,
+        &crate::server::clock::SystemClock,
+        crate::server::services::accounts::NewAccount {
+            friendly_name: "Logs".into(),
+            parent: None,
+            admin: None,
+        },
+    )
+    .await
+    .unwrap();
+    let (sid, token) = (acc.account.sid.to_string(), acc.auth_token);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log = data.join("server.log");
+    let child = spawn_child_logging(&db.url, port, &data.display().to_string(), Some(&log));
+    wait_healthy(&base).await;
+    let http = client();
+    let post = |path: &str, body: Value| {
+        http.post(format!("{base}{path}"))
+            .basic_auth(&sid, Some(&token))
+            .json(&body)
+            .send()
+    };
+    let sent: Value = post(
+        "/2fa/send",
+        json!({"service": "Logs", "to": "+14155550140", "codeLength": 8}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let rid = sent["requestID"].as_str().unwrap().to_owned();
+    let mut code = String::new();
+    for _ in 0..200 {
+        let outbox: Value = http
+            .get(format!("{base}/2fa/sandbox/messages?requestID={rid}"))
+            .basic_auth(&sid, Some(&token))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(text) = outbox["messages"][0]["text"].as_str() {
+            code = super::harness::extract_code(text);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(code.len(), 8, "delivered");
+    let wrong = post("/2fa/verify", json!({"requestID": rid, "code": "00000000"}))
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 400);
+    let right = post("/2fa/verify", json!({"requestID": rid, "code": code}))
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+    // A failed authentication is logged too; the presented secret must not be.
+    let bad = http
+        .get(format!("{base}/2fa/accounts/{sid}"))
+        .basic_auth(&sid, Some("not-the-token-xyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(child);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.lines().count() > 10,
+        "the server logged ({} lines)",
+        text.lines().count()
+    );
+    assert!(text.contains(&rid), "requests are traceable by requestID");
+    assert!(!text.contains(&code), "the code appears in the log");
+    assert!(!text.contains(&token), "the auth token appears in the log");
+    assert!(
+        !text.contains("not-the-token-xyz"),
+        "a presented secret appears in the log"
+    );
     pool.close().await;
 }
