@@ -11,6 +11,10 @@ run:
 test:
 	@.ci/test.sh
 
+## Benchmark: release server on fresh SQLite, full send → read → verify lifecycles; prints figures.
+bench:
+	@.ci/bench.sh
+
 ## Day-to-day: rebuild and reload on every change (debug build).
 dev:
 	@.ci/setup-tools.sh

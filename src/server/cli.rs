@@ -46,6 +46,20 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Drive the full OTP lifecycle against a server on loopback and print throughput and latency.
+    Loadgen {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Seconds (at most 600).
+        #[arg(long, default_value_t = 20)]
+        duration: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -151,6 +165,24 @@ async fn run(cli: Cli, settings: Settings, out: &mut (dyn Write + Send)) -> anyh
                 print_demo(out, state.settings(), &login)?;
             }
             super::app::serve_state(state).await
+        }
+        Command::Loadgen {
+            url,
+            account,
+            token,
+            concurrency,
+            duration,
+        } => {
+            let report = super::loadgen::run(super::loadgen::LoadConfig {
+                url: url.trim_end_matches('/').to_owned(),
+                account_sid: account,
+                auth_token: token,
+                concurrency,
+                duration: std::time::Duration::from_secs(duration),
+            })
+            .await?;
+            write!(out, "{report}")?;
+            Ok(())
         }
         Command::Migrate => {
             let db = open(&settings).await?;

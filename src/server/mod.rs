@@ -8,6 +8,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod health;
+pub mod loadgen;
 pub mod providers;
 pub mod rest;
 pub mod secrets;

@@ -3,6 +3,7 @@ pub mod accounts;
 pub mod error;
 pub mod errors;
 pub mod input;
+pub mod openapi;
 pub mod otps;
 
 use crate::domain::ErrorCode;
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
             get(accounts::get_one).post(accounts::update),
         )
         .route("/errors", get(errors::list))
+        .route("/openapi.json", get(openapi::document))
         .route("/send", post(otps::send))
         .route("/verify", post(otps::verify))
         .route("/cancel", post(otps::cancel))
