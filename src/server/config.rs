@@ -82,6 +82,8 @@ pub struct Settings {
     pub shutdown_grace_secs: u64,
     /// Run the delivery workers and expiry sweeper in this process (turn off for API-only instances).
     pub workers_enabled: bool,
+    /// Concurrent delivery tasks in this process.
+    pub worker_tasks: usize,
     /// How long a worker holds a claimed job before another may take it over (after a crash).
     pub job_lease_secs: u64,
     pub api_auth: ApiAuthThrottle,
@@ -108,6 +110,7 @@ impl Default for Settings {
             shutdown_grace_secs: 20,
             workers_enabled: true,
             job_lease_secs: 30,
+            worker_tasks: 4,
             api_auth: ApiAuthThrottle {
                 slow_after: 10,
                 refuse_after: 30,

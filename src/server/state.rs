@@ -27,6 +27,9 @@ pub struct Inner {
     pub wake: tokio::sync::Notify,
     /// This process's name when it leases jobs.
     pub worker_id: String,
+    /// Replaces every account's provider (tests use it to inject failures).
+    pub provider_override:
+        std::sync::RwLock<Option<std::sync::Arc<dyn crate::server::providers::Provider>>>,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
             login_address_throttle: Throttle::new(login_window.as_millis() as i64),
             wake: tokio::sync::Notify::new(),
             worker_id: format!("worker-{}", uuid::Uuid::new_v4().simple()),
+            provider_override: std::sync::RwLock::new(None),
             db,
             clock,
             settings,
@@ -65,6 +69,8 @@ impl AppState {
     }
 
     pub fn wake_workers(&self) {
+        // Wake every idle worker task; a busy one finds the job on its next claim.
+        self.inner.wake.notify_waiters();
         self.inner.wake.notify_one();
     }
 

@@ -50,6 +50,19 @@ pub trait Provider: Send + Sync {
 
 /// The provider for an account and channel. Every account uses the sandbox until another
 /// provider is configured (Settings → Channels, a later issue).
-pub fn for_channel(_account: &str, _channel: Channel) -> &'static dyn Provider {
-    &sandbox::Sandbox
+pub fn for_channel(
+    state: &crate::server::state::AppState,
+    _account: &str,
+    _channel: Channel,
+) -> std::sync::Arc<dyn Provider> {
+    if let Some(p) = state
+        .inner
+        .provider_override
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+    {
+        return p;
+    }
+    std::sync::Arc::new(sandbox::Sandbox)
 }

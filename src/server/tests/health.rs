@@ -19,8 +19,25 @@ async fn health_and_readiness(b: Backend) {
         res.json::<serde_json::Value>().await.unwrap()["database"],
         "ok"
     );
-    // Database gone: alive, but not ready.
+    // Database gone: alive, but not ready, and API calls answer 7000 with an error id.
+    let acc = app.account("Acme").await;
     app.state.db().close().await;
+    let res = app
+        .http
+        .post(app.url("/2fa/send"))
+        .basic_auth(&acc.sid, Some(&acc.token))
+        .json(&serde_json::json!({"service": "S", "to": "+14155550100"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["errorCode"], 7000);
+    assert_eq!(body["errorId"].as_str().unwrap().len(), 32);
+    assert!(
+        !body.to_string().contains("pool"),
+        "no database message reaches the client: {body}"
+    );
     let res = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(res.status(), 503);
     let res = app.http.get(app.url("/healthz")).send().await.unwrap();

@@ -5,7 +5,14 @@ use serde_json::{json, Value};
 
 super::both_backends!(
     send_read_verify_search_lifecycle,
-    verify_outcomes_expired_canceled_locked_failed_unknown,
+    verify_row_verified,
+    verify_row_wrong_code,
+    verify_row_expired,
+    verify_row_already_verified,
+    verify_row_canceled,
+    verify_row_locked,
+    verify_row_delivery_failed,
+    verify_row_unknown,
     verify_by_service_and_destination,
     cancel_answers_final_states,
     idempotency_key_replays_and_refuses_reuse,
@@ -141,50 +148,125 @@ async fn send_read_verify_search_lifecycle(b: Backend) {
     }
 }
 
-async fn verify_outcomes_expired_canceled_locked_failed_unknown(b: Backend) {
+/// Sends an OTP and delivers it; returns the requestID and the code from the sandbox.
+async fn delivered(app: &TestApp, api: &super::harness::Api<'_>, body: Value) -> (String, String) {
+    let rid = api.send_ok(body).await;
+    app.deliver().await;
+    let (_, code) = api.sandbox_code(&rid).await;
+    (rid, code)
+}
+
+fn other_than(code: &str) -> String {
+    if code.starts_with('9') {
+        "8".repeat(code.len())
+    } else {
+        "9".repeat(code.len())
+    }
+}
+
+// The verify outcomes table of api.md, one test per row.
+
+async fn verify_row_verified(b: Backend) {
     let app = TestApp::start(b).await;
     let acc = app.account("Acme").await;
     let api = app.api(&acc);
-
-    // Expired: the clock moves past the expiry.
-    let rid = api
-        .send_ok(json!({"service": "S1", "to": "+14155550101", "expiry": 60}))
+    let (rid, code) = delivered(&app, &api, json!({"service": "S", "to": "+14155550170"})).await;
+    let (status, body) = api
+        .post("/2fa/verify", json!({"requestID": rid, "code": code}))
         .await;
-    app.deliver().await;
-    let (_, code) = api.sandbox_code(&rid).await;
-    app.clock.advance_ms(61_000);
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "verified");
+    assert_eq!(body["to"], "+14155550170");
+}
+
+async fn verify_row_wrong_code(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let (rid, code) = delivered(
+        &app,
+        &api,
+        json!({"service": "S", "to": "+14155550171", "maxAttempts": 3}),
+    )
+    .await;
+    let (status, body) = api
+        .post(
+            "/2fa/verify",
+            json!({"requestID": rid, "code": other_than(&code)}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_error(&body, 400, 7030);
+    assert_eq!(body["attemptsLeft"], 2);
+}
+
+async fn verify_row_expired(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let (rid, code) = delivered(
+        &app,
+        &api,
+        json!({"service": "S", "to": "+14155550172", "expiry": 60}),
+    )
+    .await;
+    app.clock.advance_ms(60_000);
     let (status, body) = api
         .post("/2fa/verify", json!({"requestID": rid, "code": code}))
         .await;
     assert_eq!(status, 410);
     assert_error(&body, 410, 7031);
     assert_eq!(body["status"], "expired");
+}
 
-    // Canceled.
-    let rid = api
-        .send_ok(json!({"service": "S2", "to": "+14155550102"}))
+async fn verify_row_already_verified(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let (rid, code) = delivered(&app, &api, json!({"service": "S", "to": "+14155550173"})).await;
+    api.post("/2fa/verify", json!({"requestID": rid, "code": code}))
         .await;
-    app.deliver().await;
-    let (_, code) = api.sandbox_code(&rid).await;
-    let (status, _) = api.post("/2fa/cancel", json!({"requestID": rid})).await;
-    assert_eq!(status, 200);
+    let (status, body) = api
+        .post("/2fa/verify", json!({"requestID": rid, "code": code}))
+        .await;
+    assert_eq!(status, 409);
+    assert_error(&body, 409, 7032);
+    assert_eq!(body["status"], "verified");
+}
+
+async fn verify_row_canceled(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let (rid, code) = delivered(&app, &api, json!({"service": "S", "to": "+14155550174"})).await;
+    assert_eq!(
+        api.post("/2fa/cancel", json!({"requestID": rid})).await.0,
+        200
+    );
     let (status, body) = api
         .post("/2fa/verify", json!({"requestID": rid, "code": code}))
         .await;
     assert_eq!(status, 409);
     assert_error(&body, 409, 7033);
+    assert_eq!(body["status"], "canceled");
+}
 
-    // Locked: the wrong code that uses the last attempt already answers 429; then even the right code.
-    let rid = api
-        .send_ok(json!({"service": "S3", "to": "+14155550103", "maxAttempts": 2}))
-        .await;
-    app.deliver().await;
-    let (_, code) = api.sandbox_code(&rid).await;
-    let wrong = if code == "999999" { "888888" } else { "999999" };
+async fn verify_row_locked(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let (rid, code) = delivered(
+        &app,
+        &api,
+        json!({"service": "S", "to": "+14155550175", "maxAttempts": 2}),
+    )
+    .await;
+    let wrong = other_than(&code);
     let (status, body) = api
         .post("/2fa/verify", json!({"requestID": rid, "code": wrong}))
         .await;
     assert_eq!((status, body["attemptsLeft"].clone()), (400, json!(1)));
+    // The wrong code that uses the last attempt already answers 429.
     let (status, body) = api
         .post("/2fa/verify", json!({"requestID": rid, "code": wrong}))
         .await;
@@ -194,11 +276,15 @@ async fn verify_outcomes_expired_canceled_locked_failed_unknown(b: Backend) {
     let (status, _) = api
         .post("/2fa/verify", json!({"requestID": rid, "code": code}))
         .await;
-    assert_eq!(status, 429);
+    assert_eq!(status, 429, "even the right code is refused");
+}
 
-    // Delivery failed on every channel.
+async fn verify_row_delivery_failed(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
     let rid = api
-        .send_ok(json!({"service": "S4", "to": "+14155550000"}))
+        .send_ok(json!({"service": "S", "to": "+14155550000"}))
         .await;
     app.deliver().await;
     let (status, body) = api
@@ -207,8 +293,12 @@ async fn verify_outcomes_expired_canceled_locked_failed_unknown(b: Backend) {
     assert_eq!(status, 409);
     assert_error(&body, 409, 7035);
     assert_eq!(body["status"], "failed");
+}
 
-    // Unknown requestID (well-formed and malformed).
+async fn verify_row_unknown(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
     let (status, body) = api
         .post(
             "/2fa/verify",
@@ -224,9 +314,21 @@ async fn verify_outcomes_expired_canceled_locked_failed_unknown(b: Backend) {
         )
         .await;
     assert_eq!(status, 404);
-    let (status, body) = api.post("/2fa/verify", json!({"requestID": rid})).await;
-    assert_eq!(status, 400);
-    assert_eq!(body["field"], "code");
+    let (status, body) = api
+        .post(
+            "/2fa/verify",
+            json!({"service": "S", "to": "+14155550176", "code": "123456"}),
+        )
+        .await;
+    assert_eq!(status, 404, "no active OTP");
+    assert_error(&body, 404, 7003);
+    let (status, body) = api
+        .post(
+            "/2fa/verify",
+            json!({"requestID": "OTP00000000000000000000000000000000"}),
+        )
+        .await;
+    assert_eq!((status, body["field"].clone()), (400, json!("code")));
 }
 
 async fn verify_by_service_and_destination(b: Backend) {

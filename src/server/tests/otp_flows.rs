@@ -11,7 +11,89 @@ super::both_backends!(
     cross_tenant_probes_leak_nothing,
     background_worker_delivers_without_help,
     two_workers_deliver_each_job_once,
+    transient_failures_are_retried_with_back_off,
 );
+
+/// Fails transiently `failures` times, then delivers through the sandbox.
+struct Flaky {
+    failures: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl crate::server::providers::Provider for Flaky {
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+    async fn deliver(
+        &self,
+        db: &crate::server::db::Db,
+        msg: &crate::server::providers::OutboundMessage,
+    ) -> crate::server::providers::ProviderOutcome {
+        use std::sync::atomic::Ordering;
+        if self.failures.load(Ordering::SeqCst) > 0 {
+            self.failures.fetch_sub(1, Ordering::SeqCst);
+            return crate::server::providers::ProviderOutcome::Transient(
+                "503 from upstream".into(),
+            );
+        }
+        crate::server::providers::Provider::deliver(
+            &crate::server::providers::sandbox::Sandbox,
+            db,
+            msg,
+        )
+        .await
+    }
+}
+
+async fn transient_failures_are_retried_with_back_off(b: Backend) {
+    let app = TestApp::start(b).await;
+    *app.state.inner.provider_override.write().unwrap() =
+        Some(std::sync::Arc::new(Flaky { failures: 2.into() }));
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let rid = api
+        .send_ok(json!({"service": "S", "to": "+14155550160"}))
+        .await;
+    assert_eq!(app.deliver().await, 1); // try 1: transient, retry in 1 s
+    assert_eq!(app.deliver().await, 0, "not before the back-off");
+    app.clock.advance_ms(1000);
+    assert_eq!(app.deliver().await, 1); // try 2: transient, retry in 2 s
+    app.clock.advance_ms(1999);
+    assert_eq!(app.deliver().await, 0);
+    app.clock.advance_ms(1);
+    assert_eq!(app.deliver().await, 1); // try 3: delivered
+    let (_, sdr) = api.get(&format!("/2fa/search/{rid}")).await;
+    assert_eq!(sdr["status"], "delivered");
+    let retries: Vec<Value> = sdr["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "delivery_retry")
+        .cloned()
+        .collect();
+    assert_eq!(retries.len(), 2);
+    assert_eq!(retries[0]["detail"]["error"], "503 from upstream");
+    assert_eq!(sdr["deliveryAttempts"].as_array().unwrap().len(), 1);
+    assert_eq!(sdr["deliveryAttempts"][0]["provider"], "flaky");
+
+    // A provider that never recovers: after 8 tries the channel counts as failed.
+    *app.state.inner.provider_override.write().unwrap() = Some(std::sync::Arc::new(Flaky {
+        failures: 100.into(),
+    }));
+    let rid = api
+        .send_ok(json!({"service": "T", "to": "+14155550161"}))
+        .await;
+    for _ in 0..10 {
+        app.deliver().await;
+        app.clock.advance_ms(5 * 60 * 1000);
+    }
+    let (_, sdr) = api.get(&format!("/2fa/search/{rid}")).await;
+    assert_eq!(sdr["status"], "failed");
+    assert!(sdr["deliveryAttempts"][0]["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("gave up after 8 tries"));
+}
 
 async fn parallel_wrong_codes_never_exceed_max_attempts(b: Backend) {
     let app = TestApp::start(b).await;

@@ -96,7 +96,7 @@ async fn deliver(state: &AppState, job: &JobRow, row: &OtpRow) -> anyhow::Result
         repeat: row.repeat_count,
         at: state.clock().now_ms(),
     };
-    let provider = providers::for_channel(&row.account_sid, channel);
+    let provider = providers::for_channel(state, &row.account_sid, channel);
     let outcome = provider.deliver(state.db(), &msg).await;
     let now = state.clock().now_ms();
     match outcome {
@@ -131,7 +131,10 @@ async fn deliver(state: &AppState, job: &JobRow, row: &OtpRow) -> anyhow::Result
         }
         ProviderOutcome::Transient(err) if job.tries < MAX_TRIES => {
             tracing::warn!(request_id = %row.sid, tries = job.tries, error = %err, "delivery failed; will retry");
-            queue::retry_later(state.db(), job.id, now + queue::backoff_ms(job.tries), &err).await
+            let retry_at = now + queue::backoff_ms(job.tries);
+            let detail = json!({"channel": channel.as_str(), "provider": provider.name(), "error": err, "try": job.tries, "retryAt": crate::server::clock::rfc3339(retry_at)});
+            on_db!(state.db(), pool => insert_event!(&row.sid, now, events::DELIVERY_RETRY, detail).execute(pool).await.map(|_| ()))?;
+            queue::retry_later(state.db(), job.id, retry_at, &err).await
         }
         ProviderOutcome::Transient(err) => {
             record_failure_and_fall_back(

@@ -12,21 +12,27 @@ use std::time::Duration;
 /// Runs until the process ends: drain due jobs, sweep expired OTPs, then wait for a wake-up
 /// (a new job committed here) or a short tick (jobs from other processes, timers).
 pub fn spawn(state: AppState) {
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = run_due(&state).await {
-                tracing::error!(error = ?e, "delivery worker pass failed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+    for n in 0..state.settings().worker_tasks.max(1) {
+        let state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = run_due(&state).await {
+                    tracing::error!(error = ?e, "delivery worker pass failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                // One task sweeps; the others only deliver.
+                if n == 0 {
+                    if let Err(e) = sweeper::sweep(&state).await {
+                        tracing::error!(error = ?e, "expiry sweep failed");
+                    }
+                }
+                tokio::select! {
+                    _ = state.inner.wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                }
             }
-            if let Err(e) = sweeper::sweep(&state).await {
-                tracing::error!(error = ?e, "expiry sweep failed");
-            }
-            tokio::select! {
-                _ = state.inner.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-            }
-        }
-    });
+        });
+    }
 }
 
 /// Processes every job that is due now; returns how many ran. Tests call this directly.

@@ -7,6 +7,7 @@ pub const SUPERSEDED: &str = "canceled";
 pub const ATTEMPT_SENT: &str = "attempt_sent";
 pub const DELIVERY_REPORT: &str = "delivery_report";
 pub const DELIVERY_FAILED: &str = "delivery_failed";
+pub const DELIVERY_RETRY: &str = "delivery_retry";
 pub const FALLBACK: &str = "fallback";
 pub const FAILED: &str = "failed";
 pub const VERIFY_FAILED: &str = "verify_failed";
