@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: a release server on a fresh SQLite database, driven by `smart2fa loadgen`
 # (send → read the sandbox outbox → verify) on loopback. Prints figures; never fails on time.
-# BENCH_CONCURRENCY (default 32) and BENCH_SECONDS (default 20, at most 600) tune the run.
+# BENCH_CONCURRENCY (default 32) and BENCH_SECONDS (default 20, at most 600) tune the run;
+# BENCH_DATABASE_URL=postgres://… runs it on PostgreSQL instead (an empty database).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -10,7 +11,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 DIR="$(mktemp -d)"
 PORT="${BENCH_PORT:-3990}"
 export SMART2FA_DATA_DIR="$DIR/data" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_ENV=PROD SMART2FA_LOG_LEVEL=warn
-unset DATABASE_URL
+if [[ -n "${BENCH_DATABASE_URL:-}" ]]; then export DATABASE_URL="$BENCH_DATABASE_URL"; else unset DATABASE_URL; fi
 creds="$(./target/release/smart2fa account create --name Bench)"
 sid="$(sed -E 's/.*"accountSid":"([^"]+)".*/\1/' <<<"$creds")"
 token="$(sed -E 's/.*"authToken":"([^"]+)".*/\1/' <<<"$creds")"
@@ -18,6 +19,6 @@ token="$(sed -E 's/.*"authToken":"([^"]+)".*/\1/' <<<"$creds")"
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-echo "smart2fa $(./target/release/smart2fa --version | awk '{print $2}') on SQLite ($(nproc) cores), sandbox provider"
+echo "smart2fa $(./target/release/smart2fa --version | awk '{print $2}') on ${BENCH_DATABASE_URL:+PostgreSQL}${BENCH_DATABASE_URL:-SQLite} ($(nproc) cores), sandbox provider" | sed -E 's#postgres://[^ ]*##' 
 ./target/release/smart2fa loadgen --url "http://127.0.0.1:$PORT" --account "$sid" --token "$token" \
   --concurrency "${BENCH_CONCURRENCY:-32}" --duration "${BENCH_SECONDS:-20}"
