@@ -622,6 +622,18 @@ async fn validation_errors_name_fields_and_never_5xx(b: Backend) {
     .await
     .unwrap();
     assert_eq!(res.status(), 200, "form bodies with repeated keys work");
+    let res = raw(
+        "application/x-www-form-urlencoded",
+        b"service=S&to=+14155550199".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("%2B"),
+        "the error says how to send +: {body}"
+    );
     let res = raw("application/json", vec![0xff, 0xfe]).await.unwrap();
     assert_eq!(res.status(), 400);
 }

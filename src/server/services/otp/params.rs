@@ -63,7 +63,13 @@ impl SendParams {
                 }
             } else {
                 to = Some(PhoneDestination::parse(raw).map_err(|e| {
-                    field_error(ErrorCode::InvalidDestination, "to", format!("to {e}."))
+                    // A form body decodes "+1415…" to " 1415…": say how to send it.
+                    let hint = if raw.starts_with(' ') && raw.trim_start().bytes().all(|b| b.is_ascii_digit()) {
+                        " In a form body the + must be sent as %2B (curl --data-urlencode 'to=+1…')."
+                    } else {
+                        ""
+                    };
+                    field_error(ErrorCode::InvalidDestination, "to", format!("to {e}.{hint}"))
                 })?);
             }
         }
