@@ -65,7 +65,9 @@ pub fn router(state: AppState) -> Router {
             settings.session_inactivity_minutes,
         )))
         .with_signed(Key::from(&state.inner.secrets.session_key));
-    let max_body = settings.max_body_bytes;
+    // The transport cap: bodies up to it are read in full (so an oversize API request still gets
+    // its clean 413 from the handler instead of a reset connection); beyond it, reading stops.
+    let max_body = settings.max_body_bytes.max(1024 * 1024);
 
     let context_state = state.clone();
     let provide_state = move || provide_context(context_state.clone());

@@ -37,10 +37,14 @@ pub fn parse_pairs(text: &str) -> Map<String, Value> {
     map
 }
 
-impl<S: Send + Sync> FromRequest<S> for ApiInput {
+impl FromRequest<crate::server::state::AppState> for ApiInput {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+    async fn from_request(
+        req: Request,
+        state: &crate::server::state::AppState,
+    ) -> Result<Self, ApiError> {
+        let max = state.settings().max_body_bytes;
         let mut map = req.uri().query().map(parse_pairs).unwrap_or_default();
         let content_type = req
             .headers()
@@ -67,6 +71,12 @@ impl<S: Send + Sync> FromRequest<S> for ApiInput {
                 });
             }
         };
+        if bytes.len() > max {
+            return Err(malformed(&format!(
+                "The request body is too large (at most {max} bytes)."
+            ))
+            .with_status(StatusCode::PAYLOAD_TOO_LARGE));
+        }
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(ApiInput(map));
         }

@@ -74,15 +74,7 @@ pub async fn sdr_one(
     ApiInput(input): ApiInput,
 ) -> Result<Json<Value>, ApiError> {
     let f = crate::server::services::otp::input::Fields(&input);
-    let target = match f.string("accountSid")? {
-        None => None,
-        Some(s) => Some(crate::domain::AccountSid::parse(&s).map_err(|_| {
-            crate::server::services::ServiceError::invalid(
-                "accountSid",
-                "accountSid must be AC followed by 32 hex digits.",
-            )
-        })?),
-    };
+    let target = f.account_sid()?;
     let scope = scope.act_as(state.db(), target.as_ref()).await?;
     Ok(Json(sdr::detail(state.db(), &scope, &sid).await?))
 }

@@ -109,12 +109,21 @@ async fn wait_healthy(base: &str) {
     panic!("child server did not come up");
 }
 
-async fn sigkill_mid_burst_loses_and_duplicates_nothing(b: Backend) {
+/// A fresh database with the schema and one account, and a free port: what a child server needs.
+struct Setup {
+    db: TestDb,
+    pool: Db,
+    data: std::path::PathBuf,
+    sid: String,
+    token: String,
+    port: u16,
+    base: String,
+}
+
+async fn setup(b: Backend) -> Setup {
     let db = TestDb::new(b).await;
     let data = db.data_dir();
     std::fs::create_dir_all(&data).unwrap();
-    let data_s = data.display().to_string();
-    // Schema and an account, made before the server starts.
     let settings = crate::server::config::Settings {
         database_url: Some(db.url.clone()),
         data_dir: data.clone(),
@@ -126,21 +135,40 @@ async fn sigkill_mid_burst_loses_and_duplicates_nothing(b: Backend) {
         &pool,
         &crate::server::clock::SystemClock,
         crate::server::services::accounts::NewAccount {
-            friendly_name: "Crash".into(),
+            friendly_name: "Child".into(),
             parent: None,
             admin: None,
         },
     )
     .await
     .unwrap();
-    let (sid, token) = (acc.account.sid.to_string(), acc.auth_token);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let base = format!("http://127.0.0.1:{port}");
+    Setup {
+        db,
+        pool,
+        data,
+        sid: acc.account.sid.to_string(),
+        token: acc.auth_token,
+        port,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
 
+async fn sigkill_mid_burst_loses_and_duplicates_nothing(b: Backend) {
+    let Setup {
+        db,
+        pool,
+        data,
+        sid,
+        token,
+        port,
+        base,
+    } = setup(b).await;
+    let data_s = data.display().to_string();
     let mut child = spawn_child(&db.url, port, &data_s);
     wait_healthy(&base).await;
 
@@ -232,34 +260,15 @@ async fn sigkill_mid_burst_loses_and_duplicates_nothing(b: Backend) {
 /// A whole lifecycle with debug logging on: neither the code nor the auth token appears in any
 /// log line (the log is the real server's stdout, in JSON).
 async fn logs_never_contain_codes_or_tokens(b: Backend) {
-    let db = TestDb::new(b).await;
-    let data = db.data_dir();
-    std::fs::create_dir_all(&data).unwrap();
-    let settings = crate::server::config::Settings {
-        database_url: Some(db.url.clone()),
-        data_dir: data.clone(),
-        ..Default::default()
-    };
-    let pool = Db::connect(&settings).await.unwrap();
-    pool.migrate().await.unwrap();
-    let acc = crate::server::services::accounts::create(
-        &pool,
-        &crate::server::clock::SystemClock,
-        crate::server::services::accounts::NewAccount {
-            friendly_name: "Logs".into(),
-            parent: None,
-            admin: None,
-        },
-    )
-    .await
-    .unwrap();
-    let (sid, token) = (acc.account.sid.to_string(), acc.auth_token);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
+    let Setup {
+        db,
+        pool,
+        data,
+        sid,
+        token,
+        port,
+        base,
+    } = setup(b).await;
     let log = data.join("server.log");
     let child = spawn_child_logging(&db.url, port, &data.display().to_string(), Some(&log));
     wait_healthy(&base).await;

@@ -5,7 +5,7 @@ use super::{final_state_error, sdr};
 use crate::domain::OtpStatus;
 use crate::on_db;
 use crate::server::db::otps::{OtpRow, ACTIVE};
-use crate::server::services::{AccountScope, ServiceError, ServiceResult};
+use crate::server::services::{AccountScope, ServiceResult};
 use crate::server::state::AppState;
 use serde_json::{json, Map, Value};
 
@@ -16,15 +16,7 @@ pub async fn cancel(
     who: &str,
 ) -> ServiceResult<OtpRow> {
     let f = Fields(raw);
-    let target = match f.string("accountSid")? {
-        None => None,
-        Some(s) => Some(crate::domain::AccountSid::parse(&s).map_err(|_| {
-            ServiceError::invalid(
-                "accountSid",
-                "accountSid must be AC followed by 32 hex digits.",
-            )
-        })?),
-    };
+    let target = f.account_sid()?;
     let scope = caller.act_as(state.db(), target.as_ref()).await?;
     let request_id = f.required_text("requestID", 1, 64)?;
     let reason = f.text("reason", 1, 200)?;

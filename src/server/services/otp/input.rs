@@ -135,6 +135,21 @@ impl Fields<'_> {
         Ok(if items.is_empty() { None } else { Some(items) })
     }
 
+    /// `accountSid`: the sub-account to act for, if given.
+    pub fn account_sid(&self) -> Result<Option<crate::domain::AccountSid>, ServiceError> {
+        match self.string("accountSid")? {
+            None => Ok(None),
+            Some(s) => crate::domain::AccountSid::parse(s.trim())
+                .map(Some)
+                .map_err(|_| {
+                    ServiceError::invalid(
+                        "accountSid",
+                        "accountSid must be AC followed by 32 hex digits.",
+                    )
+                }),
+        }
+    }
+
     /// A JSON object of string values (`limits`).
     pub fn string_map(
         &self,

@@ -165,15 +165,7 @@ impl SendParams {
                 ));
             }
         }
-        let account_sid = match f.string("accountSid")? {
-            None => None,
-            Some(s) => Some(AccountSid::parse(&s).map_err(|_| {
-                ServiceError::invalid(
-                    "accountSid",
-                    "accountSid must be AC followed by 32 hex digits.",
-                )
-            })?),
-        };
+        let account_sid = f.account_sid()?;
 
         Ok(SendParams {
             service,

@@ -1,7 +1,7 @@
 //! Session detail records: one OTP with its delivery attempts and timeline, search with
 //! filters and paging, and the sandbox outbox.
 use super::input::Fields;
-use crate::domain::{AccountSid, Channel, OtpStatus};
+use crate::domain::{Channel, OtpStatus};
 use crate::on_db;
 use crate::server::clock::{rfc3339, Millis};
 use crate::server::db::otps::{AttemptRow, EventRow, OtpRow, SandboxRow, COLUMNS};
@@ -202,15 +202,7 @@ pub async fn search(
     raw: &Map<String, Value>,
 ) -> ServiceResult<Value> {
     let f = Fields(raw);
-    let target = match f.string("accountSid")? {
-        None => None,
-        Some(s) => Some(AccountSid::parse(&s).map_err(|_| {
-            ServiceError::invalid(
-                "accountSid",
-                "accountSid must be AC followed by 32 hex digits.",
-            )
-        })?),
-    };
+    let target = f.account_sid()?;
     let scope = caller.act_as(db, target.as_ref()).await?;
     let paging = Paging::parse(&f)?;
     let mut clauses = vec!["account_sid = $1".to_owned()];
@@ -360,15 +352,7 @@ pub async fn sandbox_messages(
     raw: &Map<String, Value>,
 ) -> ServiceResult<Value> {
     let f = Fields(raw);
-    let target = match f.string("accountSid")? {
-        None => None,
-        Some(s) => Some(AccountSid::parse(&s).map_err(|_| {
-            ServiceError::invalid(
-                "accountSid",
-                "accountSid must be AC followed by 32 hex digits.",
-            )
-        })?),
-    };
+    let target = f.account_sid()?;
     let scope = caller.act_as(db, target.as_ref()).await?;
     let paging = Paging::parse(&f)?;
     let mut clauses = vec!["account_sid = $1".to_owned()];

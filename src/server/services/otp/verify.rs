@@ -68,15 +68,7 @@ async fn act_as(
     caller: &AccountScope,
     f: &Fields<'_>,
 ) -> ServiceResult<AccountScope> {
-    let target = match f.string("accountSid")? {
-        None => None,
-        Some(s) => Some(crate::domain::AccountSid::parse(&s).map_err(|_| {
-            ServiceError::invalid(
-                "accountSid",
-                "accountSid must be AC followed by 32 hex digits.",
-            )
-        })?),
-    };
+    let target = f.account_sid()?;
     caller.act_as(state.db(), target.as_ref()).await
 }
 
