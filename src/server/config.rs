@@ -43,6 +43,8 @@ pub struct ApiAuthThrottle {
     /// Delay added per failure beyond `slow_after`, capped at `max_delay_ms`.
     pub delay_step_ms: u64,
     pub max_delay_ms: u64,
+    /// Seconds a successful authentication is remembered (0: check the database every time).
+    pub cache_secs: u64,
 }
 
 /// Console login throttling: failures per user (email) and per client address in a window.
@@ -117,6 +119,7 @@ impl Default for Settings {
                 window_secs: 15 * 60,
                 delay_step_ms: 200,
                 max_delay_ms: 2000,
+                cache_secs: 5,
             },
             login: LoginThrottle {
                 per_user: 5,

@@ -23,6 +23,8 @@ pub struct Inner {
     /// Failed console logins per email and per client address.
     pub login_user_throttle: Throttle,
     pub login_address_throttle: Throttle,
+    /// API credentials that authenticated in the last few seconds.
+    pub auth_cache: super::auth::cache::AuthCache,
     /// Wakes the delivery workers when new jobs were committed.
     pub wake: tokio::sync::Notify,
     /// This process's name when it leases jobs.
@@ -47,6 +49,9 @@ impl AppState {
             login_user_throttle: Throttle::new(login_window.as_millis() as i64),
             login_address_throttle: Throttle::new(login_window.as_millis() as i64),
             wake: tokio::sync::Notify::new(),
+            auth_cache: super::auth::cache::AuthCache::new(
+                settings.api_auth.cache_secs as i64 * 1000,
+            ),
             worker_id: format!("worker-{}", uuid::Uuid::new_v4().simple()),
             provider_override: std::sync::RwLock::new(None),
             db,

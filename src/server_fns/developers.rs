@@ -14,6 +14,10 @@ pub async fn rotate_auth_token() -> Result<String, ConsoleError> {
     let token = accounts::rotate_auth_token(state.db(), &user.scope)
         .await
         .map_err(ctx::service)?;
+    state
+        .inner
+        .auth_cache
+        .forget_account(user.scope.sid().as_str());
     tracing::info!(user = %user.sid, account = %user.scope.sid(), "auth token rotated");
     Ok(token)
 }

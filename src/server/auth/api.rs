@@ -59,8 +59,14 @@ impl FromRequestParts<AppState> for ApiCaller {
                 "Authentication required: send HTTP Basic credentials AccountSid:AuthToken.",
             ));
         };
+        if let Some(scope) = state.inner.auth_cache.get(&user, &secret, now) {
+            return Ok(ApiCaller(scope));
+        }
         match accounts::authenticate(state.db(), &user, &secret).await? {
-            Ok(scope) => Ok(ApiCaller(scope)),
+            Ok(scope) => {
+                state.inner.auth_cache.put(&user, &secret, &scope, now);
+                Ok(ApiCaller(scope))
+            }
             Err(AuthFailure::BadCredentials) => {
                 throttle.record_failure(&addr, now);
                 tracing::info!(client = %addr, "API authentication failed");

@@ -112,5 +112,6 @@ pub async fn update(
         );
     }
     let account = accounts::update(state.db(), state.clock(), &scope, &sid, name, status).await?;
+    state.inner.auth_cache.forget_account(account.sid.as_str());
     Ok(Json(AccountDto::from(&account)))
 }

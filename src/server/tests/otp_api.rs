@@ -18,6 +18,7 @@ super::both_backends!(
     idempotency_key_replays_and_refuses_reuse,
     superseding_and_keep_old_otp_active,
     destination_protection_and_unknown_limits,
+    destination_protection_long_window,
     validation_errors_name_fields_and_never_5xx,
     search_filters_and_paging,
     email_channel_and_call_rendering,
@@ -727,4 +728,27 @@ async fn email_channel_and_call_rendering(b: Backend) {
     let (text, code) = api.sandbox_code(&rid).await;
     assert_eq!(text, "Your Bank code is 4, 8, 1, 5.");
     assert_eq!(code, "4815");
+}
+
+async fn destination_protection_long_window(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    // 20 sends spread over 24 h (never 5 in 10 minutes): the 21st is refused by the daily cap.
+    for _ in 0..20 {
+        api.send_ok(json!({"service": "S", "to": "+14155550190"}))
+            .await;
+        app.clock.advance_ms(60 * 60 * 1000);
+    }
+    let (status, body) = api
+        .post("/2fa/send", json!({"service": "S", "to": "+14155550190"}))
+        .await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("20 per 1440 minutes"));
+    app.clock.advance_ms(5 * 60 * 60 * 1000);
+    api.send_ok(json!({"service": "S", "to": "+14155550190"}))
+        .await;
 }

@@ -1,0 +1,96 @@
+//! A short-lived cache of API credentials that just authenticated, so a burst of calls from
+//! one integration does not look the same credential up in the database on every request.
+//! Keyed by the presented sid; holds the SHA-256 of the secret (compared in constant time) and
+//! the account scope. Changes made through this process (rotation, suspension) drop the entry at
+//! once; other instances see them within `api_auth.cache_secs`.
+use crate::server::clock::Millis;
+use crate::server::crypto;
+use crate::server::services::AccountScope;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+const MAX_ENTRIES: usize = 10_000;
+
+pub struct AuthCache {
+    ttl_ms: i64,
+    entries: Mutex<HashMap<String, (String, AccountScope, Millis)>>,
+}
+
+impl AuthCache {
+    pub fn new(ttl_ms: i64) -> Self {
+        Self {
+            ttl_ms,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn get(&self, sid: &str, secret: &str, now: Millis) -> Option<AccountScope> {
+        if self.ttl_ms <= 0 {
+            return None;
+        }
+        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (hash, scope, at) = map.get(sid)?;
+        (now - at < self.ttl_ms && crypto::token_matches(secret, hash)).then(|| scope.clone())
+    }
+
+    pub fn put(&self, sid: &str, secret: &str, scope: &AccountScope, now: Millis) {
+        if self.ttl_ms <= 0 {
+            return;
+        }
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            let ttl = self.ttl_ms;
+            map.retain(|_, (_, _, at)| now - *at < ttl);
+            if map.len() >= MAX_ENTRIES {
+                map.clear();
+            }
+        }
+        map.insert(
+            sid.to_owned(),
+            (crypto::hash_token(secret), scope.clone(), now),
+        );
+    }
+
+    /// Drops every cached credential of `account` (after rotation or a status change).
+    pub fn forget_account(&self, account: &str) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, (_, scope, _)| scope.sid().as_str() != account);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AccountSid, AccountStatus};
+    use crate::server::services::scope::Account;
+
+    fn scope(sid: &AccountSid) -> AccountScope {
+        AccountScope::authenticated(Account {
+            sid: sid.clone(),
+            parent_sid: None,
+            friendly_name: "A".into(),
+            status: AccountStatus::Active,
+            date_created: 0,
+            date_updated: 0,
+        })
+    }
+
+    #[test]
+    fn remembers_only_the_right_secret_for_the_ttl() {
+        let sid = AccountSid::generate();
+        let cache = AuthCache::new(5000);
+        cache.put(sid.as_str(), "secret", &scope(&sid), 1000);
+        assert!(cache.get(sid.as_str(), "secret", 5999).is_some());
+        assert!(cache.get(sid.as_str(), "wrong", 2000).is_none());
+        assert!(cache.get(sid.as_str(), "secret", 6000).is_none(), "expired");
+        cache.put(sid.as_str(), "secret", &scope(&sid), 7000);
+        cache.forget_account(sid.as_str());
+        assert!(
+            cache.get(sid.as_str(), "secret", 7001).is_none(),
+            "forgotten"
+        );
+        let off = AuthCache::new(0);
+        off.put(sid.as_str(), "secret", &scope(&sid), 0);
+        assert!(off.get(sid.as_str(), "secret", 0).is_none());
+    }
+}
