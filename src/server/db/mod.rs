@@ -73,7 +73,11 @@ impl Db {
                 SqliteSynchronous::Full => sqlx::sqlite::SqliteSynchronous::Full,
             })
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // A larger page cache and memory-mapped reads: fewer read syscalls on hot pages.
+            .pragma("cache_size", "-65536")
+            .pragma("mmap_size", "268435456")
+            .pragma("temp_store", "memory");
         if let Some(dir) = opts
             .get_filename()
             .parent()

@@ -179,7 +179,9 @@ async fn record_success(
         if changed == 1 {
             insert_event!(&row.sid, now, events::ATTEMPT_SENT, json!({"channel": channel.as_str(), "provider": provider, "providerSid": provider_sid}))
                 .execute(&mut *tx).await?;
-            enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
+            if row.status_callback.is_some() {
+                enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
+            }
             if delivered {
                 insert_event!(&row.sid, now, events::DELIVERY_REPORT, json!({"channel": channel.as_str(), "status": "delivered"}))
                     .execute(&mut *tx).await?;
@@ -238,7 +240,9 @@ async fn finish_failed(
         let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         if sqlx::query(&update).bind(now).bind(&row.sid).execute(&mut *tx).await?.rows_affected() == 1 {
             insert_event!(&row.sid, now, events::FAILED, json!({"lastChannel": channel.as_str(), "error": error})).execute(&mut *tx).await?;
-            enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
+            if row.status_callback.is_some() {
+                enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
+            }
             sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(&row.sid).execute(&mut *tx).await?;
         }
         sqlx::query("UPDATE jobs SET done_at = $1 WHERE id = $2").bind(now).bind(job.id).execute(&mut *tx).await?;
@@ -290,7 +294,9 @@ async fn advance(
             insert_event!(&row.sid, now, events::FALLBACK, json!({"from": from, "to": next.as_str(), "reason": reason}))
                 .execute(&mut *tx).await?;
             sqlx::query(INSERT_JOB).bind("deliver").bind(&row.sid).bind(next_step).bind(now).execute(&mut *tx).await?;
-            enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
+            if row.status_callback.is_some() {
+                enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
+            }
         }
         sqlx::query("UPDATE jobs SET done_at = $1 WHERE id = $2").bind(now).bind(job.id).execute(&mut *tx).await?;
         tx.commit().await

@@ -33,7 +33,9 @@ pub async fn cancel(
         if n == 1 {
             insert_event!(&row.sid, now, events::CANCELED, json!({"reason": reason_text, "by": who})).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(&row.sid).execute(&mut *tx).await?;
-            enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
+            if row.status_callback.is_some() {
+                enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
+            }
         }
         tx.commit().await?;
         Ok::<bool, sqlx::Error>(n == 1)

@@ -226,7 +226,9 @@ async fn mark_verified(state: &AppState, row: OtpRow) -> ServiceResult<Verified>
         }
         insert_event!(&row.sid, now, events::VERIFIED, Value::Null).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(&row.sid).execute(&mut *tx).await?;
-        enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
+        if row.status_callback.is_some() {
+            enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
+        }
         let others: Vec<String> = sqlx::query_scalar(&others_sql)
             .bind(&row.account_sid).bind(&row.service).bind(&value).bind(&row.sid)
             .fetch_all(&mut *tx).await?;
@@ -250,8 +252,10 @@ async fn mark_verified(state: &AppState, row: OtpRow) -> ServiceResult<Verified>
         }
         return Err(final_state_error(status));
     }
-    let mut row = sdr::reload(state.db(), &row.sid).await?;
+    let mut row = row;
     row.status = "verified".into();
+    row.verified_at = Some(now);
+    row.date_updated = now;
     Ok(Verified { row })
 }
 
