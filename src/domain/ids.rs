@@ -96,6 +96,11 @@ sid_type!(
     "SK"
 );
 sid_type!(
+    /// A named limit.
+    LimitSid,
+    "LM"
+);
+sid_type!(
     /// An OTP request (the `requestID` of the API).
     OtpSid,
     "OTP"

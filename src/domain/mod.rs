@@ -5,6 +5,7 @@ pub mod code;
 pub mod email;
 pub mod errors;
 pub mod ids;
+pub mod limit;
 pub mod otp;
 #[cfg(feature = "ssr")]
 pub mod phone;

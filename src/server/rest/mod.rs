@@ -3,6 +3,7 @@ pub mod accounts;
 pub mod error;
 pub mod errors;
 pub mod input;
+pub mod limits;
 pub mod openapi;
 pub mod otps;
 
@@ -29,6 +30,13 @@ pub fn router() -> Router<AppState> {
         .route("/search", get(otps::search).post(otps::search))
         .route("/search/{sid}", get(otps::sdr_one))
         .route("/sandbox/messages", get(otps::sandbox_messages))
+        .route("/limits", get(limits::list).post(limits::create))
+        .route(
+            "/limits/{sid}",
+            get(limits::get_one)
+                .put(limits::update)
+                .delete(limits::delete),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -260,6 +260,49 @@ pub struct AccountUpdate {
     status: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitBucket {
+    /// 1–64 of `[A-Za-z0-9_.-]`, unique in the limit (default `bucket1`, `bucket2`).
+    name: String,
+    /// 1–1 000 000 accepted sends per key…
+    max_otp: i64,
+    /// …in any window of this many seconds (1–31 622 400).
+    interval: i64,
+}
+
+/// `POST /2fa/limits`, `PUT /2fa/limits/{limitSid}` (PUT: every field optional).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitRequest {
+    /// 1–64 of `[A-Za-z0-9_.-]`, unique per account (409/7050).
+    name: String,
+    description: Option<String>,
+    /// 1–2 buckets (more: 400/7051).
+    buckets: Vec<LimitBucket>,
+    account_sid: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Limit {
+    limit_sid: String,
+    account_sid: String,
+    name: String,
+    description: String,
+    buckets: Vec<LimitBucket>,
+    date_created: String,
+    date_updated: String,
+    uri: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LimitsResponse {
+    #[serde(flatten)]
+    page: Page,
+    limits: Vec<Limit>,
+}
+
 /// Every error answer.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -347,6 +390,27 @@ fn accounts_get() {}
     responses((status = 200, body = Account), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 fn accounts_update() {}
 
+#[utoipa::path(post, path = "/2fa/limits", tag = "Limits", request_body = LimitRequest,
+    responses((status = 201, body = Limit), (status = 400, body = ErrorEnvelope, description = "7004, 7051"), (status = 409, body = ErrorEnvelope, description = "7050")))]
+fn limits_create() {}
+
+#[utoipa::path(get, path = "/2fa/limits", tag = "Limits",
+    params(("name" = Option<String>, Query, description = "exact, or a prefix ending in *"), ("Page" = Option<i64>, Query,), ("PageSize" = Option<i64>, Query,)),
+    responses((status = 200, body = LimitsResponse)))]
+fn limits_list() {}
+
+#[utoipa::path(get, path = "/2fa/limits/{limitSid}", tag = "Limits", params(("limitSid" = String, Path,)),
+    responses((status = 200, body = Limit), (status = 404, body = ErrorEnvelope)))]
+fn limits_get() {}
+
+#[utoipa::path(put, path = "/2fa/limits/{limitSid}", tag = "Limits", params(("limitSid" = String, Path,)), request_body = LimitRequest,
+    responses((status = 200, body = Limit), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+fn limits_update() {}
+
+#[utoipa::path(delete, path = "/2fa/limits/{limitSid}", tag = "Limits", params(("limitSid" = String, Path,)),
+    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+fn limits_delete() {}
+
 #[utoipa::path(get, path = "/2fa/errors", tag = "Errors", security(()), responses((status = 200, body = ErrorsResponse)))]
 fn errors() {}
 
@@ -370,7 +434,7 @@ impl Modify for BasicAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "smart2fa API", description = "Send, verify and cancel one-time codes by SMS, voice call or email; search session detail records. Every path also answers with a .json suffix. Errors are always the JSON envelope."),
-    paths(send, verify, cancel, search, sdr, sandbox, accounts_create, accounts_list, accounts_get, accounts_update, errors),
+    paths(send, verify, cancel, search, sdr, sandbox, accounts_create, accounts_list, accounts_get, accounts_update, limits_create, limits_list, limits_get, limits_update, limits_delete, errors),
     modifiers(&BasicAuth),
     security(("basic" = [])),
 )]

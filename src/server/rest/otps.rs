@@ -21,12 +21,18 @@ pub async fn send(
         .map(|v| v.to_str().unwrap_or("\u{0}").trim().to_owned());
     let out = send::send(&state, &scope, &input, key.as_deref()).await?;
     let status = StatusCode::from_u16(out.status).unwrap_or(StatusCode::OK);
+    let retry_after = out.body.get("retryAfter").and_then(Value::as_u64);
     let mut res = (status, Json(out.body)).into_response();
     if out.replayed {
         res.headers_mut().insert(
             "idempotent-replayed",
             http::HeaderValue::from_static("true"),
         );
+        if let Some(secs) = retry_after {
+            if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(http::header::RETRY_AFTER, v);
+            }
+        }
     }
     Ok(res)
 }

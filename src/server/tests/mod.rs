@@ -10,6 +10,7 @@ mod cli;
 mod console;
 mod crash;
 mod health;
+mod limits_api;
 mod openapi;
 mod otp_api;
 mod otp_flows;

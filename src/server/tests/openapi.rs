@@ -127,6 +127,26 @@ async fn openapi_document_matches_real_answers(b: Backend) {
     check(&doc, "Account", &one);
     let (_, accounts) = api.get("/2fa/accounts").await;
     check(&doc, "AccountsResponse", &accounts);
+    let (_, limit) = api
+        .post(
+            "/2fa/limits",
+            json!({"name": "per_ip", "buckets": [{"name": "m", "maxOtp": 1, "interval": 60}]}),
+        )
+        .await;
+    check(&doc, "Limit", &limit);
+    check(&doc, "LimitBucket", &limit["buckets"][0]);
+    let (_, limits) = api.get("/2fa/limits").await;
+    check(&doc, "LimitsResponse", &limits);
+    api.send_ok(json!({"service": "L", "to": "+14155550152", "limits": {"per_ip": "k"}}))
+        .await;
+    let (status, blocked) = api
+        .post(
+            "/2fa/send",
+            json!({"service": "L", "to": "+14155550153", "limits": {"per_ip": "k"}}),
+        )
+        .await;
+    assert_eq!(status, 429);
+    check(&doc, "ErrorEnvelope", &blocked);
     let (_, errors) = api.get("/2fa/errors").await;
     check(&doc, "ErrorsResponse", &errors);
     check(&doc, "ErrorInfo", &errors["errors"][0]);

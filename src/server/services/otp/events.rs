@@ -16,6 +16,8 @@ pub const LOCKED: &str = "max_attempts";
 pub const CANCELED: &str = "canceled";
 pub const EXPIRED: &str = "expired";
 pub const CALLBACK: &str = "callback";
+pub const LIMIT_CHECK: &str = "limit_check";
+pub const BLOCKED: &str = "blocked";
 
 /// Builds the INSERT for one event inside an `on_db!` arm.
 macro_rules! insert_event {

@@ -48,7 +48,8 @@ pub async fn send(
         }
     }
 
-    limits::ensure_known(db, &account, &params.limits).await?;
+    let charges = limits::resolve(db, &account, &params.limits).await?;
+    let pg = matches!(db, crate::server::db::Db::Postgres(_));
     let dest = params.destination();
     protection::check(db, &account, &dest, now).await?;
 
@@ -120,7 +121,39 @@ pub async fn send(
         "SELECT sid FROM otps WHERE account_sid = $1 AND service = $2 AND {} = $3 AND status IN {ACTIVE}",
         dest.column()
     );
-    let result: Result<bool, sqlx::Error> = on_db!(db, pool => async {
+    // The OTP row, written in both the accepted and the blocked path.
+    macro_rules! insert_otp {
+        ($tx:ident) => {
+            sqlx::query(db::otps::INSERT)
+                .bind(sid.as_str())
+                .bind(&account)
+                .bind(&params.service)
+                .bind(params.reference.as_deref())
+                .bind(first.as_str())
+                .bind(&workflow_text)
+                .bind(params.workflow_timeout as i32)
+                .bind(params.to.as_ref().map(|t| t.as_str()))
+                .bind(params.from.as_deref())
+                .bind(params.email_to.as_ref().map(|e| e.as_str()))
+                .bind(params.email_from.as_ref().map(|e| e.as_str()))
+                .bind(params.subject.as_deref())
+                .bind(params.body.as_deref())
+                .bind(params.to.as_ref().and_then(|t| t.country()))
+                .bind(&params.language)
+                .bind(&params.voice)
+                .bind(params.repeat as i32)
+                .bind(&code_hash)
+                .bind(params.code_length as i32)
+                .bind(params.code_type.as_str())
+                .bind(expires_at)
+                .bind(params.max_attempts as i32)
+                .bind(params.status_callback.as_deref())
+                .bind(limits_json.as_deref())
+                .bind(now)
+                .execute(&mut *$tx)
+        };
+    }
+    let result: Result<TxOutcome, sqlx::Error> = on_db!(db, pool => async {
         let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         if let Some(key) = idempotency_key {
             let inserted = sqlx::query(
@@ -131,8 +164,52 @@ pub async fn send(
             .execute(&mut *tx).await?.rows_affected();
             if inserted == 0 {
                 tx.rollback().await?;
-                return Ok(false);
+                return Ok(TxOutcome::Replay);
             }
+        }
+        // Named limits: every bucket of every limit must have room. Serialized per (limit, key).
+        let mut block: Option<(String, String, i64)> = None;
+        for c in &charges {
+            if pg {
+                sqlx::query(limits::PG_LOCK_KEY).bind(format!("{}|{}", c.limit_sid, c.key)).execute(&mut *tx).await?;
+            }
+            for b in &c.buckets {
+                let nth: Option<i64> = sqlx::query_scalar(limits::NTH_NEWEST_HIT)
+                    .bind(&c.limit_sid).bind(&c.key).bind(b.max_otp - 1)
+                    .fetch_optional(&mut *tx).await?;
+                if let Some(wait) = crate::domain::limit::wait_ms(b, nth, now) {
+                    if block.as_ref().is_none_or(|(_, _, w)| wait > *w) {
+                        block = Some((c.name.clone(), b.name.clone(), wait));
+                    }
+                }
+            }
+        }
+        if let Some((limit_name, bucket, wait)) = block {
+            let retry_after = (wait + 999) / 1000;
+            let blocked_by = charges.iter().find(|c| c.name == limit_name).map(|c| c.limit_sid.clone());
+            insert_otp!(tx).await?;
+            sqlx::query("UPDATE otps SET status = 'blocked', blocked_by = $1 WHERE sid = $2")
+                .bind(&blocked_by).bind(sid.as_str()).execute(&mut *tx).await?;
+            insert_event!(sid.as_str(), now, events::CREATED, created_detail).execute(&mut *tx).await?;
+            for c in &charges {
+                let result = if c.name == limit_name { "blocked" } else { "ok" };
+                insert_event!(sid.as_str(), now, events::LIMIT_CHECK, json!({"limit": c.name, "key": c.key, "result": result}))
+                    .execute(&mut *tx).await?;
+            }
+            insert_event!(sid.as_str(), now, events::BLOCKED, json!({"limit": limit_name, "bucket": bucket, "retryAfter": retry_after}))
+                .execute(&mut *tx).await?;
+            let answer = blocked_answer(&limit_name, &bucket, retry_after, sid.as_str());
+            if let Some(key) = idempotency_key {
+                sqlx::query("UPDATE idempotency_keys SET status = 429, response = $1 WHERE account_sid = $2 AND idem_key = $3")
+                    .bind(answer.to_string()).bind(&account).bind(key).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            return Ok(TxOutcome::Blocked(answer));
+        }
+        for c in &charges {
+            let longest = c.buckets.iter().map(|b| b.interval).max().unwrap_or(0) * 1000;
+            sqlx::query(limits::INSERT_HIT).bind(&c.limit_sid).bind(&c.key).bind(now).bind(sid.as_str()).execute(&mut *tx).await?;
+            sqlx::query(limits::PRUNE_HITS).bind(&c.limit_sid).bind(&c.key).bind(now - longest).execute(&mut *tx).await?;
         }
         if !params.keep_old_otp_active {
             let older: Vec<String> = sqlx::query_scalar(&supersede_sql)
@@ -151,44 +228,31 @@ pub async fn send(
                 }
             }
         }
-        sqlx::query(db::otps::INSERT)
-            .bind(sid.as_str())
-            .bind(&account)
-            .bind(&params.service)
-            .bind(params.reference.as_deref())
-            .bind(first.as_str())
-            .bind(&workflow_text)
-            .bind(params.workflow_timeout as i32)
-            .bind(params.to.as_ref().map(|t| t.as_str()))
-            .bind(params.from.as_deref())
-            .bind(params.email_to.as_ref().map(|e| e.as_str()))
-            .bind(params.email_from.as_ref().map(|e| e.as_str()))
-            .bind(params.subject.as_deref())
-            .bind(params.body.as_deref())
-            .bind(params.to.as_ref().and_then(|t| t.country()))
-            .bind(&params.language)
-            .bind(&params.voice)
-            .bind(params.repeat as i32)
-            .bind(&code_hash)
-            .bind(params.code_length as i32)
-            .bind(params.code_type.as_str())
-            .bind(expires_at)
-            .bind(params.max_attempts as i32)
-            .bind(params.status_callback.as_deref())
-            .bind(limits_json.as_deref())
-            .bind(now)
-            .execute(&mut *tx).await?;
+        insert_otp!(tx).await?;
         sqlx::query("INSERT INTO otp_codes (otp_sid, sealed) VALUES ($1, $2)")
             .bind(sid.as_str()).bind(&sealed).execute(&mut *tx).await?;
         insert_event!(sid.as_str(), now, events::CREATED, created_detail).execute(&mut *tx).await?;
+        for c in &charges {
+            insert_event!(sid.as_str(), now, events::LIMIT_CHECK, json!({"limit": c.name, "key": c.key, "result": "ok"}))
+                .execute(&mut *tx).await?;
+        }
         sqlx::query(db::otps::INSERT_JOB)
             .bind("deliver").bind(sid.as_str()).bind(0i32).bind(now)
             .execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(TxOutcome::Accepted)
     }.await);
 
-    if !result? {
+    let outcome = result?;
+    if let TxOutcome::Blocked(answer) = outcome {
+        tracing::info!(request_id = %sid, account = %account, "otp blocked by a limit");
+        return Err(ServiceError::with(
+            ErrorCode::LimitExceeded,
+            answer["message"].as_str().unwrap_or_default(),
+            json!({"limit": answer["limit"], "bucket": answer["bucket"], "retryAfter": answer["retryAfter"], "requestID": answer["requestID"]}),
+        ));
+    }
+    if matches!(outcome, TxOutcome::Replay) {
         // Another request with this key won the race: answer what it answered.
         let key = idempotency_key.unwrap_or_default();
         return replay(state, &account, key, &request_hash)
@@ -238,4 +302,25 @@ async fn replay(
         body,
         replayed: true,
     }))
+}
+
+enum TxOutcome {
+    Accepted,
+    /// Another request with the same Idempotency-Key committed first.
+    Replay,
+    /// Refused by a named limit; recorded as `blocked`. Holds the 429 answer.
+    Blocked(Value),
+}
+
+fn blocked_answer(limit: &str, bucket: &str, retry_after: i64, request_id: &str) -> Value {
+    json!({
+        "code": 429,
+        "errorCode": ErrorCode::LimitExceeded.code(),
+        "message": format!("Limit {limit:?} exceeded (bucket {bucket:?}): the next send is accepted in {retry_after} s."),
+        "moreInfo": format!("/2fa/errors#{}", ErrorCode::LimitExceeded.code()),
+        "limit": limit,
+        "bucket": bucket,
+        "retryAfter": retry_after,
+        "requestID": request_id,
+    })
 }
