@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 super::both_backends!(
     sigkill_mid_burst_loses_and_duplicates_nothing,
-    logs_never_contain_codes_or_tokens
+    logs_never_contain_codes_or_tokens,
+    two_processes_share_limits_exactly,
 );
 
 const CHILD_ENV: &str = "SMART2FA_CRASH_CHILD_DB";
@@ -338,5 +339,55 @@ async fn logs_never_contain_codes_or_tokens(b: Backend) {
         !text.contains("not-the-token-xyz"),
         "a presented secret appears in the log"
     );
+    pool.close().await;
+}
+
+/// Two server processes on one database: 200 parallel sends split between them against a
+/// bucket with room for 10 accept exactly 10.
+async fn two_processes_share_limits_exactly(b: Backend) {
+    let Setup {
+        db,
+        pool,
+        data,
+        sid,
+        token,
+        port,
+        base,
+    } = setup(b).await;
+    let port2 = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base2 = format!("http://127.0.0.1:{port2}");
+    let data_s = data.display().to_string();
+    let _one = spawn_child(&db.url, port, &data_s);
+    let _two = spawn_child(&db.url, port2, &data_s);
+    wait_healthy(&base).await;
+    wait_healthy(&base2).await;
+    let http = client();
+    let res = http.post(format!("{base}/2fa/limits")).basic_auth(&sid, Some(&token))
+        .json(&json!({"name": "per_ip", "buckets": [{"name": "hour", "maxOtp": 10, "interval": 3600}]})).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let url = format!("{}/2fa/send", if i % 2 == 0 { &base } else { &base2 });
+        let (http, sid, token) = (http.clone(), sid.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            http.post(url).basic_auth(sid, Some(token))
+                .json(&json!({"service": "Two", "to": format!("+1415557{:04}", i + 1), "limits": {"per_ip": "198.51.100.7"}}))
+                .send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut by_status = std::collections::BTreeMap::new();
+    for t in tasks {
+        *by_status.entry(t.await.unwrap()).or_insert(0) += 1;
+    }
+    assert_eq!(
+        by_status,
+        std::collections::BTreeMap::from([(200, 10), (429, 190)])
+    );
+    let hits: i64 = crate::on_db!(&pool, p => sqlx::query_scalar("SELECT COUNT(*) FROM limit_hits").fetch_one(p).await).unwrap();
+    assert_eq!(hits, 10);
     pool.close().await;
 }
