@@ -48,8 +48,10 @@ unset DATABASE_URL
 export E2E_ACCOUNT_NAME="E2E Test Corp"
 export E2E_EMAIL="admin@e2e.example.com"
 export E2E_PASSWORD="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-./target/release/smart2fa account create --name "$E2E_ACCOUNT_NAME" \
-  --admin-email "$E2E_EMAIL" --admin-password "$E2E_PASSWORD" >/dev/null
+created="$(./target/release/smart2fa account create --name "$E2E_ACCOUNT_NAME" \
+  --admin-email "$E2E_EMAIL" --admin-password "$E2E_PASSWORD")"
+export E2E_ACCOUNT_SID="$(sed -E 's/.*"accountSid":"([^"]+)".*/\1/' <<<"$created")"
+export E2E_AUTH_TOKEN="$(sed -E 's/.*"authToken":"([^"]+)".*/\1/' <<<"$created")"
 ./target/release/smart2fa serve >"$E2E_DIR/server.log" 2>&1 &
 SERVER_PID=$!
 if ! (cd end2end && npx playwright test); then

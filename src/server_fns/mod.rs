@@ -2,6 +2,7 @@
 //! checking the session and role on the server. Stable endpoints under `/api/`.
 pub mod auth;
 pub mod developers;
+pub mod limits;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ctx;

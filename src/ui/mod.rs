@@ -9,8 +9,8 @@ use leptos_router::{SsrMode, StaticSegment};
 
 use components::layout::ConsoleLayout;
 use pages::{
-    coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage, login::LoginPage,
-    not_found::NotFound,
+    coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage, limits::LimitsPage,
+    login::LoginPage, not_found::NotFound,
 };
 
 /// The document around the app, rendered on the server.
@@ -57,7 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("send") view=|| view! { <ComingSoon title="Send test OTP"/> }/>
                     <Route path=StaticSegment("otps") view=|| view! { <ComingSoon title="OTPs"/> }/>
                     <Route path=StaticSegment("usage") view=|| view! { <ComingSoon title="Usage"/> }/>
-                    <Route path=StaticSegment("limits") view=|| view! { <ComingSoon title="Limits"/> }/>
+                    <Route path=StaticSegment("limits") view=LimitsPage/>
                     <Route path=StaticSegment("settings") view=|| view! { <ComingSoon title="Settings"/> }/>
                     <Route path=StaticSegment("subaccounts") view=|| view! { <ComingSoon title="Sub-accounts"/> }/>
                     <Route path=StaticSegment("users") view=|| view! { <ComingSoon title="Users"/> }/>

@@ -376,3 +376,133 @@ async fn pages_redirect_render_and_404(b: Backend) {
     assert_eq!(res.status(), 404);
     assert!(res.text().await.unwrap().contains("Page not found"));
 }
+
+mod limits_page {
+    use super::super::harness::{client, TestApp};
+    use crate::domain::Role;
+    use crate::server::db::Backend;
+    use serde_json::{json, Value};
+
+    super::super::both_backends!(limits_server_functions_follow_roles_and_name_fields);
+
+    async fn limits_server_functions_follow_roles_and_name_fields(b: Backend) {
+        let app = TestApp::start(b).await;
+        let acc = app.account("Acme").await;
+        let admin = client();
+        assert_eq!(
+            super::login(&app, &admin, &acc.email, &acc.password)
+                .await
+                .status(),
+            200
+        );
+        let save = |http: &reqwest::Client, form: Vec<(&'static str, String)>| {
+            http.post(app.url("/api/limits_save")).form(&form).send()
+        };
+        let form = |sid: &str, name: &str, max1: &str| {
+            vec![
+                ("sid", sid.to_owned()),
+                ("name", name.to_owned()),
+                ("description", "by IP".to_owned()),
+                ("max1", max1.to_owned()),
+                ("every1", "1".to_owned()),
+                ("unit1", "minutes".to_owned()),
+                ("max2", "30".to_owned()),
+                ("every2", "1".to_owned()),
+                ("unit2", "days".to_owned()),
+            ]
+        };
+        let res = save(&admin, form("", "per_ip", "5")).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let sid: String = res.json().await.unwrap();
+        // The same limit over the REST API: 1 minute and 1 day in seconds.
+        let (_, limit) = app.api(&acc).get(&format!("/2fa/limits/{sid}")).await;
+        assert_eq!(
+            limit["buckets"],
+            json!([{"name": "first", "maxOtp": 5, "interval": 60}, {"name": "second", "maxOtp": 30, "interval": 86400}])
+        );
+
+        // Errors name the form field.
+        let res = save(&admin, form("", "per_ip", "5")).await.unwrap();
+        assert_eq!(res.status(), 409);
+        let e: Value = res.json().await.unwrap();
+        assert_eq!(
+            (e["code"].clone(), e["field"].clone()),
+            (json!(7050), json!("name"))
+        );
+        let res = save(&admin, form("", "other", "0")).await.unwrap();
+        let e: Value = res.json().await.unwrap();
+        assert_eq!(
+            (e["code"].clone(), e["field"].clone()),
+            (json!(7004), json!("bucket1"))
+        );
+        let res = save(&admin, form("", "other", "many")).await.unwrap();
+        let e: Value = res.json().await.unwrap();
+        assert_eq!(e["field"], "bucket1");
+
+        // Support reads but cannot change.
+        let (email, pw) = app.user(&acc.sid, Role::Support).await;
+        let support = client();
+        assert_eq!(
+            super::login(&app, &support, &email, &pw).await.status(),
+            200
+        );
+        let res = support
+            .post(app.url("/api/limits_list"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let listed: Value = res.json().await.unwrap();
+        assert_eq!(listed[0]["name"], "per_ip");
+        assert_eq!(listed[0]["blocked_24h"], 0);
+        assert_eq!(
+            save(&support, form(&sid, "renamed", "9"))
+                .await
+                .unwrap()
+                .status(),
+            403
+        );
+        let res = support
+            .post(app.url("/api/limits_delete"))
+            .form(&[("sid", sid.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+
+        // Another account's limit is not found, even for an admin.
+        let other = app.account("Other").await;
+        let other_admin = client();
+        super::login(&app, &other_admin, &other.email, &other.password).await;
+        let res = other_admin
+            .post(app.url("/api/limits_delete"))
+            .form(&[("sid", sid.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+
+        // Edit and delete as admin.
+        assert_eq!(
+            save(&admin, form(&sid, "per_client", "7"))
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        let (_, limit) = app.api(&acc).get(&format!("/2fa/limits/{sid}")).await;
+        assert_eq!(
+            (limit["name"].clone(), limit["buckets"][0]["maxOtp"].clone()),
+            (json!("per_client"), json!(7))
+        );
+        let res = admin
+            .post(app.url("/api/limits_delete"))
+            .form(&[("sid", sid.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let (status, _) = app.api(&acc).get(&format!("/2fa/limits/{sid}")).await;
+        assert_eq!(status, 404);
+    }
+}

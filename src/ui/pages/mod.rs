@@ -2,5 +2,6 @@
 pub mod coming_soon;
 pub mod developers;
 pub mod home;
+pub mod limits;
 pub mod login;
 pub mod not_found;
