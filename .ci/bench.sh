@@ -2,7 +2,8 @@
 # `make bench`: a release server on a fresh SQLite database, driven by `smart2fa loadgen`
 # (send → read the sandbox outbox → verify) on loopback. Prints figures; never fails on time.
 # BENCH_CONCURRENCY (default 32) and BENCH_SECONDS (default 20, at most 600) tune the run;
-# BENCH_DATABASE_URL=postgres://… runs it on PostgreSQL instead (an empty database).
+# BENCH_DATABASE_URL=postgres://… runs it on PostgreSQL instead (an empty database);
+# BENCH_LIMITS=2 charges two named limits on every send (see `smart2fa loadgen --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -21,4 +22,4 @@ trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 echo "smart2fa $(./target/release/smart2fa --version | awk '{print $2}') on ${BENCH_DATABASE_URL:+PostgreSQL}${BENCH_DATABASE_URL:-SQLite} ($(nproc) cores), sandbox provider" | sed -E 's#postgres://[^ ]*##' 
 ./target/release/smart2fa loadgen --url "http://127.0.0.1:$PORT" --account "$sid" --token "$token" \
-  --concurrency "${BENCH_CONCURRENCY:-32}" --duration "${BENCH_SECONDS:-20}"
+  --concurrency "${BENCH_CONCURRENCY:-32}" --duration "${BENCH_SECONDS:-20}" --limits "${BENCH_LIMITS:-0}"

@@ -3,6 +3,9 @@
 //! The split at a glance: `domain` and `ui` compile for the server and the browser;
 //! `server` (REST API, database, workers) exists only with the `ssr` feature; `server_fns`
 //! are declared for both sides (the browser gets the client stubs).
+// Leptos views of the larger pages nest deeply; the release WASM build needs more room.
+#![recursion_limit = "512"]
+
 pub mod domain;
 pub mod server_fns;
 pub mod ui;

@@ -19,6 +19,8 @@ test("create a limit, see it block REST sends, edit it, delete it", async ({ pag
   await expect(page.getByTestId("account-name")).toBeVisible();
   await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: "Limits" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Limits" })).toBeVisible();
+  const ready = page.locator('.limits-list[data-ready="true"]');
+  await expect(ready).toHaveCount(1);
 
   // Add: 2 per 1 minute.
   await page.getByRole("button", { name: "Add limit" }).click();
@@ -54,7 +56,7 @@ test("create a limit, see it block REST sends, edit it, delete it", async ({ pag
   }
   expect(statuses).toEqual([200, 200, 429]);
   await page.reload();
-  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+  await expect(ready).toHaveCount(1);
   await expect(row.getByTestId("blocked-24h")).toHaveText("1");
 
   // Edit: 5 per 1 minute.

@@ -65,8 +65,8 @@ test("navigation between console pages keeps the frame", async ({ page }) => {
   await expect(page).toHaveURL(/\/developers$/);
   await expect(page.getByRole("heading", { level: 1, name: "Developers" })).toBeVisible();
   await expect(page.getByText("curl -u")).toBeVisible();
-  await nav.getByRole("link", { name: "Limits" }).click();
-  await expect(page).toHaveURL(/\/limits$/);
+  await nav.getByRole("link", { name: "Usage" }).click();
+  await expect(page).toHaveURL(/\/usage$/);
   await expect(page.getByText("This page is coming soon.")).toBeVisible();
   await expect(page.getByTestId("account-name")).toHaveText(accountName);
 });

@@ -59,6 +59,9 @@ enum Command {
         /// Seconds (at most 600).
         #[arg(long, default_value_t = 20)]
         duration: u64,
+        /// Named limits charged on every send (0–2).
+        #[arg(long, default_value_t = 0)]
+        limits: usize,
     },
 }
 
@@ -172,6 +175,7 @@ async fn run(cli: Cli, settings: Settings, out: &mut (dyn Write + Send)) -> anyh
             token,
             concurrency,
             duration,
+            limits,
         } => {
             let report = super::loadgen::run(super::loadgen::LoadConfig {
                 url: url.trim_end_matches('/').to_owned(),
@@ -179,6 +183,7 @@ async fn run(cli: Cli, settings: Settings, out: &mut (dyn Write + Send)) -> anyh
                 auth_token: token,
                 concurrency,
                 duration: std::time::Duration::from_secs(duration),
+                limits,
             })
             .await?;
             write!(out, "{report}")?;

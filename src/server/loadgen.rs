@@ -12,6 +12,9 @@ pub struct LoadConfig {
     pub auth_token: String,
     pub concurrency: usize,
     pub duration: Duration,
+    /// Named limits charged on every send (0–2): `loadgen_phone` keyed by the destination
+    /// (a fresh key each send) and `loadgen_client` keyed by the load worker (a hot key).
+    pub limits: usize,
 }
 
 #[derive(Default)]
@@ -44,10 +47,30 @@ pub async fn run(cfg: LoadConfig) -> anyhow::Result<String> {
         host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]"),
         "the load generator only targets loopback addresses"
     );
+    anyhow::ensure!(cfg.limits <= 2, "limits must be 0, 1 or 2");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(cfg.concurrency)
         .timeout(Duration::from_secs(10))
         .build()?;
+    for (name, max, interval) in [
+        ("loadgen_phone", 5, 600),
+        ("loadgen_client", 1_000_000, 86_400),
+    ]
+    .into_iter()
+    .take(cfg.limits)
+    {
+        let res = client
+            .post(format!("{}/2fa/limits", cfg.url))
+            .basic_auth(&cfg.account_sid, Some(&cfg.auth_token))
+            .json(&json!({"name": name, "buckets": [{"name": "window", "maxOtp": max, "interval": interval}]}))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            res.status() == 201 || res.status() == 409,
+            "creating limit {name}: {}",
+            res.status()
+        );
+    }
     let samples = Arc::new(Mutex::new(Samples::default()));
     let errors = Arc::new(AtomicU64::new(0));
     let counter = Arc::new(AtomicU64::new(0));
@@ -61,10 +84,11 @@ pub async fn run(cfg: LoadConfig) -> anyhow::Result<String> {
             errors.clone(),
             counter.clone(),
         );
-        let (url, sid, token) = (
+        let (url, sid, token, limits) = (
             cfg.url.clone(),
             cfg.account_sid.clone(),
             cfg.auth_token.clone(),
+            cfg.limits,
         );
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
@@ -78,7 +102,17 @@ pub async fn run(cfg: LoadConfig) -> anyhow::Result<String> {
                     // The sandbox fails such numbers on purpose; keep the benchmark on the happy path.
                     to.replace_range(to.len() - 1.., "1");
                 }
-                match lifecycle(&client, &url, &sid, &token, &to).await {
+                let mut charged = serde_json::Map::new();
+                if limits >= 1 {
+                    charged.insert("loadgen_phone".into(), Value::String(to.clone()));
+                }
+                if limits >= 2 {
+                    charged.insert(
+                        "loadgen_client".into(),
+                        Value::String(format!("worker-{worker}")),
+                    );
+                }
+                match lifecycle(&client, &url, &sid, &token, &to, Value::Object(charged)).await {
                     Ok((s, r, v, total)) => {
                         let mut g = samples.lock().unwrap();
                         g.send.push(s);
@@ -109,9 +143,10 @@ pub async fn run(cfg: LoadConfig) -> anyhow::Result<String> {
     }
     let done = g.lifecycle.len();
     let mut out = format!(
-        "lifecycles: {done} in {elapsed:.1} s = {:.0}/s at concurrency {} (errors: {})\n",
+        "lifecycles: {done} in {elapsed:.1} s = {:.0}/s at concurrency {}, {} named limit(s) per send (errors: {})\n",
         done as f64 / elapsed,
         cfg.concurrency,
+        cfg.limits,
         errors.load(Ordering::Relaxed)
     );
     for (name, v) in [
@@ -136,12 +171,13 @@ async fn lifecycle(
     sid: &str,
     token: &str,
     to: &str,
+    limits: Value,
 ) -> anyhow::Result<(Duration, Duration, Duration, Duration)> {
     let t0 = Instant::now();
     let res = client
         .post(format!("{url}/2fa/send"))
         .basic_auth(sid, Some(token))
-        .json(&json!({"service": "Load", "to": to}))
+        .json(&json!({"service": "Load", "to": to, "limits": limits}))
         .send()
         .await?;
     anyhow::ensure!(res.status() == 200, "send answered {}", res.status());

@@ -29,6 +29,14 @@ pub fn LimitsPage() -> impl IntoView {
     let (editing, set_editing) = signal(Editing::Closed);
     let (confirm, set_confirm) = signal(None::<String>);
 
+    // Set in the browser once the list is loaded and interactive (tests wait for it).
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| {
+        if limits.get().is_some() {
+            set_ready.set(true);
+        }
+    });
+
     // A successful save closes the form.
     Effect::new(move |_| {
         if let Some(Ok(_)) = save.value().get() {
@@ -61,6 +69,7 @@ pub fn LimitsPage() -> impl IntoView {
                 prop:value=filter on:input=move |ev| set_filter.set(event_target_value(&ev))/>
         </div>
         {move || delete.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
+        <div class="limits-list" data-ready=move || ready.get().to_string()>
         <Suspense fallback=|| view! { <p class="loading">"Loading limits…"</p> }>
             {move || Suspend::new(async move {
                 match limits.await {
@@ -111,6 +120,7 @@ pub fn LimitsPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        </div>
     }
 }
 
