@@ -9,7 +9,68 @@ super::both_backends!(
     limits_block_exactly_and_record_blocked_otps,
     editing_keeps_hits_and_deleting_takes_effect,
     two_hundred_parallel_sends_accept_exactly_ten,
+    parents_manage_sub_account_limits_with_account_sid,
 );
+
+async fn parents_manage_sub_account_limits_with_account_sid(b: Backend) {
+    let app = TestApp::start(b).await;
+    let parent = app.account("Parent").await;
+    let child = app.account_with_parent("Child", Some(&parent.sid)).await;
+    let sibling = app.account_with_parent("Sibling", Some(&parent.sid)).await;
+    let api = app.api(&parent);
+    let mut body = per_ip(1, 3600);
+    body["accountSid"] = json!(child.sid);
+    let (status, created) = api.post("/2fa/limits", body).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["accountSid"], child.sid.as_str());
+    let sid = created["limitSid"].as_str().unwrap().to_owned();
+    // It belongs to the child: the child uses and sees it, the parent only with accountSid.
+    let child_api = app.api(&child);
+    let (status, _) = child_api.get(&format!("/2fa/limits/{sid}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(api.get(&format!("/2fa/limits/{sid}")).await.0, 404);
+    assert_eq!(
+        api.get(&format!("/2fa/limits/{sid}?accountSid={}", child.sid))
+            .await
+            .0,
+        200
+    );
+    child_api
+        .send_ok(json!({"service": "S", "to": "+14155550600", "limits": {"per_ip": "k"}}))
+        .await;
+    assert_eq!(
+        child_api
+            .post(
+                "/2fa/send",
+                json!({"service": "S", "to": "+14155550601", "limits": {"per_ip": "k"}})
+            )
+            .await
+            .0,
+        429
+    );
+    // Parent sending for the child charges the child's limit too.
+    let (status, body) = api.post("/2fa/send", json!({"service": "S", "to": "+14155550602", "limits": {"per_ip": "k"}, "accountSid": child.sid})).await;
+    assert_eq!((status, body["errorCode"].clone()), (429, json!(7020)));
+    // The parent's own sends do not know the child's limit; a sibling cannot reach it.
+    assert_eq!(
+        api.post(
+            "/2fa/send",
+            json!({"service": "S", "to": "+14155550603", "limits": {"per_ip": "k"}})
+        )
+        .await
+        .0,
+        400
+    );
+    let sibling_api = app.api(&sibling);
+    assert_eq!(sibling_api.get(&format!("/2fa/limits/{sid}")).await.0, 404);
+    assert_eq!(
+        sibling_api
+            .get(&format!("/2fa/limits?accountSid={}", child.sid))
+            .await
+            .0,
+        403
+    );
+}
 
 fn assert_error(body: &Value, status: u16, code: u16) {
     assert_eq!(body["code"], status, "{body}");
