@@ -271,6 +271,10 @@ async fn limits_block_exactly_and_record_blocked_otps(b: Backend) {
         .collect();
     assert_eq!(kinds, ["created", "limit_check", "blocked"]);
     assert_eq!(
+        sdr["events"][1]["detail"],
+        json!({"limit": "per_ip", "key": "203.0.113.7", "result": "full"})
+    );
+    assert_eq!(
         sdr["events"][2]["detail"],
         json!({"limit": "per_ip", "bucket": "short", "retryAfter": 30})
     );

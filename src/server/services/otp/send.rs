@@ -169,6 +169,7 @@ pub async fn send(
         }
         // Named limits: every bucket of every limit must have room. Serialized per (limit, key).
         let mut block: Option<(String, String, i64)> = None;
+        let mut full: Vec<&str> = Vec::new();
         for c in &charges {
             if pg {
                 sqlx::query(limits::PG_LOCK_KEY).bind(format!("{}|{}", c.limit_sid, c.key)).execute(&mut *tx).await?;
@@ -178,6 +179,7 @@ pub async fn send(
                     .bind(&c.limit_sid).bind(&c.key).bind(b.max_otp - 1)
                     .fetch_optional(&mut *tx).await?;
                 if let Some(wait) = crate::domain::limit::wait_ms(b, nth, now) {
+                    full.push(c.name.as_str());
                     if block.as_ref().is_none_or(|(_, _, w)| wait > *w) {
                         block = Some((c.name.clone(), b.name.clone(), wait));
                     }
@@ -192,7 +194,7 @@ pub async fn send(
                 .bind(&blocked_by).bind(sid.as_str()).execute(&mut *tx).await?;
             insert_event!(sid.as_str(), now, events::CREATED, created_detail).execute(&mut *tx).await?;
             for c in &charges {
-                let result = if c.name == limit_name { "blocked" } else { "ok" };
+                let result = if full.contains(&c.name.as_str()) { "full" } else { "ok" };
                 insert_event!(sid.as_str(), now, events::LIMIT_CHECK, json!({"limit": c.name, "key": c.key, "result": result}))
                     .execute(&mut *tx).await?;
             }
