@@ -158,7 +158,10 @@ pub async fn execute(args: &[&str], settings: Settings) -> anyhow::Result<String
 
 async fn run(cli: Cli, settings: Settings, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+    // With no command (as cargo-leptos starts it), SMART2FA_DEMO still asks for the demo login.
+    let default_demo =
+        std::env::var("SMART2FA_DEMO").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
+    match cli.command.unwrap_or(Command::Serve { demo: default_demo }) {
         Command::Serve { demo } => {
             let state = super::app::prepare(settings, clock).await?;
             if demo {
