@@ -79,10 +79,7 @@ pub async fn sdr_one(
     Path(sid): Path<String>,
     ApiInput(input): ApiInput,
 ) -> Result<Json<Value>, ApiError> {
-    let f = crate::server::services::otp::input::Fields(&input);
-    let target = f.account_sid()?;
-    let scope = scope.act_as(state.db(), target.as_ref()).await?;
-    Ok(Json(sdr::detail(state.db(), &scope, &sid).await?))
+    Ok(Json(sdr::detail(state.db(), &scope, &input, &sid).await?))
 }
 
 pub async fn sandbox_messages(

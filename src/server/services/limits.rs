@@ -162,9 +162,7 @@ pub async fn create(
     caller: &AccountScope,
     raw: &Map<String, Value>,
 ) -> ServiceResult<LimitRow> {
-    let scope = caller
-        .act_as(db, Fields(raw).account_sid()?.as_ref())
-        .await?;
+    let scope = Fields(raw).scope(db, caller).await?;
     let input = parse_input(raw, true)?;
     let now = clock.now_ms();
     let row = LimitRow {
@@ -193,9 +191,7 @@ pub async fn get(
     raw: &Map<String, Value>,
     sid: &str,
 ) -> ServiceResult<LimitRow> {
-    let scope = caller
-        .act_as(db, Fields(raw).account_sid()?.as_ref())
-        .await?;
+    let scope = Fields(raw).scope(db, caller).await?;
     let sql = format!("SELECT {COLUMNS} FROM limits WHERE sid = $1 AND account_sid = $2");
     let row = on_db!(db, pool => sqlx::query_as::<_, LimitRow>(&sql).bind(sid.trim()).bind(scope.sid().as_str()).fetch_optional(pool).await)?;
     row.ok_or_else(|| ServiceError::not_found("limit"))
@@ -256,7 +252,7 @@ pub async fn list(
     raw: &Map<String, Value>,
 ) -> ServiceResult<Value> {
     let f = Fields(raw);
-    let scope = caller.act_as(db, f.account_sid()?.as_ref()).await?;
+    let scope = f.scope(db, caller).await?;
     let paging = Paging::parse(&f)?;
     let name = f.text("name", 1, 65)?;
     let (clause, pattern) = match &name {

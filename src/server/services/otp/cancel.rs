@@ -16,8 +16,7 @@ pub async fn cancel(
     who: &str,
 ) -> ServiceResult<OtpRow> {
     let f = Fields(raw);
-    let target = f.account_sid()?;
-    let scope = caller.act_as(state.db(), target.as_ref()).await?;
+    let scope = f.scope(state.db(), caller).await?;
     let request_id = f.required_text("requestID", 1, 64)?;
     let reason = f.text("reason", 1, 200)?;
     let row = sdr::load_row(state.db(), &scope, &request_id).await?;

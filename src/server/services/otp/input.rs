@@ -150,6 +150,15 @@ impl Fields<'_> {
         }
     }
 
+    /// The scope a request acts in: the caller, or the sub-account named by `accountSid`.
+    pub async fn scope(
+        &self,
+        db: &crate::server::db::Db,
+        caller: &crate::server::services::AccountScope,
+    ) -> Result<crate::server::services::AccountScope, ServiceError> {
+        caller.act_as(db, self.account_sid()?.as_ref()).await
+    }
+
     /// A JSON object of string values (`limits`).
     pub fn string_map(
         &self,

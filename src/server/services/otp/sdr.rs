@@ -77,8 +77,15 @@ pub fn summary(row: &OtpRow) -> Value {
 }
 
 /// The whole SDR: fields, delivery attempts and the event timeline.
-pub async fn detail(db: &Db, scope: &AccountScope, request_id: &str) -> ServiceResult<Value> {
-    let row = load_row(db, scope, request_id).await?;
+/// `GET /2fa/search/{requestID}` (with optional `accountSid`).
+pub async fn detail(
+    db: &Db,
+    caller: &AccountScope,
+    raw: &Map<String, Value>,
+    request_id: &str,
+) -> ServiceResult<Value> {
+    let scope = Fields(raw).scope(db, caller).await?;
+    let row = load_row(db, &scope, request_id).await?;
     let (attempts, events): (Vec<AttemptRow>, Vec<EventRow>) = on_db!(db, pool => {
         let a = sqlx::query_as::<_, AttemptRow>(
             "SELECT channel, provider, provider_sid, status, error, date_created FROM delivery_attempts WHERE otp_sid = $1 ORDER BY id")
@@ -202,8 +209,7 @@ pub async fn search(
     raw: &Map<String, Value>,
 ) -> ServiceResult<Value> {
     let f = Fields(raw);
-    let target = f.account_sid()?;
-    let scope = caller.act_as(db, target.as_ref()).await?;
+    let scope = f.scope(db, caller).await?;
     let paging = Paging::parse(&f)?;
     let mut clauses = vec!["account_sid = $1".to_owned()];
     let mut args = vec![Arg::Text(scope.sid().to_string())];
@@ -352,8 +358,7 @@ pub async fn sandbox_messages(
     raw: &Map<String, Value>,
 ) -> ServiceResult<Value> {
     let f = Fields(raw);
-    let target = f.account_sid()?;
-    let scope = caller.act_as(db, target.as_ref()).await?;
+    let scope = f.scope(db, caller).await?;
     let paging = Paging::parse(&f)?;
     let mut clauses = vec!["account_sid = $1".to_owned()];
     let mut args: Vec<String> = vec![scope.sid().to_string()];

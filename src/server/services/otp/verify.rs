@@ -25,7 +25,7 @@ pub async fn verify(
     raw: &Map<String, Value>,
 ) -> ServiceResult<Verified> {
     let f = Fields(raw);
-    let scope = act_as(state, caller, &f).await?;
+    let scope = f.scope(state.db(), caller).await?;
     let code = f
         .string("code")?
         .map(|c| normalize_input(&c))
@@ -61,15 +61,6 @@ pub async fn verify(
         }
     };
     verify_by_destination(state, &scope, &service, column, &value, &code).await
-}
-
-async fn act_as(
-    state: &AppState,
-    caller: &AccountScope,
-    f: &Fields<'_>,
-) -> ServiceResult<AccountScope> {
-    let target = f.account_sid()?;
-    caller.act_as(state.db(), target.as_ref()).await
 }
 
 fn parse_email(field: &'static str, raw: &str) -> ServiceResult<String> {
