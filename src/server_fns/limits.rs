@@ -52,27 +52,20 @@ pub async fn list_limits() -> Result<Vec<LimitView>, ConsoleError> {
     use crate::server::services::limits;
     let user = ctx::user(&Role::ALL).await?;
     let state = ctx::state()?;
-    let mut query = serde_json::Map::new();
-    query.insert("PageSize".into(), 1000.into());
-    let listed = limits::list(state.db(), &user.scope, &query)
+    let since = state.clock().now_ms() - 24 * 3600 * 1000;
+    let limits = limits::overview(state.db(), &user.scope, since)
         .await
         .map_err(ctx::service)?;
-    let since = state.clock().now_ms() - 24 * 3600 * 1000;
-    let mut out = Vec::new();
-    for l in listed["limits"].as_array().cloned().unwrap_or_default() {
-        let sid = l["limitSid"].as_str().unwrap_or_default().to_owned();
-        let blocked = limits::blocked_since(state.db(), &sid, since)
-            .await
-            .map_err(ctx::service)?;
-        out.push(LimitView {
-            sid,
-            name: l["name"].as_str().unwrap_or_default().to_owned(),
-            description: l["description"].as_str().unwrap_or_default().to_owned(),
-            buckets: serde_json::from_value(l["buckets"].clone()).unwrap_or_default(),
+    Ok(limits
+        .into_iter()
+        .map(|(l, blocked)| LimitView {
+            buckets: l.buckets(),
+            sid: l.sid,
+            name: l.name,
+            description: l.description,
             blocked_24h: blocked,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// Adds (no `sid`) or replaces a limit. Buckets come as count + interval + unit; a bucket whose

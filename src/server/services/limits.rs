@@ -329,10 +329,24 @@ pub const PRUNE_HITS: &str =
     "DELETE FROM limit_hits WHERE limit_sid = $1 AND hit_key = $2 AND at <= $3";
 pub const PG_LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
 
-/// How many sends each limit blocked since `since` (for the console).
-pub async fn blocked_since(db: &Db, limit_sid: &str, since: Millis) -> ServiceResult<i64> {
-    Ok(
-        on_db!(db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM otps WHERE blocked_by = $1 AND date_created >= $2")
-        .bind(limit_sid).bind(since).fetch_one(pool).await)?,
-    )
+/// Every limit of the scope's account with how many sends it blocked since `since`, in one
+/// query (the count reads the `blocked_by` index). For the console's Limits page.
+pub async fn overview(
+    db: &Db,
+    scope: &AccountScope,
+    since: Millis,
+) -> ServiceResult<Vec<(LimitRow, i64)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        limit: LimitRow,
+        blocked: i64,
+    }
+    // Parameters in text order (SQLite binds by first appearance).
+    let sql = format!(
+        "SELECT {COLUMNS}, (SELECT COUNT(*) FROM otps o WHERE o.blocked_by = limits.sid AND o.date_created >= $1) AS blocked \
+         FROM limits WHERE account_sid = $2 ORDER BY name"
+    );
+    let rows = on_db!(db, pool => sqlx::query_as::<_, Row>(&sql).bind(since).bind(scope.sid().as_str()).fetch_all(pool).await)?;
+    Ok(rows.into_iter().map(|r| (r.limit, r.blocked)).collect())
 }
