@@ -201,6 +201,35 @@ enum Arg {
     Int(i64),
 }
 
+/// One page of a filtered list and the total: `list_sql` takes `args` then LIMIT and OFFSET,
+/// `count_sql` takes `args`.
+async fn fetch_page<R>(
+    db: &Db,
+    list_sql: &str,
+    count_sql: &str,
+    args: &[Arg],
+    paging: Paging,
+) -> ServiceResult<(Vec<R>, i64)>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    Ok(on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, R>(list_sql);
+        let mut c = sqlx::query_scalar::<_, i64>(count_sql);
+        for a in args {
+            match a {
+                Arg::Text(s) => { q = q.bind(s.clone()); c = c.bind(s.clone()); }
+                Arg::Int(i) => { q = q.bind(*i); c = c.bind(*i); }
+            }
+        }
+        let rows = q.bind(paging.page_size).bind(paging.page * paging.page_size).fetch_all(pool).await?;
+        (rows, c.fetch_one(pool).await?)
+    }))
+}
+
 /// `GET|POST /2fa/search`: filters `to, emailTo, service, channel, status, countryCode,
 /// reference, startTime, endTime, accountSid`; newest first.
 pub async fn search(
@@ -310,19 +339,7 @@ pub async fn search(
         n + 2
     );
     let count_sql = format!("SELECT COUNT(*) FROM otps WHERE {where_sql}");
-    let (rows, total): (Vec<OtpRow>, i64) = on_db!(db, pool => {
-        let mut q = sqlx::query_as::<_, OtpRow>(&list_sql);
-        let mut c = sqlx::query_scalar::<_, i64>(&count_sql);
-        for a in &args {
-            match a {
-                Arg::Text(s) => { q = q.bind(s.clone()); c = c.bind(s.clone()); }
-                Arg::Int(i) => { q = q.bind(*i); c = c.bind(*i); }
-            }
-        }
-        let rows = q.bind(paging.page_size).bind(paging.page * paging.page_size).fetch_all(pool).await?;
-        let total = c.fetch_one(pool).await?;
-        (rows, total)
-    });
+    let (rows, total) = fetch_page::<OtpRow>(db, &list_sql, &count_sql, &args, paging).await?;
     let mut out = paging.envelope(total, rows.len(), "/2fa/search", &echo);
     out.insert("otps".into(), rows.iter().map(summary).collect());
     Ok(Value::Object(out))
@@ -361,7 +378,7 @@ pub async fn sandbox_messages(
     let scope = f.scope(db, caller).await?;
     let paging = Paging::parse(&f)?;
     let mut clauses = vec!["account_sid = $1".to_owned()];
-    let mut args: Vec<String> = vec![scope.sid().to_string()];
+    let mut args = vec![Arg::Text(scope.sid().to_string())];
     let mut echo = Vec::new();
     for (field, column) in [
         ("requestID", "otp_sid"),
@@ -370,7 +387,7 @@ pub async fn sandbox_messages(
     ] {
         if let Some(v) = f.text(field, 1, 254)? {
             echo.push((field.to_owned(), v.clone()));
-            args.push(v.trim().to_owned());
+            args.push(Arg::Text(v.trim().to_owned()));
             clauses.push(format!("{column} = ${}", args.len()));
         }
     }
@@ -383,16 +400,7 @@ pub async fn sandbox_messages(
         n + 2
     );
     let count_sql = format!("SELECT COUNT(*) FROM sandbox_messages WHERE {where_sql}");
-    let (rows, total): (Vec<SandboxRow>, i64) = on_db!(db, pool => {
-        let mut q = sqlx::query_as::<_, SandboxRow>(&list_sql);
-        let mut c = sqlx::query_scalar::<_, i64>(&count_sql);
-        for a in &args {
-            q = q.bind(a.clone());
-            c = c.bind(a.clone());
-        }
-        let rows = q.bind(paging.page_size).bind(paging.page * paging.page_size).fetch_all(pool).await?;
-        (rows, c.fetch_one(pool).await?)
-    });
+    let (rows, total) = fetch_page::<SandboxRow>(db, &list_sql, &count_sql, &args, paging).await?;
     let mut out = paging.envelope(total, rows.len(), "/2fa/sandbox/messages", &echo);
     out.insert(
         "messages".into(),
