@@ -12,6 +12,7 @@ super::both_backends!(
     roles_are_checked_on_the_server,
     cross_site_posts_are_refused,
     pages_redirect_render_and_404,
+    pages_hydrate_from_the_data_they_rendered,
 );
 
 async fn login(
@@ -375,6 +376,48 @@ async fn pages_redirect_render_and_404(b: Backend) {
     let res = http.get(app.url("/no/such/page")).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert!(res.text().await.unwrap().contains("Page not found"));
+}
+
+/// The data a page embeds for hydration must be the data it rendered: a page whose resources
+/// are created twice during server rendering (e.g. inside a `Suspend`) can embed the answer of
+/// a discarded copy, which ran without the request context (an internal error), so the browser
+/// fails to hydrate. Repeated, because that copy's timing varies.
+async fn pages_hydrate_from_the_data_they_rendered(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Initech").await;
+    let http = client();
+    assert_eq!(
+        login(&app, &http, &acc.email, &acc.password).await.status(),
+        200
+    );
+    let (status, _) = app
+        .api(&acc)
+        .post(
+            "/2fa/limits",
+            serde_json::json!({"name": "per_ip", "buckets": [{"maxOtp": 5, "interval": 60}]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    for round in 0..25 {
+        for path in ["/", "/developers", "/limits"] {
+            let page = http.get(app.url(path)).send().await.unwrap();
+            assert_eq!(page.status(), 200);
+            let page = page.text().await.unwrap();
+            let data: String = page
+                .split("__RESOLVED_RESOURCES[")
+                .skip(1)
+                .map(|s| s.split("</script>").next().unwrap_or_default())
+                .collect();
+            assert!(!data.is_empty(), "{path} embeds its data");
+            assert!(
+                !data.contains("\\\"Err\\\""),
+                "round {round}: {path} embeds an error it did not render: {data}"
+            );
+            if path == "/limits" {
+                assert!(data.contains("per_ip") && page.contains("<strong>per_ip</strong>"));
+            }
+        }
+    }
 }
 
 mod limits_page {

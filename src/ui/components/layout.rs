@@ -1,8 +1,16 @@
 //! The signed-in frame: header with account and user, navigation, and the page outlet.
 //! Loads the current user once; without a session it redirects to the login page.
+//!
+//! The outlet sits outside every reactive closure and `Suspend`: during server rendering Leptos
+//! invokes such closures twice (a dry run, then the real one), so a page built inside one would
+//! create its resources twice and the browser could hydrate against the data of the discarded
+//! copy. Pages therefore create their resources at their top level and await the user where
+//! they need it ([`WithUser`] or [`use_current_user`]).
+use crate::domain::ConsoleError;
 use crate::server_fns::auth::{whoami, CurrentUser, Logout};
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
+use std::sync::Arc;
 
 /// The navigation of console.md, in order.
 pub const NAV: [(&str, &str); 10] = [
@@ -18,33 +26,33 @@ pub const NAV: [(&str, &str); 10] = [
     ("/audit", "Audit log"),
 ];
 
-#[component]
-pub fn ConsoleLayout() -> impl IntoView {
-    let user = Resource::new(|| (), |_| whoami());
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match user.await {
-                    Ok(u) => view! { <SignedIn user=u/> }.into_any(),
-                    Err(_) => view! { <Redirect path="/login"/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
+/// The signed-in user, loaded once by the layout.
+pub type UserResource = Resource<Result<CurrentUser, ConsoleError>>;
+
+#[derive(Clone, Copy)]
+struct CurrentUserContext(UserResource);
 
 #[component]
-fn SignedIn(user: CurrentUser) -> impl IntoView {
+pub fn ConsoleLayout() -> impl IntoView {
+    let user: UserResource = Resource::new(|| (), |_| whoami());
+    provide_context(CurrentUserContext(user));
     let logout = ServerAction::<Logout>::new();
-    let account_name = user.account_name.clone();
-    provide_context(user.clone());
     view! {
         <div class="console">
             <header class="topbar">
                 <a class="brand" href="/">"smart2fa"</a>
-                <span class="account" data-testid="account-name">{account_name}</span>
-                <span class="spacer"></span>
-                <span class="who">{user.email.clone()}" · "{user.role.label()}</span>
+                <Suspense fallback=|| view! { <span class="spacer"></span> }>
+                    {move || Suspend::new(async move {
+                        match user.await {
+                            Ok(u) => view! {
+                                <span class="account" data-testid="account-name">{u.account_name}</span>
+                                <span class="spacer"></span>
+                                <span class="who">{u.email}" · "{u.role.label()}</span>
+                            }.into_any(),
+                            Err(_) => view! { <Redirect path="/login"/> }.into_any(),
+                        }
+                    })}
+                </Suspense>
                 <ActionForm action=logout attr:class="inline">
                     <button type="submit" class="link">"Sign out"</button>
                 </ActionForm>
@@ -64,7 +72,27 @@ fn SignedIn(user: CurrentUser) -> impl IntoView {
     }
 }
 
-/// The signed-in user, for pages inside the layout.
-pub fn use_current_user() -> CurrentUser {
-    expect_context::<CurrentUser>()
+/// The signed-in user, for pages inside the layout: await it inside a `Suspend`.
+pub fn use_current_user() -> UserResource {
+    expect_context::<CurrentUserContext>().0
+}
+
+/// Renders its children with the signed-in user once it is known (nothing without a session:
+/// the layout redirects to the login page then).
+#[component]
+pub fn WithUser<F, V>(children: F) -> impl IntoView
+where
+    F: Fn(CurrentUser) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let user = use_current_user();
+    let children = Arc::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                let children = Arc::clone(&children);
+                Suspend::new(async move { user.await.ok().map(|u| children(u)) })
+            }}
+        </Suspense>
+    }
 }

@@ -1,14 +1,29 @@
 //! Developers: the Account SID, rotating the auth token (shown once), and a curl example.
+use crate::server_fns::auth::CurrentUser;
 use crate::server_fns::developers::RotateAuthToken;
-use crate::ui::components::layout::use_current_user;
+use crate::ui::components::layout::WithUser;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn DevelopersPage() -> impl IntoView {
-    let user = use_current_user();
     let rotate = ServerAction::<RotateAuthToken>::new();
     let (confirming, set_confirming) = signal(false);
+    view! {
+        <Title text="Developers"/>
+        <h1>"Developers"</h1>
+        <WithUser children=move |user| view! { <Credentials user rotate confirming set_confirming/> }/>
+    }
+}
+
+/// Credentials and the curl example, for the signed-in user's account and role.
+#[component]
+fn Credentials(
+    user: CurrentUser,
+    rotate: ServerAction<RotateAuthToken>,
+    confirming: ReadSignal<bool>,
+    set_confirming: WriteSignal<bool>,
+) -> impl IntoView {
     let may_rotate = user.role.manages_credentials();
     let sid = user.account_sid.to_string();
     let curl = format!(
@@ -16,8 +31,6 @@ pub fn DevelopersPage() -> impl IntoView {
         user.api_base
     );
     view! {
-        <Title text="Developers"/>
-        <h1>"Developers"</h1>
         <section class="card">
             <h2>"API credentials"</h2>
             <dl class="facts">

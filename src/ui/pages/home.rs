@@ -1,13 +1,13 @@
 //! Home: the signed-in account at a glance and how to start using the API.
-use crate::ui::components::layout::use_current_user;
+use crate::ui::components::layout::WithUser;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let user = use_current_user();
     view! {
         <Title text="Home"/>
+        <WithUser children=|user| view! {
         <h1>{user.account_name.clone()}</h1>
         <section class="grid two">
             <div class="card">
@@ -30,5 +30,6 @@ pub fn HomePage() -> impl IntoView {
                 </ol>
             </div>
         </section>
+        }/>
     }
 }

@@ -3,7 +3,7 @@
 use crate::server_fns::limits::{
     describe, human_interval, list_limits, DeleteLimit, LimitView, SaveLimit, UNITS,
 };
-use crate::ui::components::layout::use_current_user;
+use crate::ui::components::layout::{use_current_user, WithUser};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -18,7 +18,6 @@ enum Editing {
 #[component]
 pub fn LimitsPage() -> impl IntoView {
     let user = use_current_user();
-    let may_edit = user.role.manages_credentials();
     let save = ServerAction::<SaveLimit>::new();
     let delete = ServerAction::<DeleteLimit>::new();
     let limits = Resource::new(
@@ -48,11 +47,11 @@ pub fn LimitsPage() -> impl IntoView {
         <Title text="Limits"/>
         <div class="page-head">
             <h1>"Limits"</h1>
-            {may_edit.then(|| view! {
+            <WithUser children=move |u| u.role.manages_credentials().then(|| view! {
                 <button class="primary small-btn" on:click=move |_| { save.value().set(None); set_editing.set(Editing::New) }>
                     "Add limit"
                 </button>
-            })}
+            })/>
         </div>
         <p class="muted">
             "A limit caps accepted sends per key (an IP address, a phone number, a session…). Charge it with "
@@ -72,6 +71,7 @@ pub fn LimitsPage() -> impl IntoView {
         <div class="limits-list" data-ready=move || ready.get().to_string()>
         <Suspense fallback=|| view! { <p class="loading">"Loading limits…"</p> }>
             {move || Suspend::new(async move {
+                let may_edit = user.await.is_ok_and(|u| u.role.manages_credentials());
                 match limits.await {
                     Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
                     Ok(all) if all.is_empty() => view! {
