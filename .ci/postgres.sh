@@ -22,6 +22,11 @@ case "${1:-start}" in
       as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR" -l "$PG_DIR/server.log" -w \
         -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off -c max_connections=300" start >/dev/null
     fi
+    # Each test creates its own database; drop those of earlier runs so the disk does not fill.
+    for db in $(as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -Atc \
+        "SELECT datname FROM pg_database WHERE datname LIKE 'smart2fa_test_%'" postgres); do
+      as_pg "$PG_BIN/dropdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$db"
+    done
     echo "postgres://postgres@127.0.0.1:$PG_PORT/postgres"
     ;;
   stop)
