@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod export;
 pub mod health;
 pub mod loadgen;
 pub mod providers;

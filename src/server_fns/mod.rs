@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod developers;
 pub mod limits;
+pub mod otps;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ctx;

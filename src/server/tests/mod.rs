@@ -8,6 +8,7 @@ mod api_auth;
 mod callbacks;
 mod cli;
 mod console;
+mod console_otps;
 mod crash;
 mod health;
 mod limits_api;

@@ -195,7 +195,22 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
+/// Binds every filter argument to a query, in order.
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for a in $args {
+            q = match a {
+                Arg::Text(s) => q.bind(s.clone()),
+                Arg::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }};
+}
+
 /// A bind value for dynamically built filters.
+#[derive(Debug, Clone)]
 enum Arg {
     Text(String),
     Int(i64),
@@ -217,21 +232,118 @@ where
         + Unpin,
 {
     Ok(on_db!(db, pool => {
-        let mut q = sqlx::query_as::<_, R>(list_sql);
-        let mut c = sqlx::query_scalar::<_, i64>(count_sql);
-        for a in args {
-            match a {
-                Arg::Text(s) => { q = q.bind(s.clone()); c = c.bind(s.clone()); }
-                Arg::Int(i) => { q = q.bind(*i); c = c.bind(*i); }
-            }
-        }
-        let rows = q.bind(paging.page_size).bind(paging.page * paging.page_size).fetch_all(pool).await?;
-        (rows, c.fetch_one(pool).await?)
+        let rows = bind_args!(sqlx::query_as::<_, R>(list_sql), args)
+            .bind(paging.page_size).bind(paging.page * paging.page_size).fetch_all(pool).await?;
+        (rows, bind_args!(sqlx::query_scalar::<_, i64>(count_sql), args).fetch_one(pool).await?)
     }))
 }
 
-/// `GET|POST /2fa/search`: filters `to, emailTo, service, channel, status, countryCode,
-/// reference, startTime, endTime, accountSid`; newest first.
+/// The filters of an OTP search as SQL: `clauses` over `args` (the account first), and the
+/// normalized filters to echo in paging links.
+pub struct OtpFilter {
+    clauses: Vec<String>,
+    args: Vec<Arg>,
+    pub echo: Vec<(String, String)>,
+}
+
+impl OtpFilter {
+    /// Filters `to, emailTo, requestID, service, channel, status, countryCode, reference,
+    /// startTime, endTime` of the scope's account.
+    pub fn parse(f: &Fields, scope: &AccountScope) -> ServiceResult<Self> {
+        let mut me = OtpFilter {
+            clauses: vec!["account_sid = $1".to_owned()],
+            args: vec![Arg::Text(scope.sid().to_string())],
+            echo: Vec::new(),
+        };
+        if let Some(to) = f.text("to", 1, 64)? {
+            let value = crate::domain::phone::PhoneDestination::parse(&to)
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or(to.trim().to_owned());
+            me.add("to", "to_number", "=", Arg::Text(value));
+        }
+        if let Some(e) = f.text("emailTo", 1, 254)? {
+            let value = crate::domain::EmailAddress::parse(&e)
+                .map(|e| e.as_str().to_owned())
+                .unwrap_or(e.trim().to_owned());
+            me.add("emailTo", "email_to", "=", Arg::Text(value));
+        }
+        if let Some(id) = f.text("requestID", 1, 64)? {
+            me.add("requestID", "sid", "=", Arg::Text(id.trim().to_owned()));
+        }
+        if let Some(s) = f.text("service", 1, 64)? {
+            me.add("service", "service", "=", Arg::Text(s));
+        }
+        if let Some(c) = f.string("channel")? {
+            let ch = Channel::parse(&c).ok_or_else(|| {
+                ServiceError::invalid("channel", "channel must be sms, call or email.")
+            })?;
+            me.add("channel", "channel", "=", Arg::Text(ch.as_str().into()));
+        }
+        if let Some(s) = f.string("status")? {
+            let st = OtpStatus::parse(&s).ok_or_else(|| ServiceError::invalid("status", "status must be one of pending, sent, delivered, verified, expired, canceled, max_attempts, failed, blocked."))?;
+            me.add("status", "status", "=", Arg::Text(st.as_str().into()));
+        }
+        if let Some(c) = f.string("countryCode")? {
+            let c = c.trim().to_ascii_uppercase();
+            if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(ServiceError::invalid(
+                    "countryCode",
+                    "countryCode must be an ISO 3166 alpha-2 code like US.",
+                ));
+            }
+            me.add("countryCode", "country_code", "=", Arg::Text(c));
+        }
+        if let Some(r) = f.text("reference", 1, 128)? {
+            me.add("reference", "reference", "=", Arg::Text(r));
+        }
+        let start = f.string("startTime")?;
+        let end = f.string("endTime")?;
+        let start_ms = start
+            .as_deref()
+            .map(|s| parse_time("startTime", s, false))
+            .transpose()?;
+        let end_ms = end
+            .as_deref()
+            .map(|s| parse_time("endTime", s, true))
+            .transpose()?;
+        if let (Some(a), Some(b)) = (start_ms, end_ms) {
+            if a > b {
+                return Err(ServiceError::invalid(
+                    "endTime",
+                    "endTime must not be before startTime.",
+                ));
+            }
+        }
+        if let (Some(raw), Some(a)) = (start, start_ms) {
+            me.echo.push(("startTime".into(), raw));
+            me.push("date_created >=", Arg::Int(a));
+        }
+        if let (Some(raw), Some(b)) = (end, end_ms) {
+            me.echo.push(("endTime".into(), raw));
+            me.push("date_created <", Arg::Int(b));
+        }
+        Ok(me)
+    }
+
+    fn add(&mut self, field: &str, column: &str, op: &str, arg: Arg) {
+        if let Arg::Text(v) = &arg {
+            self.echo.push((field.to_owned(), v.clone()));
+        }
+        self.push(&format!("{column} {op}"), arg);
+    }
+
+    fn push(&mut self, lhs: &str, arg: Arg) {
+        self.args.push(arg);
+        self.clauses.push(format!("{lhs} ${}", self.args.len()));
+    }
+
+    fn where_sql(&self) -> String {
+        self.clauses.join(" AND ")
+    }
+}
+
+/// `GET|POST /2fa/search`: filters as [`OtpFilter`] plus `accountSid`; newest first, paged by
+/// `Page`/`PageSize`.
 pub async fn search(
     db: &Db,
     caller: &AccountScope,
@@ -240,109 +352,115 @@ pub async fn search(
     let f = Fields(raw);
     let scope = f.scope(db, caller).await?;
     let paging = Paging::parse(&f)?;
-    let mut clauses = vec!["account_sid = $1".to_owned()];
-    let mut args = vec![Arg::Text(scope.sid().to_string())];
-    let mut echo: Vec<(String, String)> = Vec::new();
-    let add = |column: &str, op: &str, arg: Arg, clauses: &mut Vec<String>, args: &mut Vec<Arg>| {
-        args.push(arg);
-        clauses.push(format!("{column} {op} ${}", args.len()));
-    };
-    if let Some(to) = f.text("to", 1, 64)? {
-        let value = crate::domain::phone::PhoneDestination::parse(&to)
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or(to.trim().to_owned());
-        echo.push(("to".into(), value.clone()));
-        add("to_number", "=", Arg::Text(value), &mut clauses, &mut args);
-    }
-    if let Some(e) = f.text("emailTo", 1, 254)? {
-        let value = crate::domain::EmailAddress::parse(&e)
-            .map(|e| e.as_str().to_owned())
-            .unwrap_or(e.trim().to_owned());
-        echo.push(("emailTo".into(), value.clone()));
-        add("email_to", "=", Arg::Text(value), &mut clauses, &mut args);
-    }
-    if let Some(s) = f.text("service", 1, 64)? {
-        echo.push(("service".into(), s.clone()));
-        add("service", "=", Arg::Text(s), &mut clauses, &mut args);
-    }
-    if let Some(c) = f.string("channel")? {
-        let ch = Channel::parse(&c).ok_or_else(|| {
-            ServiceError::invalid("channel", "channel must be sms, call or email.")
-        })?;
-        echo.push(("channel".into(), ch.as_str().into()));
-        add(
-            "channel",
-            "=",
-            Arg::Text(ch.as_str().into()),
-            &mut clauses,
-            &mut args,
-        );
-    }
-    if let Some(s) = f.string("status")? {
-        let st = OtpStatus::parse(&s).ok_or_else(|| ServiceError::invalid("status", "status must be one of pending, sent, delivered, verified, expired, canceled, max_attempts, failed, blocked."))?;
-        echo.push(("status".into(), st.as_str().into()));
-        add(
-            "status",
-            "=",
-            Arg::Text(st.as_str().into()),
-            &mut clauses,
-            &mut args,
-        );
-    }
-    if let Some(c) = f.string("countryCode")? {
-        let c = c.trim().to_ascii_uppercase();
-        if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(ServiceError::invalid(
-                "countryCode",
-                "countryCode must be an ISO 3166 alpha-2 code like US.",
-            ));
-        }
-        echo.push(("countryCode".into(), c.clone()));
-        add("country_code", "=", Arg::Text(c), &mut clauses, &mut args);
-    }
-    if let Some(r) = f.text("reference", 1, 128)? {
-        echo.push(("reference".into(), r.clone()));
-        add("reference", "=", Arg::Text(r), &mut clauses, &mut args);
-    }
-    let start = match f.string("startTime")? {
-        Some(s) => Some(parse_time("startTime", &s, false)?),
-        None => None,
-    };
-    let end = match f.string("endTime")? {
-        Some(s) => Some(parse_time("endTime", &s, true)?),
-        None => None,
-    };
-    if let (Some(a), Some(b)) = (start, end) {
-        if a > b {
-            return Err(ServiceError::invalid(
-                "endTime",
-                "endTime must not be before startTime.",
-            ));
-        }
-    }
-    if let Some(a) = start {
-        echo.push((
-            "startTime".into(),
-            f.string("startTime")?.unwrap_or_default(),
-        ));
-        add("date_created", ">=", Arg::Int(a), &mut clauses, &mut args);
-    }
-    if let Some(b) = end {
-        echo.push(("endTime".into(), f.string("endTime")?.unwrap_or_default()));
-        add("date_created", "<", Arg::Int(b), &mut clauses, &mut args);
-    }
-    let where_sql = clauses.join(" AND ");
-    let n = args.len();
+    let filter = OtpFilter::parse(&f, &scope)?;
+    let where_sql = filter.where_sql();
+    let n = filter.args.len();
     let list_sql = format!(
         "SELECT {COLUMNS} FROM otps WHERE {where_sql} ORDER BY date_created DESC, sid DESC LIMIT ${} OFFSET ${}",
         n + 1,
         n + 2
     );
     let count_sql = format!("SELECT COUNT(*) FROM otps WHERE {where_sql}");
-    let (rows, total) = fetch_page::<OtpRow>(db, &list_sql, &count_sql, &args, paging).await?;
-    let mut out = paging.envelope(total, rows.len(), "/2fa/search", &echo);
+    let (rows, total) =
+        fetch_page::<OtpRow>(db, &list_sql, &count_sql, &filter.args, paging).await?;
+    let mut out = paging.envelope(total, rows.len(), "/2fa/search", &filter.echo);
     out.insert("otps".into(), rows.iter().map(summary).collect());
     Ok(Value::Object(out))
+}
+
+/// A position in the newest-first order: `(date_created, sid)` of a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub date_created: Millis,
+    pub sid: String,
+}
+
+impl Cursor {
+    pub fn of(row: &OtpRow) -> Self {
+        Cursor {
+            date_created: row.date_created,
+            sid: row.sid.clone(),
+        }
+    }
+
+    /// `<millis>.<sid>`, as it travels in URLs.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.date_created, self.sid)
+    }
+
+    pub fn decode(field: &'static str, raw: &str) -> ServiceResult<Self> {
+        let bad = || {
+            ServiceError::invalid(
+                field,
+                format!("{field} is not a page position from this console."),
+            )
+        };
+        let (ms, sid) = raw.trim().split_once('.').ok_or_else(bad)?;
+        let sid = crate::domain::OtpSid::parse(sid).map_err(|_| bad())?;
+        Ok(Cursor {
+            date_created: ms.parse().map_err(|_| bad())?,
+            sid: sid.as_str().to_owned(),
+        })
+    }
+}
+
+/// Which page of a keyset walk: the first, the rows older than a cursor, or newer than it.
+#[derive(Debug, Clone)]
+pub enum Seek {
+    First,
+    Older(Cursor),
+    Newer(Cursor),
+}
+
+/// One page of the filtered OTPs, newest first, found by position rather than offset so that
+/// page 10 000 costs what page 1 costs. Returns the rows and whether more exist beyond them in
+/// the direction walked.
+pub async fn search_keyset(
+    db: &Db,
+    filter: &OtpFilter,
+    seek: &Seek,
+    limit: i64,
+) -> ServiceResult<(Vec<OtpRow>, bool)> {
+    let mut sql_filter = filter.clauses.clone();
+    let mut args = filter.args.clone();
+    let newer = matches!(seek, Seek::Newer(_));
+    if let Seek::Older(c) | Seek::Newer(c) = seek {
+        args.push(Arg::Int(c.date_created));
+        args.push(Arg::Text(c.sid.clone()));
+        let op = if newer { ">" } else { "<" };
+        sql_filter.push(format!(
+            "(date_created, sid) {op} (${}, ${})",
+            args.len() - 1,
+            args.len()
+        ));
+    }
+    let order = if newer { "ASC" } else { "DESC" };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM otps WHERE {} ORDER BY date_created {order}, sid {order} LIMIT ${}",
+        sql_filter.join(" AND "),
+        args.len() + 1
+    );
+    let mut rows: Vec<OtpRow> = on_db!(db, pool => bind_args!(sqlx::query_as::<_, OtpRow>(&sql), &args)
+        .bind(limit + 1).fetch_all(pool).await)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    if newer {
+        rows.reverse();
+    }
+    Ok((rows, more))
+}
+
+/// How many OTPs match, counting at most `cap` (so the answer stays quick on huge histories).
+pub async fn count_capped(db: &Db, filter: &OtpFilter, cap: i64) -> ServiceResult<i64> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM otps WHERE {} LIMIT ${}) AS capped",
+        filter.where_sql(),
+        filter.args.len() + 1
+    );
+    Ok(
+        on_db!(db, pool => bind_args!(sqlx::query_scalar::<_, i64>(&sql), &filter.args)
+        .bind(cap).fetch_one(pool).await)?,
+    )
 }
 
 /// RFC 3339, or `YYYY-MM-DD` (the start of that UTC day; for an end, the start of the next).
