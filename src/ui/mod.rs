@@ -5,12 +5,12 @@ pub mod pages;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{SsrMode, StaticSegment};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use components::layout::ConsoleLayout;
 use pages::{
     coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage, limits::LimitsPage,
-    login::LoginPage, not_found::NotFound,
+    login::LoginPage, not_found::NotFound, otps::OtpsPage, sdr::SdrPage, send::SendPage,
 };
 
 /// The document around the app, rendered on the server.
@@ -54,8 +54,9 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=StaticSegment("") view=ConsoleLayout ssr=SsrMode::Async>
                     <Route path=StaticSegment("") view=HomePage/>
                     <Route path=StaticSegment("developers") view=DevelopersPage/>
-                    <Route path=StaticSegment("send") view=|| view! { <ComingSoon title="Send test OTP"/> }/>
-                    <Route path=StaticSegment("otps") view=|| view! { <ComingSoon title="OTPs"/> }/>
+                    <Route path=StaticSegment("send") view=SendPage/>
+                    <Route path=StaticSegment("otps") view=OtpsPage/>
+                    <Route path=(StaticSegment("otps"), ParamSegment("id")) view=SdrPage/>
                     <Route path=StaticSegment("usage") view=|| view! { <ComingSoon title="Usage"/> }/>
                     <Route path=StaticSegment("limits") view=LimitsPage/>
                     <Route path=StaticSegment("settings") view=|| view! { <ComingSoon title="Settings"/> }/>

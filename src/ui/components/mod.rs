@@ -1,2 +1,3 @@
 //! Shared pieces of the console.
 pub mod layout;
+pub mod otp;

@@ -5,3 +5,6 @@ pub mod home;
 pub mod limits;
 pub mod login;
 pub mod not_found;
+pub mod otps;
+pub mod sdr;
+pub mod send;
