@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers. Everything is in .ci/ so CI runs the same.
-.PHONY: run test dev bench check
+.PHONY: run test dev bench bench-search check
 
 ## Set up whatever is missing, build a release and run it on SQLite with the demo account.
 run:
@@ -14,6 +14,10 @@ test:
 ## Benchmark: release server on fresh SQLite, full send → read → verify lifecycles; prints figures.
 bench:
 	@.ci/bench.sh
+
+## Benchmark: 1 M synthetic OTPs, then the OTPs page (deep pages, filters) and the CSV export.
+bench-search:
+	@.ci/bench.sh search
 
 ## Day-to-day: rebuild and reload on every change (debug build).
 dev:

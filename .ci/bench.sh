@@ -4,12 +4,22 @@
 # BENCH_CONCURRENCY (default 32) and BENCH_SECONDS (default 20, at most 600) tune the run;
 # BENCH_DATABASE_URL=postgres://… runs it on PostgreSQL instead (an empty database);
 # BENCH_LIMITS=2 charges two named limits on every send (see `smart2fa loadgen --help`).
+#
+# `.ci/bench.sh search` (`make bench-search`): instead fills the database with BENCH_OTPS
+# synthetic OTPs (default 1 000 000) over BENCH_DAYS days (default 90) and times the OTPs page
+# (first page, deep pages by position and by OFFSET, filters) and a full CSV export.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 .ci/setup-tools.sh
 [[ "${BENCH_SKIP_BUILD:-}" == 1 ]] || cargo leptos build --release --precompress
 DIR="$(mktemp -d)"
+if [[ "${1:-}" == search ]]; then
+  trap 'rm -rf "$DIR"' EXIT
+  export SMART2FA_DATA_DIR="$DIR/data" LEPTOS_ENV=PROD SMART2FA_LOG_LEVEL=warn
+  if [[ -n "${BENCH_DATABASE_URL:-}" ]]; then export DATABASE_URL="$BENCH_DATABASE_URL"; else unset DATABASE_URL; fi
+  exec ./target/release/smart2fa bench-search --otps "${BENCH_OTPS:-1000000}" --days "${BENCH_DAYS:-90}"
+fi
 PORT="${BENCH_PORT:-3990}"
 export SMART2FA_DATA_DIR="$DIR/data" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_ENV=PROD SMART2FA_LOG_LEVEL=warn
 if [[ -n "${BENCH_DATABASE_URL:-}" ]]; then export DATABASE_URL="$BENCH_DATABASE_URL"; else unset DATABASE_URL; fi

@@ -83,6 +83,7 @@ test("send a test SMS, verify it, find it, open its SDR, export it", async ({ pa
   const download = page.waitForEvent("download");
   await page.getByTestId("export-csv").click();
   const csv = readFileSync(await (await download).path(), "utf8").trim().split("\r\n");
+  await expect(page.getByTestId("export-progress")).toHaveText("Exported 1 row.");
   expect(csv[0].split(",").slice(0, 3)).toEqual(["requestID", "dateCreated", "service"]);
   expect(csv.length).toBe(2);
   expect(csv[1]).toContain(requestId);

@@ -46,6 +46,15 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Fill a fresh account with synthetic OTPs and time the OTPs page and its CSV export.
+    BenchSearch {
+        /// How many OTPs to create.
+        #[arg(long, default_value_t = 1_000_000)]
+        otps: i64,
+        /// Over how many days (ending now).
+        #[arg(long, default_value_t = 90)]
+        days: i64,
+    },
     /// Drive the full OTP lifecycle against a server on loopback and print throughput and latency.
     Loadgen {
         #[arg(long, default_value = "http://127.0.0.1:3000")]
@@ -190,6 +199,13 @@ async fn run(cli: Cli, settings: Settings, out: &mut (dyn Write + Send)) -> anyh
             })
             .await?;
             write!(out, "{report}")?;
+            Ok(())
+        }
+        Command::BenchSearch { otps, days } => {
+            let db = open(&settings).await?;
+            let report = super::bench_search::run(&db, otps, days).await?;
+            write!(out, "{report}")?;
+            db.close().await;
             Ok(())
         }
         Command::Migrate => {

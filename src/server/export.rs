@@ -4,8 +4,10 @@
 use crate::domain::Role;
 use crate::server::auth::console;
 use crate::server::db::otps::OtpRow;
+use crate::server::db::Db;
 use crate::server::services::otp::input::Fields;
 use crate::server::services::otp::sdr::{self, Cursor, OtpFilter, Seek};
+use crate::server::services::ServiceResult;
 use crate::server::state::AppState;
 use crate::server_fns::otps::OtpQuery;
 use axum::body::{Body, Bytes};
@@ -61,38 +63,16 @@ pub async fn otps_csv(
         }
     };
     tracing::info!(user = %user.sid, query = %raw, "otp export started");
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(2);
     tokio::spawn(async move {
-        let mut chunk = csv_line(COLUMNS.iter().map(|c| c.to_string()));
-        let mut seek = Seek::First;
-        let mut rows_sent = 0u64;
-        loop {
-            let (rows, more) = match sdr::search_keyset(state.db(), &filter, &seek, BATCH).await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(error = ?e, "otp export failed");
-                    let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
-                    return;
-                }
-            };
-            for row in &rows {
-                chunk.push_str(&csv_line(record(row)));
-            }
-            rows_sent += rows.len() as u64;
-            if tx
-                .send(Ok(Bytes::from(std::mem::take(&mut chunk))))
-                .await
-                .is_err()
-            {
-                tracing::info!(rows = rows_sent, "otp export abandoned by the client");
-                return;
-            }
-            match rows.last() {
-                Some(last) if more => seek = Seek::Older(Cursor::of(last)),
-                _ => break,
+        match stream_csv(state.db(), &filter, &tx).await {
+            Ok(Some(rows)) => tracing::info!(rows, "otp export finished"),
+            Ok(None) => tracing::info!("otp export abandoned by the client"),
+            Err(e) => {
+                tracing::error!(error = ?e, "otp export failed");
+                let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
             }
         }
-        tracing::info!(rows = rows_sent, "otp export finished");
     });
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
@@ -109,6 +89,39 @@ pub async fn otps_csv(
         Body::from_stream(stream),
     )
         .into_response()
+}
+
+/// A piece of the CSV body, or the error that ends it.
+pub type Chunk = Result<Bytes, std::io::Error>;
+
+/// Writes the header and every OTP matching `filter`, newest first, one batch per chunk.
+/// Answers the rows written, or `None` when the receiver went away first.
+pub async fn stream_csv(
+    db: &Db,
+    filter: &OtpFilter,
+    tx: &tokio::sync::mpsc::Sender<Chunk>,
+) -> ServiceResult<Option<u64>> {
+    let mut chunk = csv_line(COLUMNS.iter().map(|c| c.to_string()));
+    let mut seek = Seek::First;
+    let mut rows_sent = 0u64;
+    loop {
+        let (rows, more) = sdr::search_keyset(db, filter, &seek, BATCH).await?;
+        for row in &rows {
+            chunk.push_str(&csv_line(record(row)));
+        }
+        rows_sent += rows.len() as u64;
+        if tx
+            .send(Ok(Bytes::from(std::mem::take(&mut chunk))))
+            .await
+            .is_err()
+        {
+            return Ok(None);
+        }
+        match rows.last() {
+            Some(last) if more => seek = Seek::Older(Cursor::of(last)),
+            _ => return Ok(Some(rows_sent)),
+        }
+    }
 }
 
 fn error(status: Result<StatusCode, http::status::InvalidStatusCode>, message: &str) -> Response {

@@ -2,6 +2,7 @@
 //! authentication and the HTTP application.
 pub mod app;
 pub mod auth;
+pub mod bench_search;
 pub mod cli;
 pub mod clock;
 pub mod config;

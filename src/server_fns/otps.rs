@@ -219,7 +219,7 @@ pub fn url_encode(s: &str) -> String {
 /// Rows per page of the OTPs table.
 pub const PAGE_SIZE: i64 = 50;
 /// Matches are counted up to this many (beyond it the page says "more than").
-pub const COUNT_CAP: i64 = 100_000;
+pub const COUNT_CAP: i64 = 10_000;
 
 /// One page of the search: rows newest first and the positions of the neighbouring pages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -237,10 +237,10 @@ pub struct OtpPage {
 mod server {
     use super::*;
     use crate::server::db::otps::OtpRow;
+    use crate::server::db::Db;
     use crate::server::services::otp::input::Fields;
     use crate::server::services::otp::sdr::{self, Cursor, OtpFilter, Seek};
     use crate::server::services::{AccountScope, ServiceResult};
-    use crate::server::state::AppState;
 
     pub fn view(row: &OtpRow) -> SdrView {
         serde_json::from_value(sdr::summary(row)).expect("an SDR summary has every SdrView field")
@@ -256,11 +256,7 @@ mod server {
         }
     }
 
-    pub async fn search(
-        state: &AppState,
-        scope: &AccountScope,
-        q: &OtpQuery,
-    ) -> ServiceResult<OtpPage> {
+    pub async fn search(db: &Db, scope: &AccountScope, q: &OtpQuery) -> ServiceResult<OtpPage> {
         let fields = q.to_fields();
         let filter = OtpFilter::parse(&Fields(&fields), scope)?;
         let seek = if !q.before.is_empty() {
@@ -270,7 +266,6 @@ mod server {
         } else {
             Seek::First
         };
-        let db = state.db();
         let (rows, more) = sdr::search_keyset(db, &filter, &seek, PAGE_SIZE).await?;
         let total = sdr::count_capped(db, &filter, COUNT_CAP).await?;
         let first = rows.first().map(Cursor::of);
@@ -322,7 +317,7 @@ pub async fn search_otps(query: OtpQuery) -> Result<OtpPage, ConsoleError> {
     use crate::domain::Role;
     let user = ctx::user(&Role::ALL).await?;
     let state = ctx::state()?;
-    server::search(&state, &user.scope, &query)
+    server::search(state.db(), &user.scope, &query)
         .await
         .map_err(|e| {
             let mut err = ctx::service(e);

@@ -10,6 +10,7 @@ super::both_backends!(
     other_accounts_otps_are_invisible,
     search_filters_and_keyset_pages,
     csv_export_streams_the_filtered_set,
+    search_benchmark_seeds_pages_and_exports,
 );
 
 async fn signed_in(app: &TestApp, email: &str, password: &str) -> reqwest::Client {
@@ -531,4 +532,15 @@ async fn csv_export_streams_the_filtered_set(b: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+}
+
+/// The benchmark's bulk rows are real OTPs to every reader: the pages and the export see them all.
+async fn search_benchmark_seeds_pages_and_exports(b: Backend) {
+    let app = TestApp::start(b).await;
+    let report = crate::server::bench_search::run(app.state.db(), 20_345, 30)
+        .await
+        .unwrap();
+    assert!(report.contains("on 20345 OTPs"), "{report}");
+    assert!(report.contains("CSV export of all 20345 rows"), "{report}");
+    assert_eq!(report.lines().count(), 1 + 1 + 4 + 4 + 1, "{report}");
 }

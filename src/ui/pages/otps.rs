@@ -2,6 +2,7 @@
 //! shared links show the same list), paging by position (as fast on page 10 000 as on page 1),
 //! and a CSV export of the filtered set. Renders on the server; works without JavaScript.
 use crate::server_fns::otps::{search_otps, OtpQuery, COUNT_CAP, PAGE_SIZE};
+use crate::ui::components::export::ExportCsv;
 use crate::ui::components::otp::{field_error, short_time, StatusBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -123,7 +124,7 @@ pub fn OtpsPage() -> impl IntoView {
                         Some(view! {
                             <div class="list-head">
                                 <p data-testid="otp-total">{total}</p>
-                                <a class="button" href=csv download="otps.csv" rel="external" data-testid="export-csv">"Export CSV"</a>
+                                <ExportCsv href=csv total=(p.total < COUNT_CAP).then_some(p.total)/>
                             </div>
                             <table class="data" aria-label="OTPs">
                                 <thead><tr>

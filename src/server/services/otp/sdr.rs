@@ -453,7 +453,8 @@ pub async fn search_keyset(
 /// How many OTPs match, counting at most `cap` (so the answer stays quick on huge histories).
 pub async fn count_capped(db: &Db, filter: &OtpFilter, cap: i64) -> ServiceResult<i64> {
     let sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM otps WHERE {} LIMIT ${}) AS capped",
+        // Ordered like the list, so the planner walks the same index (and stops at the cap).
+        "SELECT COUNT(*) FROM (SELECT 1 FROM otps WHERE {} ORDER BY date_created DESC, sid DESC LIMIT ${}) AS capped",
         filter.where_sql(),
         filter.args.len() + 1
     );

@@ -1,0 +1,265 @@
+//! `smart2fa bench-search`: how the OTPs page and its export behave on a big history. Fills a
+//! fresh account with `otps` synthetic OTP rows in bulk (SQL, in batches), then times, through
+//! the same functions the console uses: the first page, pages deep in the history by position
+//! (and, for contrast, by OFFSET as `/2fa/search` pages), filtered pages, and a full CSV
+//! export. Prints figures; never fails on time.
+use super::clock::{Clock, SystemClock};
+use super::db::Db;
+use super::export;
+use super::services::accounts::{self, NewAccount};
+use super::services::otp::input::Fields;
+use super::services::otp::sdr::OtpFilter;
+use super::services::AccountScope;
+use crate::on_db;
+use crate::server_fns::otps::{search_otps_service, OtpQuery};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+/// Rows inserted per statement.
+const INSERT_BATCH: i64 = 50_000;
+/// Timed runs per measurement (the median and the slowest are printed).
+const RUNS: usize = 15;
+
+pub async fn run(db: &Db, otps: i64, days: i64) -> anyhow::Result<String> {
+    let otps = otps.clamp(1, 50_000_000);
+    let days = days.clamp(1, 3650);
+    let clock = SystemClock;
+    let created = accounts::create(
+        db,
+        &clock,
+        NewAccount {
+            friendly_name: "Search benchmark".into(),
+            parent: None,
+            admin: None,
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("create account: {e}"))?;
+    let scope = AccountScope::authenticated(created.account);
+    let account = scope.sid().as_str().to_owned();
+    let prefix = super::crypto::random_hex(4);
+    let now = clock.now_ms();
+    let span = days * 86_400_000;
+    let started = Instant::now();
+    let mut from = 0;
+    while from < otps {
+        let to = (from + INSERT_BATCH).min(otps);
+        insert(db, &account, &prefix, from, to, otps, now - span, span).await?;
+        from = to;
+        eprintln!(
+            "seeded {from}/{otps} OTPs ({:.0} rows/s)",
+            from as f64 / started.elapsed().as_secs_f64()
+        );
+    }
+    // What autovacuum does after a bulk load on PostgreSQL (statistics and the visibility map).
+    let analyze = match db {
+        Db::Sqlite(_) => "ANALYZE",
+        Db::Postgres(_) => "VACUUM ANALYZE otps",
+    };
+    on_db!(db, pool => sqlx::query(analyze).execute(pool).await.map(|_| ()))?;
+
+    let mut out = String::new();
+    let backend = match db {
+        Db::Sqlite(_) => "SQLite",
+        Db::Postgres(_) => "PostgreSQL",
+    };
+    writeln!(out, "OTP search on {otps} OTPs over {days} days ({backend}), {RUNS} runs each: median / slowest")?;
+    let page = |q: OtpQuery| {
+        let scope = scope.clone();
+        async move {
+            search_otps_service(db, &scope, &q)
+                .await
+                .map(|_| ())
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        }
+    };
+    let line = |out: &mut String, label: &str, t: (Duration, Duration)| {
+        let _ = writeln!(
+            out,
+            "  {label:<52} {:>8.2} ms / {:>8.2} ms",
+            ms(t.0),
+            ms(t.1)
+        );
+    };
+
+    let t = time_n(RUNS, || page(OtpQuery::default())).await?;
+    line(&mut out, "first page (50 rows + capped count)", t);
+    for depth in [0.5, 0.99] {
+        let offset = ((otps as f64) * depth) as i64;
+        let cursor = cursor_at(db, &account, offset).await?;
+        let q = OtpQuery {
+            before: cursor,
+            ..Default::default()
+        };
+        let t = time_n(RUNS, || page(q.clone())).await?;
+        line(&mut out, &format!("page at row {offset} by position"), t);
+        let t = time_n(3, || offset_page(db, &account, offset)).await?;
+        line(
+            &mut out,
+            &format!("page at row {offset} by OFFSET (REST paging)"),
+            t,
+        );
+    }
+    let day = time::OffsetDateTime::from_unix_timestamp((now - span / 2) / 1000)?
+        .date()
+        .to_string();
+    let filters = [
+        (
+            "filter: one phone number",
+            OtpQuery {
+                destination: "+14150000777".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "filter: status failed, first page",
+            OtpQuery {
+                status: "failed".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "filter: channel call + country GB, first page",
+            OtpQuery {
+                channel: "call".into(),
+                country: "GB".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "filter: one day in the middle",
+            OtpQuery {
+                from: day.clone(),
+                until: day,
+                ..Default::default()
+            },
+        ),
+    ];
+    for (label, q) in filters {
+        let t = time_n(RUNS, || page(q.clone())).await?;
+        line(&mut out, label, t);
+    }
+
+    // The export: every row through the same streaming code as GET /console/otps.csv.
+    let filter = OtpFilter::parse(&Fields(&Default::default()), &scope)?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<export::Chunk>(2);
+    let started = Instant::now();
+    let reader = tokio::spawn(async move {
+        let (mut bytes, mut biggest) = (0usize, 0usize);
+        while let Some(Ok(chunk)) = rx.recv().await {
+            bytes += chunk.len();
+            biggest = biggest.max(chunk.len());
+        }
+        (bytes, biggest)
+    });
+    let rows = export::stream_csv(db, &filter, &tx)
+        .await?
+        .unwrap_or_default();
+    drop(tx);
+    let (bytes, biggest) = reader.await?;
+    let secs = started.elapsed().as_secs_f64();
+    writeln!(
+        out,
+        "  CSV export of all {rows} rows: {secs:.1} s, {:.0} rows/s, {:.1} MB; largest chunk held {:.1} MB",
+        rows as f64 / secs,
+        bytes as f64 / 1e6,
+        biggest as f64 / 1e6
+    )?;
+    Ok(out)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn time_n<F, Fut>(runs: usize, f: F) -> anyhow::Result<(Duration, Duration)>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    f().await?; // warm the cache once
+    let mut all = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        f().await?;
+        all.push(t.elapsed());
+    }
+    all.sort();
+    Ok((all[all.len() / 2], all[all.len() - 1]))
+}
+
+/// The position of the row `offset` rows down the newest-first list.
+async fn cursor_at(db: &Db, account: &str, offset: i64) -> anyhow::Result<String> {
+    let sql = "SELECT date_created, sid FROM otps WHERE account_sid = $1 ORDER BY date_created DESC, sid DESC LIMIT 1 OFFSET $2";
+    let (at, sid): (i64, String) =
+        on_db!(db, pool => sqlx::query_as(sql).bind(account).bind(offset).fetch_one(pool).await)?;
+    Ok(format!("{at}.{sid}"))
+}
+
+async fn offset_page(db: &Db, account: &str, offset: i64) -> anyhow::Result<()> {
+    let sql = format!(
+        "SELECT {} FROM otps WHERE account_sid = $1 ORDER BY date_created DESC, sid DESC LIMIT 50 OFFSET $2",
+        super::db::otps::COLUMNS
+    );
+    on_db!(db, pool => sqlx::query(&sql).bind(account).bind(offset).fetch_all(pool).await.map(|r| r.len()))?;
+    Ok(())
+}
+
+/// Rows `from..to` of `total`, spread evenly over `span` ms from `start`: several services,
+/// channels, ~12 countries and every status, with phone numbers repeating.
+#[allow(clippy::too_many_arguments)]
+async fn insert(
+    db: &Db,
+    account: &str,
+    prefix: &str,
+    from: i64,
+    to: i64,
+    total: i64,
+    start: i64,
+    span: i64,
+) -> anyhow::Result<()> {
+    let (series, sid, num) = match db {
+        Db::Sqlite(_) => (
+            "WITH RECURSIVE g(i) AS (SELECT $3 UNION ALL SELECT i + 1 FROM g WHERE i + 1 < $4) SELECT i FROM g",
+            "'OTP' || $2 || printf('%024x', i)",
+            "printf('%07d', i % 1000000)",
+        ),
+        Db::Postgres(_) => (
+            "SELECT generate_series($3::bigint, $4::bigint - 1) AS i",
+            "'OTP' || $2 || lpad(to_hex(i), 24, '0')",
+            "lpad((i % 1000000)::text, 7, '0')",
+        ),
+    };
+    let countries = [
+        "US", "GB", "DE", "FR", "IN", "BR", "MX", "ES", "IT", "NG", "JP", "CA",
+    ];
+    let country = format!(
+        "CASE i % 12 {} END",
+        countries
+            .iter()
+            .enumerate()
+            .map(|(n, c)| format!("WHEN {n} THEN '{c}'"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let sql = format!(
+        "INSERT INTO otps (sid, account_sid, service, reference, channel, workflow, workflow_timeout, to_number, email_to, \
+         country_code, language, voice, repeat_count, code_hash, code_length, code_type, expires_at, max_attempts, \
+         verify_attempts, status, price, date_created, date_updated) \
+         SELECT {sid}, $1, \
+           CASE i % 4 WHEN 0 THEN 'Shop' WHEN 1 THEN 'Bank' WHEN 2 THEN 'Games' ELSE 'Travel' END, \
+           'ref-' || i, ch, ch, 60, \
+           CASE WHEN ch = 'email' THEN NULL ELSE '+1415' || {num} END, \
+           CASE WHEN ch = 'email' THEN 'user' || (i % 1000000) || '@example.com' ELSE NULL END, \
+           {country}, 'en-US', 'woman', 1, 'seeded', 6, 'numeric', at + 600000, 5, 0, \
+           CASE i % 20 WHEN 14 THEN 'expired' WHEN 15 THEN 'expired' WHEN 16 THEN 'failed' WHEN 17 THEN 'canceled' \
+             WHEN 18 THEN 'max_attempts' WHEN 19 THEN 'delivered' ELSE 'verified' END, \
+           5000, at, at \
+         FROM (SELECT i, CASE WHEN i % 10 < 6 THEN 'sms' WHEN i % 10 < 9 THEN 'email' ELSE 'call' END AS ch, \
+                 $5 + (i * $6) / $7 AS at FROM ({series}) AS s) AS rows"
+    );
+    on_db!(db, pool => sqlx::query(&sql)
+        .bind(account).bind(prefix).bind(from).bind(to).bind(start).bind(span).bind(total)
+        .execute(pool).await.map(|_| ()))?;
+    Ok(())
+}
