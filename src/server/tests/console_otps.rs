@@ -194,6 +194,31 @@ async fn send_follow_verify_like_the_api(b: Backend) {
     .await;
     assert_eq!(e["code"], 7033, "{e}");
 
+    // Locked after the last allowed wrong code.
+    let (_, answer) = call(
+        &app,
+        &http,
+        "otp_send_test",
+        &[
+            ("form[channels][0]", "sms"),
+            ("form[to]", "+14155550105"),
+            ("form[service]", "Console"),
+            ("form[max_attempts]", "1"),
+        ],
+    )
+    .await;
+    let locked = answer["request_id"].as_str().unwrap().to_owned();
+    let (_, e) = call(
+        &app,
+        &http,
+        "otp_verify_test",
+        &[("request_id", &locked), ("code", "zzzzzz")],
+    )
+    .await;
+    assert_eq!(e["code"], 7034, "{e}");
+    let (_, st) = call(&app, &http, "otp_test_state", &[("request_id", &locked)]).await;
+    assert_eq!(st["sdr"]["status"], "max_attempts");
+
     // A workflow whose first channel fails shows the fallback in the SDR's timeline.
     let (_, answer) = call(
         &app,
