@@ -46,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Usage counters.
+    Usage {
+        #[command(subcommand)]
+        command: UsageCommand,
+    },
     /// Fill a fresh account with synthetic OTPs and time the OTPs page and its CSV export.
     BenchSearch {
         /// How many OTPs to create.
@@ -72,6 +77,13 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         limits: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum UsageCommand {
+    /// Recompute every usage counter from the OTP table; prints {"rows","differences"} (how many
+    /// counters had disagreed with the OTPs before).
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -199,6 +211,21 @@ async fn run(cli: Cli, settings: Settings, out: &mut (dyn Write + Send)) -> anyh
             })
             .await?;
             write!(out, "{report}")?;
+            Ok(())
+        }
+        Command::Usage {
+            command: UsageCommand::Rebuild,
+        } => {
+            let db = open(&settings).await?;
+            let r = crate::server::services::usage::rebuild(&db)
+                .await
+                .map_err(service_err)?;
+            writeln!(
+                out,
+                "{}",
+                json!({"rows": r.rows, "differences": r.differences})
+            )?;
+            db.close().await;
             Ok(())
         }
         Command::BenchSearch { otps, days } => {

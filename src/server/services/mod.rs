@@ -6,6 +6,7 @@ pub mod error;
 pub mod limits;
 pub mod otp;
 pub mod scope;
+pub mod usage;
 pub mod users;
 
 pub use error::{ServiceError, ServiceResult};

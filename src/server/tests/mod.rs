@@ -15,6 +15,7 @@ mod limits_api;
 mod openapi;
 mod otp_api;
 mod otp_flows;
+mod usage;
 
 /// Generates `sqlite::name` and `postgres::name` tests from `async fn name(Backend)`.
 macro_rules! both_backends {

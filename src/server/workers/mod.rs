@@ -1,13 +1,17 @@
-//! Background work: the durable delivery queue (deliveries, workflow fallbacks) and the expiry
-//! sweeper. Jobs are claimed with a lease, so several server processes can share one database
-//! and a crashed worker's job is taken up again once its lease runs out.
+//! Background work: the durable delivery queue (deliveries, workflow fallbacks), the expiry
+//! sweeper and the usage compactor. Jobs are claimed with a lease, so several server processes
+//! can share one database and a crashed worker's job is taken up again once its lease runs out.
 pub mod callbacks;
 pub mod delivery;
 pub mod queue;
 pub mod sweeper;
 
+use crate::server::services::usage;
 use crate::server::state::AppState;
 use std::time::Duration;
+
+/// How often usage deltas are folded into the daily counters.
+const COMPACT_EVERY: Duration = Duration::from_secs(2);
 
 /// Runs until the process ends: drain due jobs, sweep expired OTPs, then wait for a wake-up
 /// (a new job committed here) or a short tick (jobs from other processes, timers).
@@ -15,15 +19,22 @@ pub fn spawn(state: AppState) {
     for n in 0..state.settings().worker_tasks.max(1) {
         let state = state.clone();
         tokio::spawn(async move {
+            let mut compacted = std::time::Instant::now();
             loop {
                 if let Err(e) = run_due(&state).await {
                     tracing::error!(error = ?e, "delivery worker pass failed");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-                // One task sweeps; the others only deliver.
+                // One task sweeps and folds usage deltas; the others only deliver.
                 if n == 0 {
                     if let Err(e) = sweeper::sweep(&state).await {
                         tracing::error!(error = ?e, "expiry sweep failed");
+                    }
+                    if compacted.elapsed() >= COMPACT_EVERY {
+                        compacted = std::time::Instant::now();
+                        if let Err(e) = usage::compact(state.db()).await {
+                            tracing::error!(error = ?e, "usage compaction failed");
+                        }
                     }
                 }
                 tokio::select! {

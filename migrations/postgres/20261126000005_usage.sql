@@ -1,0 +1,63 @@
+-- Usage: OTPs per account, UTC day of creation, service, channel, country and current status,
+-- with their price. Triggers on otps append every change to usage_deltas in the same
+-- transaction as the change itself (so reports can never disagree with the SDRs, and
+-- concurrent writers never contend on a counter row); the compactor folds deltas into
+-- usage_daily. Reports read usage_daily plus the not-yet-folded deltas.
+CREATE TABLE usage_daily (
+    account_sid   TEXT NOT NULL,
+    day           BIGINT NOT NULL,        -- UTC days since 1970-01-01 (date_created / 86 400 000)
+    service       TEXT NOT NULL,
+    channel       TEXT NOT NULL,
+    country_code  TEXT NOT NULL,          -- '' when the destination has none (email)
+    status        TEXT NOT NULL,
+    count         BIGINT NOT NULL,
+    price         BIGINT NOT NULL,        -- micro-units, like otps.price
+    PRIMARY KEY (account_sid, day, service, channel, country_code, status)
+);
+
+CREATE TABLE usage_deltas (
+    id            BIGSERIAL PRIMARY KEY,
+    account_sid   TEXT NOT NULL,
+    day           BIGINT NOT NULL,
+    service       TEXT NOT NULL,
+    channel       TEXT NOT NULL,
+    country_code  TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    count         BIGINT NOT NULL,
+    price         BIGINT NOT NULL
+);
+CREATE INDEX usage_deltas_by_account ON usage_deltas (account_sid, day);
+
+CREATE FUNCTION usage_track() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        INSERT INTO usage_deltas (account_sid, day, service, channel, country_code, status, count, price)
+        VALUES (OLD.account_sid, OLD.date_created / 86400000, OLD.service, OLD.channel,
+                COALESCE(OLD.country_code, ''), OLD.status, -1, -OLD.price);
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        INSERT INTO usage_deltas (account_sid, day, service, channel, country_code, status, count, price)
+        VALUES (NEW.account_sid, NEW.date_created / 86400000, NEW.service, NEW.channel,
+                COALESCE(NEW.country_code, ''), NEW.status, 1, NEW.price);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER usage_on_insert_delete AFTER INSERT OR DELETE ON otps
+    FOR EACH ROW EXECUTE FUNCTION usage_track();
+CREATE TRIGGER usage_on_update AFTER UPDATE ON otps
+    FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.channel IS DISTINCT FROM NEW.channel
+       OR OLD.price IS DISTINCT FROM NEW.price OR OLD.service IS DISTINCT FROM NEW.service
+       OR OLD.country_code IS DISTINCT FROM NEW.country_code
+       OR OLD.account_sid IS DISTINCT FROM NEW.account_sid
+       OR OLD.date_created IS DISTINCT FROM NEW.date_created)
+    EXECUTE FUNCTION usage_track();
+
+-- OTPs recorded before this migration.
+INSERT INTO usage_daily (account_sid, day, service, channel, country_code, status, count, price)
+SELECT account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status,
+       COUNT(*), SUM(price)
+FROM otps
+GROUP BY account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status;

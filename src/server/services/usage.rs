@@ -1,0 +1,141 @@
+//! Usage counters: OTPs per account, UTC day of creation, service, channel, country and current
+//! status, with their price. Database triggers append every OTP insert and change to
+//! `usage_deltas` inside the transaction that makes it; [`compact`] folds the deltas into
+//! `usage_daily`; readers add both, so a report always equals what the OTP table says.
+//! [`rebuild`] recomputes everything from the OTP table (repair) and says how much differed.
+use crate::on_db;
+use crate::server::db::{BeginWrite, Db};
+use crate::server::services::ServiceResult;
+use std::collections::BTreeMap;
+
+/// `(account_sid, day, service, channel, country_code, status)`.
+pub type UsageKey = (String, i64, String, String, String, String);
+/// `(count, price)`.
+pub type UsageValue = (i64, i64);
+
+type Row = (String, i64, String, String, String, String, i64, i64);
+
+const FOLD: &str = "INSERT INTO usage_daily (account_sid, day, service, channel, country_code, status, count, price) \
+    SELECT account_sid, day, service, channel, country_code, status, SUM(count), SUM(price) FROM moved WHERE true \
+    GROUP BY account_sid, day, service, channel, country_code, status \
+    ON CONFLICT (account_sid, day, service, channel, country_code, status) \
+    DO UPDATE SET count = usage_daily.count + excluded.count, price = usage_daily.price + excluded.price";
+
+const FROM_OTPS: &str = "INSERT INTO usage_daily (account_sid, day, service, channel, country_code, status, count, price) \
+    SELECT account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status, COUNT(*), SUM(price) \
+    FROM otps GROUP BY account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status";
+
+/// Folds every committed delta into `usage_daily`; answers how many deltas were folded. One
+/// compactor at a time (SQLite's write lock; a transaction-scoped advisory lock on PostgreSQL,
+/// where another instance already compacting means this one skips).
+pub async fn compact(db: &Db) -> ServiceResult<u64> {
+    let n = match db {
+        Db::Sqlite(pool) => {
+            let mut tx = pool.begin_write().await?;
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_deltas")
+                .fetch_one(&mut *tx)
+                .await?;
+            if n > 0 {
+                let fold = FOLD.replace("FROM moved", "FROM usage_deltas");
+                sqlx::query(&fold).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM usage_deltas")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            n as u64
+        }
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            let mine: bool = sqlx::query_scalar(
+                "SELECT pg_try_advisory_xact_lock(hashtext('smart2fa.usage.compact'))",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if !mine {
+                return Ok(0);
+            }
+            // Exactly the rows this statement deletes are the rows it adds up.
+            let sql = format!(
+                "WITH moved AS (DELETE FROM usage_deltas RETURNING account_sid, day, service, channel, country_code, status, count, price) {FOLD}"
+            );
+            let n = sqlx::query(&sql).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            n
+        }
+    };
+    Ok(n)
+}
+
+/// Every counter of `account` (all accounts when `None`) as the reports see them: folded
+/// counters plus pending deltas, zeros left out.
+pub async fn live(db: &Db, account: Option<&str>) -> ServiceResult<BTreeMap<UsageKey, UsageValue>> {
+    let rows: Vec<Row> =
+        on_db!(db, pool => sqlx::query_as::<_, Row>(LIVE).bind(account).fetch_all(pool).await)?;
+    Ok(collect(rows))
+}
+
+const LIVE: &str = "SELECT account_sid, day, service, channel, country_code, status, CAST(SUM(count) AS BIGINT), CAST(SUM(price) AS BIGINT) FROM ( \
+        SELECT account_sid, day, service, channel, country_code, status, count, price FROM usage_daily \
+          WHERE ($1 IS NULL OR account_sid = $1) \
+        UNION ALL \
+        SELECT account_sid, day, service, channel, country_code, status, count, price FROM usage_deltas \
+          WHERE ($1 IS NULL OR account_sid = $1)) AS u \
+        GROUP BY account_sid, day, service, channel, country_code, status";
+
+/// The same counters computed from the OTP table itself (the truth the counters must match).
+pub async fn from_otps(
+    db: &Db,
+    account: Option<&str>,
+) -> ServiceResult<BTreeMap<UsageKey, UsageValue>> {
+    let rows: Vec<Row> =
+        on_db!(db, pool => sqlx::query_as::<_, Row>(TRUTH).bind(account).fetch_all(pool).await)?;
+    Ok(collect(rows))
+}
+
+const TRUTH: &str = "SELECT account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status, \
+        COUNT(*), CAST(SUM(price) AS BIGINT) FROM otps WHERE ($1 IS NULL OR account_sid = $1) \
+        GROUP BY account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status";
+
+fn collect(rows: Vec<Row>) -> BTreeMap<UsageKey, UsageValue> {
+    rows.into_iter()
+        .filter(|r| r.6 != 0 || r.7 != 0)
+        .map(|(a, d, s, c, cc, st, n, p)| ((a, d, s, c, cc, st), (n, p)))
+        .collect()
+}
+
+/// What [`rebuild`] found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Counter rows written.
+    pub rows: u64,
+    /// Counters whose live value differed from the OTP table before the rebuild.
+    pub differences: usize,
+}
+
+/// Recomputes every counter from the OTP table while OTP writes wait (SQLite's write lock; a
+/// SHARE lock on `otps` on PostgreSQL), then answers how many counters had differed.
+pub async fn rebuild(db: &Db) -> ServiceResult<Rebuilt> {
+    let (rows, live, truth) = on_db!(db, pool => async {
+        let mut tx = pool.begin_write().await?;
+        if matches!(db, Db::Postgres(_)) {
+            sqlx::query("LOCK TABLE otps IN SHARE MODE").execute(&mut *tx).await?;
+        }
+        // Compared inside the lock, so concurrent sends cannot show up as differences.
+        let none: Option<&str> = None;
+        let live: Vec<Row> = sqlx::query_as(LIVE).bind(none).fetch_all(&mut *tx).await?;
+        let truth: Vec<Row> = sqlx::query_as(TRUTH).bind(none).fetch_all(&mut *tx).await?;
+        sqlx::query("DELETE FROM usage_deltas").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM usage_daily").execute(&mut *tx).await?;
+        let rows = sqlx::query(FROM_OTPS).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>((rows, live, truth))
+    }.await)?;
+    let (live, truth) = (collect(live), collect(truth));
+    let keys: std::collections::BTreeSet<&UsageKey> = live.keys().chain(truth.keys()).collect();
+    let differences = keys
+        .into_iter()
+        .filter(|k| live.get(*k) != truth.get(*k))
+        .count();
+    Ok(Rebuilt { rows, differences })
+}
