@@ -6,6 +6,7 @@ pub mod input;
 pub mod limits;
 pub mod openapi;
 pub mod otps;
+pub mod usage;
 
 use crate::domain::ErrorCode;
 use crate::server::state::AppState;
@@ -36,6 +37,11 @@ pub fn router() -> Router<AppState> {
             get(limits::get_one)
                 .put(limits::update)
                 .delete(limits::delete),
+        )
+        .route("/usage/records", get(usage::totals).post(usage::totals))
+        .route(
+            "/usage/records/{period}",
+            get(usage::by_period).post(usage::by_period),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -303,6 +303,39 @@ pub struct LimitsResponse {
     limits: Vec<Limit>,
 }
 
+/// One usage record: OTPs created in the period (and group), how many were verified.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageRecord {
+    account_sid: String,
+    /// First day of the period (UTC, YYYY-MM-DD).
+    start_time: String,
+    /// Last day of the period, inclusive.
+    end_time: String,
+    /// `all` unless grouped or filtered by it; the same for countryCode, status, service.
+    channel: String,
+    /// `none` for OTPs without a country (email).
+    country_code: String,
+    status: String,
+    service: String,
+    count: i64,
+    verified: i64,
+    conversion_rate: f64,
+    price: String,
+    price_unit: String,
+    unit: String,
+    description: String,
+    uri: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageRecordsResponse {
+    #[serde(flatten)]
+    page: Page,
+    usage_records: Vec<UsageRecord>,
+}
+
 /// Every error answer.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -411,6 +444,22 @@ fn limits_update() {}
     responses((status = 204), (status = 404, body = ErrorEnvelope)))]
 fn limits_delete() {}
 
+#[utoipa::path(get, path = "/2fa/usage/records", tag = "Usage",
+    params(
+        ("startDate" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive) or relative like -30days; default 29 days before endDate"),
+        ("endDate" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive) or relative; default today"),
+        ("channel" = Option<String>, Query,), ("countryCode" = Option<String>, Query,), ("status" = Option<String>, Query,), ("service" = Option<String>, Query,),
+        ("groupBy" = Option<String>, Query, description = "comma list of channel, countryCode, status, service"),
+        ("includeSubaccounts" = Option<bool>, Query,), ("accountSid" = Option<String>, Query,),
+        ("Page" = Option<i64>, Query,), ("PageSize" = Option<i64>, Query,)),
+    responses((status = 200, body = UsageRecordsResponse, description = "one record per group over the whole range"), (status = 400, body = ErrorEnvelope, description = "7004 naming the field")))]
+fn usage_totals() {}
+
+#[utoipa::path(get, path = "/2fa/usage/records/{period}", tag = "Usage",
+    params(("period" = String, Path, description = "Daily, Monthly, Yearly, AllTime, Today, Yesterday, ThisMonth or LastMonth (any case)")),
+    responses((status = 200, body = UsageRecordsResponse, description = "one record per period (and group); the same filters as /2fa/usage/records"), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+fn usage_by_period() {}
+
 #[utoipa::path(get, path = "/2fa/errors", tag = "Errors", security(()), responses((status = 200, body = ErrorsResponse)))]
 fn errors() {}
 
@@ -434,7 +483,7 @@ impl Modify for BasicAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "smart2fa API", description = "Send, verify and cancel one-time codes by SMS, voice call or email; search session detail records. Every path also answers with a .json suffix. Errors are always the JSON envelope."),
-    paths(send, verify, cancel, search, sdr, sandbox, accounts_create, accounts_list, accounts_get, accounts_update, limits_create, limits_list, limits_get, limits_update, limits_delete, errors),
+    paths(send, verify, cancel, search, sdr, sandbox, accounts_create, accounts_list, accounts_get, accounts_update, limits_create, limits_list, limits_get, limits_update, limits_delete, usage_totals, usage_by_period, errors),
     modifiers(&BasicAuth),
     security(("basic" = [])),
 )]

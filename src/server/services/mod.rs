@@ -7,6 +7,7 @@ pub mod limits;
 pub mod otp;
 pub mod scope;
 pub mod usage;
+pub mod usage_records;
 pub mod users;
 
 pub use error::{ServiceError, ServiceResult};

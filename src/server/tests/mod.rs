@@ -16,6 +16,7 @@ mod openapi;
 mod otp_api;
 mod otp_flows;
 mod usage;
+mod usage_api;
 
 /// Generates `sqlite::name` and `postgres::name` tests from `async fn name(Backend)`.
 macro_rules! both_backends {

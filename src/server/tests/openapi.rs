@@ -84,6 +84,8 @@ async fn openapi_document_matches_real_answers(b: Backend) {
         "/2fa/accounts",
         "/2fa/accounts/{sid}",
         "/2fa/errors",
+        "/2fa/usage/records",
+        "/2fa/usage/records/{period}",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
@@ -147,6 +149,9 @@ async fn openapi_document_matches_real_answers(b: Backend) {
         .await;
     assert_eq!(status, 429);
     check(&doc, "ErrorEnvelope", &blocked);
+    let (_, usage) = api.get("/2fa/usage/records/Daily?groupBy=channel").await;
+    check(&doc, "UsageRecordsResponse", &usage);
+    check(&doc, "UsageRecord", &usage["usageRecords"][0]);
     let (_, errors) = api.get("/2fa/errors").await;
     check(&doc, "ErrorsResponse", &errors);
     check(&doc, "ErrorInfo", &errors["errors"][0]);

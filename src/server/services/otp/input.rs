@@ -112,6 +112,43 @@ impl Fields<'_> {
         }
     }
 
+    /// `channel`: sms, call or email.
+    pub fn channel(&self) -> Result<Option<crate::domain::Channel>, ServiceError> {
+        self.string("channel")?
+            .map(|c| {
+                crate::domain::Channel::parse(&c).ok_or_else(|| {
+                    ServiceError::invalid("channel", "channel must be sms, call or email.")
+                })
+            })
+            .transpose()
+    }
+
+    /// `status`: one of the OTP statuses.
+    pub fn status(&self) -> Result<Option<crate::domain::OtpStatus>, ServiceError> {
+        self.string("status")?
+            .map(|s| {
+                crate::domain::OtpStatus::parse(&s).ok_or_else(|| ServiceError::invalid("status", "status must be one of pending, sent, delivered, verified, expired, canceled, max_attempts, failed, blocked."))
+            })
+            .transpose()
+    }
+
+    /// `countryCode`: an ISO 3166 alpha-2 code, upper-cased.
+    pub fn country_code(&self) -> Result<Option<String>, ServiceError> {
+        self.string("countryCode")?
+            .map(|c| {
+                let c = c.trim().to_ascii_uppercase();
+                if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) {
+                    Ok(c)
+                } else {
+                    Err(ServiceError::invalid(
+                        "countryCode",
+                        "countryCode must be an ISO 3166 alpha-2 code like US.",
+                    ))
+                }
+            })
+            .transpose()
+    }
+
     /// A list: a JSON array of strings, repeated form keys, or one comma-separated string.
     pub fn list(&self, name: &'static str) -> Result<Option<Vec<String>>, ServiceError> {
         let bad = || ServiceError::invalid(name, format!("{name} must be a list of strings."));

@@ -1,7 +1,6 @@
 //! Session detail records: one OTP with its delivery attempts and timeline, search with
 //! filters and paging, and the sandbox outbox.
 use super::input::Fields;
-use crate::domain::{Channel, OtpStatus};
 use crate::on_db;
 use crate::server::clock::{rfc3339, Millis};
 use crate::server::db::otps::{AttemptRow, EventRow, OtpRow, SandboxRow, COLUMNS};
@@ -273,24 +272,13 @@ impl OtpFilter {
         if let Some(s) = f.text("service", 1, 64)? {
             me.add("service", "service", "=", Arg::Text(s));
         }
-        if let Some(c) = f.string("channel")? {
-            let ch = Channel::parse(&c).ok_or_else(|| {
-                ServiceError::invalid("channel", "channel must be sms, call or email.")
-            })?;
+        if let Some(ch) = f.channel()? {
             me.add("channel", "channel", "=", Arg::Text(ch.as_str().into()));
         }
-        if let Some(s) = f.string("status")? {
-            let st = OtpStatus::parse(&s).ok_or_else(|| ServiceError::invalid("status", "status must be one of pending, sent, delivered, verified, expired, canceled, max_attempts, failed, blocked."))?;
+        if let Some(st) = f.status()? {
             me.add("status", "status", "=", Arg::Text(st.as_str().into()));
         }
-        if let Some(c) = f.string("countryCode")? {
-            let c = c.trim().to_ascii_uppercase();
-            if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(ServiceError::invalid(
-                    "countryCode",
-                    "countryCode must be an ISO 3166 alpha-2 code like US.",
-                ));
-            }
+        if let Some(c) = f.country_code()? {
             me.add("countryCode", "country_code", "=", Arg::Text(c));
         }
         if let Some(r) = f.text("reference", 1, 128)? {
