@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers. Everything is in .ci/ so CI runs the same.
-.PHONY: run test dev bench bench-search check
+.PHONY: run test dev bench bench-search bench-usage check
 
 ## Set up whatever is missing, build a release and run it on SQLite with the demo account.
 run:
@@ -18,6 +18,10 @@ bench:
 ## Benchmark: 1 M synthetic OTPs, then the OTPs page (deep pages, filters) and the CSV export.
 bench-search:
 	@.ci/bench.sh search
+
+## Benchmark: 10 M realistic OTPs over 400 days (smart2fa seed's bulk path), then the usage API.
+bench-usage:
+	@.ci/bench.sh usage
 
 ## Day-to-day: rebuild and reload on every change (debug build).
 dev:

@@ -8,17 +8,24 @@
 # `.ci/bench.sh search` (`make bench-search`): instead fills the database with BENCH_OTPS
 # synthetic OTPs (default 1 000 000) over BENCH_DAYS days (default 90) and times the OTPs page
 # (first page, deep pages by position and by OFFSET, filters) and a full CSV export.
+# `.ci/bench.sh usage` (`make bench-usage`): seeds BENCH_OTPS (default 10 000 000) realistic OTPs
+# over BENCH_DAYS (default 400) days and times the usage records API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 .ci/setup-tools.sh
 [[ "${BENCH_SKIP_BUILD:-}" == 1 ]] || cargo leptos build --release --precompress
 DIR="$(mktemp -d)"
-if [[ "${1:-}" == search ]]; then
+if [[ "${1:-}" == search || "${1:-}" == usage ]]; then
   trap 'rm -rf "$DIR"' EXIT
   export SMART2FA_DATA_DIR="$DIR/data" LEPTOS_ENV=PROD SMART2FA_LOG_LEVEL=warn
   if [[ -n "${BENCH_DATABASE_URL:-}" ]]; then export DATABASE_URL="$BENCH_DATABASE_URL"; else unset DATABASE_URL; fi
-  exec ./target/release/smart2fa bench-search --otps "${BENCH_OTPS:-1000000}" --days "${BENCH_DAYS:-90}"
+  if [[ "$1" == search ]]; then
+    ./target/release/smart2fa bench-search --otps "${BENCH_OTPS:-1000000}" --days "${BENCH_DAYS:-90}"
+  else
+    ./target/release/smart2fa bench-usage --otps "${BENCH_OTPS:-10000000}" --days "${BENCH_DAYS:-400}"
+  fi
+  exit 0
 fi
 PORT="${BENCH_PORT:-3990}"
 export SMART2FA_DATA_DIR="$DIR/data" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_ENV=PROD SMART2FA_LOG_LEVEL=warn

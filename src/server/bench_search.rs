@@ -1,4 +1,6 @@
-//! `smart2fa bench-search`: how the OTPs page and its export behave on a big history. Fills a
+//! `smart2fa bench-search` and `bench-usage`.
+//!
+//! `bench-search`: how the OTPs page and its export behave on a big history. Fills a
 //! fresh account with `otps` synthetic OTP rows in bulk (SQL, in batches), then times, through
 //! the same functions the console uses: the first page, pages deep in the history by position
 //! (and, for contrast, by OFFSET as `/2fa/search` pages), filtered pages, and a full CSV
@@ -11,6 +13,7 @@ use super::services::otp::input::Fields;
 use super::services::otp::sdr::OtpFilter;
 use super::services::AccountScope;
 use crate::on_db;
+use crate::server::services::usage_records::Period;
 use crate::server_fns::otps::{search_otps_service, OtpQuery};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -262,4 +265,96 @@ async fn insert(
         .bind(account).bind(prefix).bind(from).bind(to).bind(start).bind(span).bind(total)
         .execute(pool).await.map(|_| ()))?;
     Ok(())
+}
+
+/// `smart2fa bench-usage`: seeds `otps` OTPs over `days` days into a new account (the same bulk
+/// path as `smart2fa seed`), then times the usage API's answers, as issue-5 asks: a year of
+/// Daily records for one country and channel, Monthly grouped by status, AllTime grouped by
+/// country, and a few more.
+pub async fn run_usage(db: &Db, otps: i64, days: i64) -> anyhow::Result<String> {
+    let created = accounts::create(
+        db,
+        &SystemClock,
+        NewAccount {
+            friendly_name: "Usage benchmark".into(),
+            parent: None,
+            admin: None,
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("create account: {e}"))?;
+    let scope = AccountScope::authenticated(created.account);
+    let started = Instant::now();
+    let mut last_report = 0;
+    let rows = super::seed::seed(db, scope.sid().as_str(), otps, days, &mut |n| {
+        if n - last_report >= otps / 20 || n == otps {
+            last_report = n;
+            eprintln!(
+                "seeded {n}/{otps} OTPs ({:.0} rows/s)",
+                n as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    })
+    .await?;
+    let seeded_in = started.elapsed().as_secs_f64();
+    let counters: i64 = on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM usage_daily").fetch_one(pool).await)?;
+    let mut out = String::new();
+    let backend = match db {
+        Db::Sqlite(_) => "SQLite",
+        Db::Postgres(_) => "PostgreSQL",
+    };
+    writeln!(out, "Usage records on {rows} OTPs over {days} days ({backend}); seeded in {seeded_in:.0} s ({:.0} OTPs/s), {counters} daily counter rows; {RUNS} runs each: median / slowest", rows as f64 / seeded_in)?;
+    let now = SystemClock.now_ms();
+    let cases: [(&str, Period, &str); 6] = [
+        (
+            "a year of Daily records, country US + channel sms",
+            Period::Daily,
+            "startDate=-364days&countryCode=US&channel=sms",
+        ),
+        (
+            "Monthly for a year, grouped by status",
+            Period::Monthly,
+            "startDate=-1year&groupBy=status",
+        ),
+        (
+            "AllTime grouped by country",
+            Period::AllTime,
+            "groupBy=countryCode",
+        ),
+        ("last 30 days totals (the API default)", Period::Total, ""),
+        (
+            "last 30 days Daily grouped by channel (Home chart)",
+            Period::Daily,
+            "startDate=-29days&groupBy=channel",
+        ),
+        (
+            "a year Monthly grouped by country and channel",
+            Period::Monthly,
+            "startDate=-1year&groupBy=countryCode,channel",
+        ),
+    ];
+    for (label, period, query) in cases {
+        let input: serde_json::Map<String, serde_json::Value> =
+            form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+                .collect();
+        let scope = &scope;
+        let t = time_n(RUNS, || {
+            let input = input.clone();
+            async move {
+                crate::server::services::usage_records::records(db, scope, &input, period, now)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            }
+        })
+        .await?;
+        writeln!(
+            out,
+            "  {label:<56} {:>8.2} ms / {:>8.2} ms",
+            ms(t.0),
+            ms(t.1)
+        )?;
+    }
+    Ok(out)
 }

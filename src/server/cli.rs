@@ -51,6 +51,25 @@ enum Command {
         #[command(subcommand)]
         command: UsageCommand,
     },
+    /// Fill an account (default: the demo account) with a realistic OTP history, in bulk.
+    Seed {
+        /// How many OTPs.
+        #[arg(long, default_value_t = 100_000)]
+        otps: i64,
+        /// Over how many days (ending today).
+        #[arg(long, default_value_t = 400)]
+        days: i64,
+        /// The account to fill (AC…); the demo account when omitted.
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Seed a new account with OTPs and time the usage records API.
+    BenchUsage {
+        #[arg(long, default_value_t = 10_000_000)]
+        otps: i64,
+        #[arg(long, default_value_t = 400)]
+        days: i64,
+    },
     /// Fill a fresh account with synthetic OTPs and time the OTPs page and its CSV export.
     BenchSearch {
         /// How many OTPs to create.
@@ -225,6 +244,47 @@ async fn run(cli: Cli, settings: Settings, out: &mut (dyn Write + Send)) -> anyh
                 "{}",
                 json!({"rows": r.rows, "differences": r.differences})
             )?;
+            db.close().await;
+            Ok(())
+        }
+        Command::Seed {
+            otps,
+            days,
+            account,
+        } => {
+            let db = open(&settings).await?;
+            let account = match account {
+                Some(a) => AccountSid::parse(&a)
+                    .map_err(|e| anyhow::anyhow!("--account {e}"))?
+                    .to_string(),
+                None => {
+                    demo::ensure(&db, clock.as_ref(), &settings.data_dir)
+                        .await
+                        .map_err(service_err)?
+                        .account_sid
+                }
+            };
+            let started = std::time::Instant::now();
+            let mut last = 0;
+            let rows = super::seed::seed(&db, &account, otps, days, &mut |n| {
+                if n - last >= (otps / 20).max(1) || n == otps {
+                    last = n;
+                    eprintln!("seeded {n}/{otps} OTPs");
+                }
+            })
+            .await?;
+            writeln!(
+                out,
+                "{}",
+                json!({"accountSid": account, "otps": rows, "seconds": started.elapsed().as_secs()})
+            )?;
+            db.close().await;
+            Ok(())
+        }
+        Command::BenchUsage { otps, days } => {
+            let db = open(&settings).await?;
+            let report = super::bench_search::run_usage(&db, otps, days).await?;
+            write!(out, "{report}")?;
             db.close().await;
             Ok(())
         }

@@ -14,6 +14,7 @@ pub mod loadgen;
 pub mod providers;
 pub mod rest;
 pub mod secrets;
+pub mod seed;
 pub mod services;
 pub mod state;
 pub mod telemetry;

@@ -12,6 +12,7 @@ super::both_backends!(
     counters_follow_a_random_workload,
     rebuild_repairs_and_reports_differences,
     days_split_at_utc_midnight,
+    seed_writes_a_realistic_history_the_counters_agree_with,
 );
 
 async fn quiet_app(b: Backend) -> TestApp {
@@ -200,4 +201,57 @@ async fn days_split_at_utc_midnight(b: Backend) {
         days,
         vec![next_midnight / 86_400_000 - 1, next_midnight / 86_400_000]
     );
+}
+
+/// The bulk seed goes through the same triggers: its counters equal the OTP table, and the
+/// history has the promised shape.
+async fn seed_writes_a_realistic_history_the_counters_agree_with(b: Backend) {
+    let app = quiet_app(b).await;
+    let acc = app.account("Seeded").await;
+    let db = app.state.db();
+    let mut reported = Vec::new();
+    let rows = crate::server::seed::seed(db, &acc.sid, 12_000, 28, &mut |n| reported.push(n))
+        .await
+        .unwrap();
+    assert_eq!(rows, 12_000);
+    assert_eq!(reported.len(), 28);
+    assert_eq!(*reported.last().unwrap(), 12_000);
+    let live = usage::live(db, Some(&acc.sid)).await.unwrap();
+    assert_eq!(live, usage::from_otps(db, Some(&acc.sid)).await.unwrap());
+    let total: i64 = live.values().map(|v| v.0).sum();
+    assert_eq!(total, 12_000);
+    let countries: std::collections::BTreeSet<&str> = live
+        .keys()
+        .map(|k| k.4.as_str())
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(countries.len(), 40, "{countries:?}");
+    let statuses: std::collections::BTreeSet<&str> = live.keys().map(|k| k.5.as_str()).collect();
+    assert_eq!(statuses.len(), 9, "{statuses:?}");
+    let channels: std::collections::BTreeSet<&str> = live.keys().map(|k| k.3.as_str()).collect();
+    assert_eq!(channels.len(), 3);
+    // Weekdays carry more traffic than weekends.
+    let (mut weekday, mut weekend) = (0i64, 0i64);
+    for (k, v) in &live {
+        if (k.1 + 3).rem_euclid(7) >= 5 {
+            weekend += v.0
+        } else {
+            weekday += v.0
+        }
+    }
+    assert!(
+        weekday as f64 / 20.0 > weekend as f64 / 8.0 * 1.3,
+        "{weekday} vs {weekend}"
+    );
+    // And the rows are OTPs like any other: searchable and readable as SDRs.
+    let (status, found) = app
+        .api(&acc)
+        .get("/2fa/search?status=max_attempts&PageSize=1")
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert!(found["total"].as_i64().unwrap() > 100);
+    let rid = found["otps"][0]["requestID"].as_str().unwrap().to_owned();
+    let (status, sdr) = app.api(&acc).get(&format!("/2fa/search/{rid}")).await;
+    assert_eq!(status, 200, "{sdr}");
+    assert_eq!(sdr["attemptsLeft"], 0);
 }
