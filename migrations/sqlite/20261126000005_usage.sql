@@ -2,7 +2,7 @@
 -- with their price. Triggers on otps append every change to usage_deltas in the same
 -- transaction as the change itself (so reports can never disagree with the SDRs, and
 -- concurrent writers never contend on a counter row); the compactor folds deltas into
--- usage_daily. Reports read usage_daily plus the not-yet-folded deltas.
+-- usage_daily and usage_monthly. Reports read those plus the not-yet-folded deltas.
 CREATE TABLE usage_daily (
     account_sid   TEXT NOT NULL,
     day           BIGINT NOT NULL,        -- UTC days since 1970-01-01 (date_created / 86 400 000)
@@ -12,6 +12,19 @@ CREATE TABLE usage_daily (
     status        TEXT NOT NULL,
     count         BIGINT NOT NULL,
     price         BIGINT NOT NULL,        -- micro-units, like otps.price
+    PRIMARY KEY (account_sid, day, service, channel, country_code, status)
+);
+
+-- The same counters per UTC month ("day" is the month's first day), for long ranges.
+CREATE TABLE usage_monthly (
+    account_sid   TEXT NOT NULL,
+    day           BIGINT NOT NULL,        -- first day of the month, in days since 1970-01-01
+    service       TEXT NOT NULL,
+    channel       TEXT NOT NULL,
+    country_code  TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    count         BIGINT NOT NULL,
+    price         BIGINT NOT NULL,
     PRIMARY KEY (account_sid, day, service, channel, country_code, status)
 );
 
@@ -58,3 +71,8 @@ SELECT account_sid, date_created / 86400000, service, channel, COALESCE(country_
        COUNT(*), SUM(price)
 FROM otps
 GROUP BY account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status;
+
+INSERT INTO usage_monthly (account_sid, day, service, channel, country_code, status, count, price)
+SELECT account_sid, CAST(julianday(date(day * 86400, 'unixepoch', 'start of month')) - 2440587.5 AS INTEGER), service, channel, country_code, status, SUM(count), SUM(price)
+FROM usage_daily
+GROUP BY account_sid, CAST(julianday(date(day * 86400, 'unixepoch', 'start of month')) - 2440587.5 AS INTEGER), service, channel, country_code, status;

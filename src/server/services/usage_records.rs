@@ -233,11 +233,35 @@ pub async fn records(
         ));
     }
 
+    // Whole months inside the range are read from the monthly counters (a year is ~12 rows per
+    // combination instead of ~365); the days around them, and Daily reports, from the daily ones.
+    let months = if matches!(period, Period::Daily | Period::Today | Period::Yesterday) {
+        None
+    } else {
+        let first = if start.day() == 1 {
+            start
+        } else {
+            month_start(month_start(start) + Duration::days(32))
+        };
+        let after_end = end + Duration::days(1);
+        let last_end = if after_end.day() == 1 {
+            end
+        } else {
+            month_start(end) - Duration::days(1)
+        };
+        (first <= last_end).then(|| {
+            (
+                day_of(first),
+                day_of(month_start(last_end)),
+                day_of(last_end),
+            )
+        })
+    };
     let rows = read(
         db,
         &accounts,
-        day_of(start),
-        day_of(end),
+        (day_of(start), day_of(end)),
+        months,
         &group_by,
         &filters,
     )
@@ -359,14 +383,17 @@ pub async fn records(
 
 /// Counter rows (folded and pending) of `accounts` between two days, summed per day and per
 /// requested group.
+/// `range` is (first day, last day); `months`, when whole months lie inside it, is (first
+/// month's first day, last month's first day, last month's last day).
 async fn read(
     db: &Db,
     accounts: &[String],
-    first_day: i64,
-    last_day: i64,
+    range: (i64, i64),
+    months: Option<(i64, i64, i64)>,
     group_by: &[(&str, &str)],
     filters: &[(&str, String)],
 ) -> ServiceResult<Vec<Row>> {
+    let (first_day, last_day) = range;
     let mut args: Vec<String> = Vec::new();
     let account_list = accounts
         .iter()
@@ -377,19 +404,27 @@ async fn read(
         .collect::<Vec<_>>()
         .join(", ");
     let mut clauses = vec![format!("account_sid IN ({account_list})")];
-    clauses.push(format!("day >= {first_day} AND day <= {last_day}"));
     for (column, value) in filters {
         args.push(value.clone());
         clauses.push(format!("{column} = ${}", args.len()));
     }
-    let where_sql = clauses.join(" AND ");
+    let base = clauses.join(" AND ");
+    let whole = format!("{base} AND day >= {first_day} AND day <= {last_day}");
+    let columns = "day, service, channel, country_code, status, count, price";
+    let counters = match months {
+        None => format!("SELECT {columns} FROM usage_daily WHERE {whole}"),
+        Some((m0, m1, m1_end)) => format!(
+            "SELECT {columns} FROM usage_monthly WHERE {base} AND day >= {m0} AND day <= {m1} \
+             UNION ALL SELECT {columns} FROM usage_daily WHERE {base} \
+               AND ((day >= {first_day} AND day < {m0}) OR (day > {m1_end} AND day <= {last_day}))"
+        ),
+    };
     let cols = group_by.iter().map(|(_, c)| *c).collect::<Vec<_>>();
     let select_groups: String = cols.iter().map(|c| format!(", {c}")).collect();
     let sql = format!(
         "SELECT day{select_groups}, CAST(SUM(count) AS BIGINT), \
          CAST(SUM(CASE WHEN status = 'verified' THEN count ELSE 0 END) AS BIGINT), CAST(SUM(price) AS BIGINT) \
-         FROM (SELECT day, service, channel, country_code, status, count, price FROM usage_daily WHERE {where_sql} \
-               UNION ALL SELECT day, service, channel, country_code, status, count, price FROM usage_deltas WHERE {where_sql}) AS u \
+         FROM ({counters} UNION ALL SELECT {columns} FROM usage_deltas WHERE {whole}) AS u \
          GROUP BY day{select_groups}"
     );
     let n = cols.len();

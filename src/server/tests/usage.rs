@@ -139,10 +139,12 @@ async fn counters_follow_a_random_workload(b: Backend) {
     assert!(live.keys().any(|k| k.4 == "GB"));
     usage::compact(app.state.db()).await.unwrap();
     assert_consistent(&app, "the last compaction").await;
+    assert_eq!(usage::monthly_differences(app.state.db()).await.unwrap(), 0);
     let rebuilt = usage::rebuild(app.state.db()).await.unwrap();
     assert_eq!(rebuilt.differences, 0, "live counters were already exact");
     assert!(rebuilt.rows > 0);
     assert_consistent(&app, "a rebuild").await;
+    assert_eq!(usage::monthly_differences(app.state.db()).await.unwrap(), 0);
     // Isolation: each account's counters are its own OTPs.
     for acc in [&acme, &globex] {
         let mine = usage::live(app.state.db(), Some(&acc.sid)).await.unwrap();
@@ -218,6 +220,7 @@ async fn seed_writes_a_realistic_history_the_counters_agree_with(b: Backend) {
     assert_eq!(*reported.last().unwrap(), 12_000);
     let live = usage::live(db, Some(&acc.sid)).await.unwrap();
     assert_eq!(live, usage::from_otps(db, Some(&acc.sid)).await.unwrap());
+    assert_eq!(usage::monthly_differences(db).await.unwrap(), 0);
     let total: i64 = live.values().map(|v| v.0).sum();
     assert_eq!(total, 12_000);
     let countries: std::collections::BTreeSet<&str> = live

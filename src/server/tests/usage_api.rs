@@ -225,6 +225,23 @@ async fn usage_records_by_period_group_and_account(b: Backend) {
         summary(&get("/2fa/usage/records/monthly?startDate=2025-12-01".into()).await),
         summary(&monthly)
     );
+    // The same answers once everything sits in daily and monthly counters.
+    for (path, before) in [
+        ("/2fa/usage/records/Yearly?startDate=-2years", &yearly),
+        ("/2fa/usage/records/LastMonth", &last),
+        (
+            "/2fa/usage/records/AllTime?groupBy=countryCode",
+            &by_country,
+        ),
+        ("/2fa/usage/records", &totals),
+        (
+            "/2fa/usage/records/Daily?startDate=2026-01-30&endDate=2026-02-02",
+            &daily,
+        ),
+    ] {
+        let after = get(path.into()).await;
+        assert_eq!(after["usageRecords"], before["usageRecords"], "{path}");
+    }
 
     // Isolation.
     let (_, other) = app.api(&globex).get("/2fa/usage/records/AllTime").await;
