@@ -11,6 +11,7 @@ pub mod otp;
 pub mod phone;
 pub mod role;
 pub mod template;
+pub mod url;
 
 pub use account::AccountStatus;
 pub use email::EmailAddress;

@@ -1,7 +1,7 @@
 //! `smart2fa bench-search` and `bench-usage`.
 //!
 //! `bench-search`: how the OTPs page and its export behave on a big history. Fills a
-//! fresh account with `otps` synthetic OTP rows in bulk (SQL, in batches), then times, through
+//! fresh account with `otps` OTPs through `smart2fa seed`'s bulk path, then times, through
 //! the same functions the console uses: the first page, pages deep in the history by position
 //! (and, for contrast, by OFFSET as `/2fa/search` pages), filtered pages, and a full CSV
 //! export. Prints figures; never fails on time.
@@ -18,42 +18,15 @@ use crate::server_fns::otps::{search_otps_service, OtpQuery};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-/// Rows inserted per statement.
-const INSERT_BATCH: i64 = 50_000;
 /// Timed runs per measurement (the median and the slowest are printed).
 const RUNS: usize = 15;
 
 pub async fn run(db: &Db, otps: i64, days: i64) -> anyhow::Result<String> {
-    let otps = otps.clamp(1, 50_000_000);
+    let (scope, otps, _) = seeded_account(db, "Search benchmark", otps, days).await?;
     let days = days.clamp(1, 3650);
-    let clock = SystemClock;
-    let created = accounts::create(
-        db,
-        &clock,
-        NewAccount {
-            friendly_name: "Search benchmark".into(),
-            parent: None,
-            admin: None,
-        },
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("create account: {e}"))?;
-    let scope = AccountScope::authenticated(created.account);
     let account = scope.sid().as_str().to_owned();
-    let prefix = super::crypto::random_hex(4);
-    let now = clock.now_ms();
+    let now = SystemClock.now_ms();
     let span = days * 86_400_000;
-    let started = Instant::now();
-    let mut from = 0;
-    while from < otps {
-        let to = (from + INSERT_BATCH).min(otps);
-        insert(db, &account, &prefix, from, to, otps, now - span, span).await?;
-        from = to;
-        eprintln!(
-            "seeded {from}/{otps} OTPs ({:.0} rows/s)",
-            from as f64 / started.elapsed().as_secs_f64()
-        );
-    }
     // What autovacuum does after a bulk load on PostgreSQL (statistics and the visibility map).
     let analyze = match db {
         Db::Sqlite(_) => "ANALYZE",
@@ -106,11 +79,14 @@ pub async fn run(db: &Db, otps: i64, days: i64) -> anyhow::Result<String> {
     let day = time::OffsetDateTime::from_unix_timestamp((now - span / 2) / 1000)?
         .date()
         .to_string();
+    let phone: String = on_db!(db, pool => sqlx::query_scalar(
+        "SELECT to_number FROM otps WHERE account_sid = $1 AND to_number IS NOT NULL ORDER BY sid LIMIT 1")
+        .bind(&account).fetch_one(pool).await)?;
     let filters = [
         (
             "filter: one phone number",
             OtpQuery {
-                destination: "+14150000777".into(),
+                destination: phone,
                 ..Default::default()
             },
         ),
@@ -208,75 +184,19 @@ async fn offset_page(db: &Db, account: &str, offset: i64) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Rows `from..to` of `total`, spread evenly over `span` ms from `start`: several services,
-/// channels, ~12 countries and every status, with phone numbers repeating.
-#[allow(clippy::too_many_arguments)]
-async fn insert(
+/// A new account filled with `otps` OTPs over `days` days by the seed's bulk path, with
+/// progress on stderr. Answers its scope, the rows written and the seconds it took.
+async fn seeded_account(
     db: &Db,
-    account: &str,
-    prefix: &str,
-    from: i64,
-    to: i64,
-    total: i64,
-    start: i64,
-    span: i64,
-) -> anyhow::Result<()> {
-    let (series, sid, num) = match db {
-        Db::Sqlite(_) => (
-            "WITH RECURSIVE g(i) AS (SELECT $3 UNION ALL SELECT i + 1 FROM g WHERE i + 1 < $4) SELECT i FROM g",
-            "'OTP' || $2 || printf('%024x', i)",
-            "printf('%07d', i % 1000000)",
-        ),
-        Db::Postgres(_) => (
-            "SELECT generate_series($3::bigint, $4::bigint - 1) AS i",
-            "'OTP' || $2 || lpad(to_hex(i), 24, '0')",
-            "lpad((i % 1000000)::text, 7, '0')",
-        ),
-    };
-    let countries = [
-        "US", "GB", "DE", "FR", "IN", "BR", "MX", "ES", "IT", "NG", "JP", "CA",
-    ];
-    let country = format!(
-        "CASE i % 12 {} END",
-        countries
-            .iter()
-            .enumerate()
-            .map(|(n, c)| format!("WHEN {n} THEN '{c}'"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    let sql = format!(
-        "INSERT INTO otps (sid, account_sid, service, reference, channel, workflow, workflow_timeout, to_number, email_to, \
-         country_code, language, voice, repeat_count, code_hash, code_length, code_type, expires_at, max_attempts, \
-         verify_attempts, status, price, date_created, date_updated) \
-         SELECT {sid}, $1, \
-           CASE i % 4 WHEN 0 THEN 'Shop' WHEN 1 THEN 'Bank' WHEN 2 THEN 'Games' ELSE 'Travel' END, \
-           'ref-' || i, ch, ch, 60, \
-           CASE WHEN ch = 'email' THEN NULL ELSE '+1415' || {num} END, \
-           CASE WHEN ch = 'email' THEN 'user' || (i % 1000000) || '@example.com' ELSE NULL END, \
-           {country}, 'en-US', 'woman', 1, 'seeded', 6, 'numeric', at + 600000, 5, 0, \
-           CASE i % 20 WHEN 14 THEN 'expired' WHEN 15 THEN 'expired' WHEN 16 THEN 'failed' WHEN 17 THEN 'canceled' \
-             WHEN 18 THEN 'max_attempts' WHEN 19 THEN 'delivered' ELSE 'verified' END, \
-           5000, at, at \
-         FROM (SELECT i, CASE WHEN i % 10 < 6 THEN 'sms' WHEN i % 10 < 9 THEN 'email' ELSE 'call' END AS ch, \
-                 $5 + (i * $6) / $7 AS at FROM ({series}) AS s) AS rows"
-    );
-    on_db!(db, pool => sqlx::query(&sql)
-        .bind(account).bind(prefix).bind(from).bind(to).bind(start).bind(span).bind(total)
-        .execute(pool).await.map(|_| ()))?;
-    Ok(())
-}
-
-/// `smart2fa bench-usage`: seeds `otps` OTPs over `days` days into a new account (the same bulk
-/// path as `smart2fa seed`), then times the usage API's answers, as issue-5 asks: a year of
-/// Daily records for one country and channel, Monthly grouped by status, AllTime grouped by
-/// country, and a few more.
-pub async fn run_usage(db: &Db, otps: i64, days: i64) -> anyhow::Result<String> {
+    name: &str,
+    otps: i64,
+    days: i64,
+) -> anyhow::Result<(AccountScope, i64, f64)> {
     let created = accounts::create(
         db,
         &SystemClock,
         NewAccount {
-            friendly_name: "Usage benchmark".into(),
+            friendly_name: name.into(),
             parent: None,
             admin: None,
         },
@@ -287,7 +207,7 @@ pub async fn run_usage(db: &Db, otps: i64, days: i64) -> anyhow::Result<String> 
     let started = Instant::now();
     let mut last_report = 0;
     let rows = super::seed::seed(db, scope.sid().as_str(), otps, days, &mut |n| {
-        if n - last_report >= otps / 20 || n == otps {
+        if n - last_report >= (otps / 20).max(1) || n == otps {
             last_report = n;
             eprintln!(
                 "seeded {n}/{otps} OTPs ({:.0} rows/s)",
@@ -296,7 +216,15 @@ pub async fn run_usage(db: &Db, otps: i64, days: i64) -> anyhow::Result<String> 
         }
     })
     .await?;
-    let seeded_in = started.elapsed().as_secs_f64();
+    Ok((scope, rows, started.elapsed().as_secs_f64()))
+}
+
+/// `smart2fa bench-usage`: seeds `otps` OTPs over `days` days into a new account (the same bulk
+/// path as `smart2fa seed`), then times the usage API's answers, as issue-5 asks: a year of
+/// Daily records for one country and channel, Monthly grouped by status, AllTime grouped by
+/// country, and a few more.
+pub async fn run_usage(db: &Db, otps: i64, days: i64) -> anyhow::Result<String> {
+    let (scope, rows, seeded_in) = seeded_account(db, "Usage benchmark", otps, days).await?;
     let counters: i64 = on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM usage_daily").fetch_one(pool).await)?;
     let mut out = String::new();
     let backend = match db {

@@ -119,6 +119,21 @@ pub const QUERY_FIELDS: [(&str, &str); 9] = [
 ];
 
 impl OtpQuery {
+    /// Every URL parameter of the OTPs page: the filters, then the page position.
+    pub const PARAMS: [&'static str; 11] = [
+        "destination",
+        "request_id",
+        "reference",
+        "status",
+        "channel",
+        "country",
+        "service",
+        "from",
+        "until",
+        "before",
+        "after",
+    ];
+
     /// The query from URL parameters (unknown ones ignored).
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut q = OtpQuery::default();
@@ -165,11 +180,7 @@ impl OtpQuery {
     pub fn to_query_string(&self, extra: &[(&'static str, String)]) -> String {
         let mut pairs = self.filter_pairs();
         pairs.extend(extra.iter().cloned());
-        pairs
-            .iter()
-            .map(|(k, v)| format!("{k}={}", url_encode(v)))
-            .collect::<Vec<_>>()
-            .join("&")
+        crate::domain::url::query_string(&pairs)
     }
 
     /// The filters as the fields of a `/2fa/search` request.
@@ -202,18 +213,6 @@ impl OtpQuery {
         put("endTime", &self.until);
         m
     }
-}
-
-/// Percent-encoding for URL query values.
-pub fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Rows per page of the OTPs table.

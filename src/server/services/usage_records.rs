@@ -326,11 +326,7 @@ pub async fn records(
     } else {
         scope.sid().to_string()
     };
-    let query_string = echo
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
+    let query_string = crate::domain::url::query_string(&echo);
     let path = format!("/2fa/usage/records{}", period.path());
     let all: Vec<Value> = totals
         .into_iter()

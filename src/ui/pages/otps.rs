@@ -28,21 +28,9 @@ pub fn OtpsPage() -> impl IntoView {
     let query = Memo::new(move |_| {
         params.with(|p| {
             OtpQuery::from_pairs(
-                [
-                    "destination",
-                    "request_id",
-                    "reference",
-                    "status",
-                    "channel",
-                    "country",
-                    "service",
-                    "from",
-                    "until",
-                    "before",
-                    "after",
-                ]
-                .into_iter()
-                .filter_map(|k| p.get_str(k).map(|v| (k, v))),
+                OtpQuery::PARAMS
+                    .into_iter()
+                    .filter_map(|k| p.get_str(k).map(|v| (k, v))),
             )
         })
     });

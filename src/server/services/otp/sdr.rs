@@ -134,13 +134,10 @@ impl Paging {
             (total + self.page_size - 1) / self.page_size
         };
         let link = |page: i64| {
-            let mut q: Vec<String> = query
-                .iter()
-                .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-                .collect();
-            q.push(format!("Page={page}"));
-            q.push(format!("PageSize={}", self.page_size));
-            format!("{path}?{}", q.join("&"))
+            let mut q = query.to_vec();
+            q.push(("Page".into(), page.to_string()));
+            q.push(("PageSize".into(), self.page_size.to_string()));
+            format!("{path}?{}", crate::domain::url::query_string(&q))
         };
         let start = self.page * self.page_size;
         let mut m = Map::new();
@@ -181,17 +178,6 @@ impl Paging {
         );
         m
     }
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Binds every filter argument to a query, in order.
