@@ -98,7 +98,7 @@ fn spawn_child_logging(
 }
 
 async fn wait_healthy(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         if let Ok(r) = reqwest::get(format!("{base}/healthz")).await {
             if r.status() == 200 {
@@ -207,7 +207,7 @@ async fn sigkill_mid_burst_loses_and_duplicates_nothing(b: Backend) {
             }
         }));
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(120);
     while accepted.lock().unwrap().len() < 120 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
