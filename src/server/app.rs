@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::ready))
         .nest("/2fa", rest::router())
         .route("/console/otps.csv", get(super::export::otps_csv))
+        .route("/console/usage.csv", get(super::export::usage_csv))
         .leptos_routes_with_context(&state, routes, provide_state, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

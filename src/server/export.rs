@@ -1,4 +1,4 @@
-//! `GET /console/otps.csv`: the OTPs page's filtered set as CSV, for a signed-in console user.
+//! CSV exports for signed-in console users. `GET /console/otps.csv`: the OTPs page's filtered set.
 //! Streamed in keyset batches through a small channel, so an export of millions of rows holds
 //! one batch in memory and stops as soon as the browser goes away.
 use crate::domain::Role;
@@ -10,6 +10,7 @@ use crate::server::services::otp::sdr::{self, Cursor, OtpFilter, Seek};
 use crate::server::services::ServiceResult;
 use crate::server::state::AppState;
 use crate::server_fns::otps::OtpQuery;
+use crate::server_fns::usage::UsageQuery;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
@@ -87,6 +88,62 @@ pub async fn otps_csv(
             (header::CACHE_CONTROL, "no-store"),
         ],
         Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+/// `GET /console/usage.csv?…`: the Usage page's report (same parameters) as CSV: one line per
+/// period with the series, total, verified, conversion rate and price, then the totals.
+pub async fn usage_csv(
+    State(state): State<AppState>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let user = match console::require(&state, &session, &Role::ALL).await {
+        Ok(u) => u,
+        Err(e) => return error(StatusCode::from_u16(e.code.http_status()), &e.message),
+    };
+    let raw = query.unwrap_or_default();
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect();
+    let q = UsageQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let now = state.clock().now_ms();
+    let report =
+        match crate::server_fns::usage::report_service(state.db(), &user.scope, &q, now).await {
+            Ok(r) => r,
+            Err(e) => {
+                let e = crate::server_fns::usage::console_error(e);
+                return error(StatusCode::from_u16(e.code.http_status()), &e.message);
+            }
+        };
+    let mut header = vec!["period".to_owned(), "start".into(), "end".into()];
+    // Series columns say what they split ("status:verified" is not the "verified" total).
+    header.extend(report.series.iter().map(|s| format!("{}:{s}", report.by)));
+    header.extend(["total", "verified", "conversionRate", "price", "priceUnit"].map(String::from));
+    let mut body = csv_line(header);
+    for r in report.rows.iter().chain(std::iter::once(&report.totals)) {
+        let mut cells = vec![r.label.clone(), r.start.clone(), r.end.clone()];
+        cells.extend(r.values.iter().map(i64::to_string));
+        cells.extend([
+            r.count.to_string(),
+            r.verified.to_string(),
+            format!("{:.4}", r.conversion),
+            r.price.clone(),
+            "USD".into(),
+        ]);
+        body.push_str(&csv_line(cells));
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", report.file_name()),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
     )
         .into_response()
 }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod developers;
 pub mod limits;
 pub mod otps;
+pub mod usage;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ctx;

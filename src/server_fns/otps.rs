@@ -307,7 +307,7 @@ mod server {
 }
 
 #[cfg(feature = "ssr")]
-pub use server::search as search_otps_service;
+pub use server::{search as search_otps_service, view as sdr_view};
 
 /// The OTPs page: filtered, newest first, by position.
 #[server(endpoint = "otps_search")]

@@ -11,6 +11,7 @@ use components::layout::ConsoleLayout;
 use pages::{
     coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage, limits::LimitsPage,
     login::LoginPage, not_found::NotFound, otps::OtpsPage, sdr::SdrPage, send::SendPage,
+    usage::UsagePage,
 };
 
 /// The document around the app, rendered on the server.
@@ -57,7 +58,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("send") view=SendPage/>
                     <Route path=StaticSegment("otps") view=OtpsPage/>
                     <Route path=(StaticSegment("otps"), ParamSegment("id")) view=SdrPage/>
-                    <Route path=StaticSegment("usage") view=|| view! { <ComingSoon title="Usage"/> }/>
+                    <Route path=StaticSegment("usage") view=UsagePage/>
                     <Route path=StaticSegment("limits") view=LimitsPage/>
                     <Route path=StaticSegment("settings") view=|| view! { <ComingSoon title="Settings"/> }/>
                     <Route path=StaticSegment("subaccounts") view=|| view! { <ComingSoon title="Sub-accounts"/> }/>

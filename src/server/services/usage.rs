@@ -181,3 +181,51 @@ pub async fn monthly_differences(db: &Db) -> ServiceResult<usize> {
     let keys: std::collections::BTreeSet<&UsageKey> = a.keys().chain(b.keys()).collect();
     Ok(keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).count())
 }
+
+/// OTPs of `account` created at or after `since_ms`, per current channel and status, from the
+/// OTP table (counters are per day; this window is not). Walks `otps_by_account_created`.
+pub async fn recent(
+    db: &Db,
+    account: &str,
+    since_ms: i64,
+) -> ServiceResult<Vec<(String, String, i64)>> {
+    const SQL: &str = "SELECT channel, status, COUNT(*) FROM otps \
+        WHERE account_sid = $1 AND date_created >= $2 GROUP BY channel, status";
+    Ok(on_db!(db, pool => sqlx::query_as(SQL).bind(account).bind(since_ms).fetch_all(pool).await)?)
+}
+
+/// The distinct values of `column` (`country_code` or `service`) in `accounts`' counters, sorted:
+/// what a report filter can usefully offer. Reads the monthly counters and pending deltas.
+pub async fn present(
+    db: &Db,
+    accounts: &[String],
+    column: Dimension,
+) -> ServiceResult<Vec<String>> {
+    let column = match column {
+        Dimension::Country => "country_code",
+        Dimension::Service => "service",
+    };
+    let list = (1..=accounts.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT DISTINCT {column} FROM usage_monthly WHERE account_sid IN ({list}) AND {column} <> '' \
+         UNION SELECT DISTINCT {column} FROM usage_deltas WHERE account_sid IN ({list}) AND {column} <> '' \
+         ORDER BY 1"
+    );
+    Ok(on_db!(db, pool => {
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for a in accounts {
+            q = q.bind(a.clone());
+        }
+        q.fetch_all(pool).await
+    })?)
+}
+
+/// A report dimension whose present values [`present`] lists.
+#[derive(Debug, Clone, Copy)]
+pub enum Dimension {
+    Country,
+    Service,
+}

@@ -73,11 +73,11 @@ fn day_of(d: Date) -> i64 {
     (d - EPOCH).whole_days()
 }
 
-fn date_of(day: i64) -> Date {
+pub fn date_of(day: i64) -> Date {
     EPOCH + Duration::days(day)
 }
 
-fn month_start(d: Date) -> Date {
+pub fn month_start(d: Date) -> Date {
     d.replace_day(1).expect("day 1 exists")
 }
 
@@ -87,7 +87,7 @@ fn prev_month_start(d: Date) -> Date {
 }
 
 /// `YYYY-MM-DD`, or relative to today: `-30days`, `-2months`, `-1year`, `today`.
-fn parse_date(field: &'static str, raw: &str, today: Date) -> ServiceResult<Date> {
+pub fn parse_date(field: &'static str, raw: &str, today: Date) -> ServiceResult<Date> {
     let raw = raw.trim();
     let bad = || {
         ServiceError::invalid(
@@ -140,9 +140,62 @@ pub async fn records(
     period: Period,
     today_ms: i64,
 ) -> ServiceResult<Value> {
+    let paging = Paging::parse(&Fields(raw))?;
+    let all = compute(db, caller, raw, period, today_ms).await?;
+    let total = all.records.len() as i64;
+    let from = (paging.page * paging.page_size).min(total) as usize;
+    let page: Vec<Value> = all
+        .records
+        .into_iter()
+        .skip(from)
+        .take(paging.page_size as usize)
+        .collect();
+    let mut out = paging.envelope(total, page.len(), &all.path, &all.echo);
+    out.insert("usageRecords".into(), Value::Array(page));
+    Ok(Value::Object(out))
+}
+
+/// Every record of a report (unpaged), with the range it covers.
+pub struct Computed {
+    pub records: Vec<Value>,
+    /// First and last day of the range, inclusive.
+    pub start: Date,
+    pub end: Date,
+    /// The report's path and its parameters as understood (for `uri` and the envelope).
+    pub path: String,
+    pub echo: Vec<(String, String)>,
+}
+
+/// The first and last day of every period of `period` in `start..=end` (the first and last cut
+/// to the range), in order.
+pub fn periods(period: Period, start: Date, end: Date) -> Vec<(Date, Date)> {
+    let mut out = Vec::new();
+    let mut d = start;
+    while d <= end {
+        let next = match period {
+            Period::Daily => d + Duration::days(1),
+            Period::Monthly => month_start(month_start(d) + Duration::days(32)),
+            Period::Yearly => {
+                Date::from_calendar_date(d.year() + 1, Month::January, 1).expect("Jan 1")
+            }
+            _ => end + Duration::days(1),
+        };
+        out.push((d, (next - Duration::days(1)).min(end)));
+        d = next;
+    }
+    out
+}
+
+/// The records of a report, all of them, in order of period then group values.
+pub async fn compute(
+    db: &Db,
+    caller: &AccountScope,
+    raw: &Map<String, Value>,
+    period: Period,
+    today_ms: i64,
+) -> ServiceResult<Computed> {
     let f = Fields(raw);
     let scope = f.scope(db, caller).await?;
-    let paging = Paging::parse(&f)?;
     let today = date_of(today_ms.div_euclid(86_400_000));
 
     // The range, inclusive.
@@ -289,23 +342,8 @@ pub async fn records(
     // Without grouping, every period of the range has a record (zeros included), so a chart has
     // one point per day/month/year.
     if group_by.is_empty() {
-        let mut d = start;
-        while d <= end {
-            totals.entry((bucket(day_of(d)), Vec::new())).or_default();
-            d = match period {
-                Period::Daily => d + Duration::days(1),
-                Period::Monthly => {
-                    let next = month_start(d) + Duration::days(32);
-                    month_start(next)
-                }
-                Period::Yearly => {
-                    Date::from_calendar_date(d.year() + 1, Month::January, 1).expect("Jan 1")
-                }
-                _ => end + Duration::days(1),
-            };
-            if period == Period::AllTime {
-                break;
-            }
+        for (first, _) in periods(period, start, end) {
+            totals.entry((first, Vec::new())).or_default();
         }
     }
     let period_end = |first: Date| -> Date {
@@ -365,16 +403,13 @@ pub async fn records(
             r
         })
         .collect();
-    let total = all.len() as i64;
-    let from = (paging.page * paging.page_size).min(total) as usize;
-    let page: Vec<Value> = all
-        .into_iter()
-        .skip(from)
-        .take(paging.page_size as usize)
-        .collect();
-    let mut out = paging.envelope(total, page.len(), &path, &echo);
-    out.insert("usageRecords".into(), Value::Array(page));
-    Ok(Value::Object(out))
+    Ok(Computed {
+        records: all,
+        start,
+        end,
+        path,
+        echo,
+    })
 }
 
 /// Counter rows (folded and pending) of `accounts` between two days, summed per day and per

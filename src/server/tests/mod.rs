@@ -9,6 +9,7 @@ mod callbacks;
 mod cli;
 mod console;
 mod console_otps;
+mod console_usage;
 mod crash;
 mod health;
 mod limits_api;

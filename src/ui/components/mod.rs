@@ -1,4 +1,6 @@
 //! Shared pieces of the console.
+pub mod chart;
 pub mod export;
 pub mod layout;
 pub mod otp;
+pub mod usage;

@@ -1,14 +1,29 @@
-//! Home: the signed-in account at a glance and how to start using the API.
+//! Home: the last 24 hours per channel, 30 days of OTPs stacked by channel, the latest
+//! failures, and the account at a glance.
+use crate::server_fns::usage::{load_home_summary, HomeSummary};
+use crate::ui::components::chart::StackedChart;
 use crate::ui::components::layout::WithUser;
+use crate::ui::components::otp::short_time;
+use crate::ui::components::usage::{chart_data, count, percent};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let summary = Resource::new(|| (), |_| load_home_summary());
     view! {
         <Title text="Home"/>
+        <WithUser children=|user| view! { <h1>{user.account_name.clone()}</h1> }/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match summary.await {
+                    Ok(s) => dashboard(s).into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
         <WithUser children=|user| view! {
-        <h1>{user.account_name.clone()}</h1>
         <section class="grid two">
             <div class="card">
                 <h2>"Your account"</h2>
@@ -31,5 +46,86 @@ pub fn HomePage() -> impl IntoView {
             </div>
         </section>
         }/>
+    }
+}
+
+fn channel_name(channel: &str) -> &'static str {
+    match channel {
+        "sms" => "SMS",
+        "call" => "Voice",
+        "email" => "Email",
+        _ => "Other",
+    }
+}
+
+fn dashboard(s: HomeSummary) -> impl IntoView {
+    let cards = s
+        .cards
+        .iter()
+        .map(|c| {
+            let ch = c.channel.clone();
+            view! {
+                <div class="card stat" data-channel=ch.clone()>
+                    <h2><span class="dot" style=format!("background:{}", crate::ui::components::chart::color_of(&ch))></span>{channel_name(&ch)}</h2>
+                    <dl class="figures">
+                        <div><dt>"Sent"</dt><dd data-testid=format!("{ch}-sent")>{count(c.sent)}</dd></div>
+                        <div><dt>"Verified"</dt><dd data-testid=format!("{ch}-verified")>{count(c.verified)}</dd></div>
+                        <div><dt>"Conversion"</dt><dd data-testid=format!("{ch}-conversion")>{percent(c.conversion)}</dd></div>
+                        <div><dt>"Failed"</dt><dd data-testid=format!("{ch}-failed") class:bad=c.failed != 0>{count(c.failed)}</dd></div>
+                    </dl>
+                </div>
+            }
+        })
+        .collect_view();
+    let total = s.chart.totals.count;
+    let chart = if total == 0 {
+        view! {
+            <div class="card empty" data-testid="home-chart-empty">
+                <p>"No OTPs in the last 30 days. Send one from " <A href="/send">"Send test OTP"</A> " or the API, and it shows here."</p>
+            </div>
+        }
+        .into_any()
+    } else {
+        view! {
+            <div class="card">
+                <div class="list-head">
+                    <h2>"Last 30 days"</h2>
+                    <A href="/usage">"Open usage reports →"</A>
+                </div>
+                <StackedChart id="home-chart" data=chart_data(&s.chart, false) label=format!("{} OTPs in the last 30 days, per day and channel", count(total))/>
+            </div>
+        }
+        .into_any()
+    };
+    let failures = if s.failures.is_empty() {
+        view! { <p class="muted" data-testid="no-failures">"No failed OTPs. Deliveries that fail on every channel show here."</p> }.into_any()
+    } else {
+        view! {
+            <table class="data" aria-label="Latest failed OTPs">
+                <thead><tr><th>"Created"</th><th>"Request ID"</th><th>"Destination"</th><th>"Channel"</th><th>"Service"</th></tr></thead>
+                <tbody>
+                    {s.failures.into_iter().map(|f| { let href = format!("/otps/{}", f.request_id); let id = f.request_id.clone(); view! {
+                        <tr data-request-id=f.request_id.clone()>
+                            <td class="nowrap">{short_time(&f.date_created)}</td>
+                            <td><A href=href><code>{id}</code></A></td>
+                            <td>{f.destination}</td>
+                            <td>{f.channel}</td>
+                            <td>{f.service}</td>
+                        </tr>
+                    }}).collect_view()}
+                </tbody>
+            </table>
+            <p><A href="/otps?status=failed">"All failed OTPs →"</A></p>
+        }
+        .into_any()
+    };
+    view! {
+        <h2 class="section">"Last 24 hours"</h2>
+        <section class="grid three" aria-label="Last 24 hours per channel">{cards}</section>
+        {chart}
+        <div class="card">
+            <h2>"Latest failures"</h2>
+            {failures}
+        </div>
     }
 }

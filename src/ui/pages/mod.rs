@@ -8,3 +8,4 @@ pub mod not_found;
 pub mod otps;
 pub mod sdr;
 pub mod send;
+pub mod usage;
