@@ -9,7 +9,8 @@
 # synthetic OTPs (default 1 000 000) over BENCH_DAYS days (default 90) and times the OTPs page
 # (first page, deep pages by position and by OFFSET, filters) and a full CSV export.
 # `.ci/bench.sh usage` (`make bench-usage`): seeds BENCH_OTPS (default 10 000 000) realistic OTPs
-# over BENCH_DAYS (default 400) days and times the usage records API.
+# over BENCH_DAYS (default 400) days and times the usage records API, then the Usage and Home
+# pages as the server renders them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"

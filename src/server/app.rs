@@ -105,9 +105,38 @@ pub fn router(state: AppState) -> Router {
                     axum::body::Body::new(http_body_util::Limited::new(body, max_body))
                 }))
                 .layer(axum::middleware::from_fn(csrf::guard))
+                .layer(axum::middleware::from_fn(server_fn_status))
                 .layer(sessions),
         )
         .with_state(state)
+}
+
+/// A server function whose arguments could not be read answers 500 from inside Leptos (before our
+/// code runs), though its body carries our 7005: give such answers the status of their code.
+async fn server_fn_status(
+    req: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let is_call = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    if !is_call || res.status() != http::StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return axum::response::IntoResponse::into_response((
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error",
+        ));
+    };
+    let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["code"].as_u64())
+        .and_then(|c| crate::domain::ErrorCode::from_code(c as u16));
+    if let Some(status) = code.and_then(|c| http::StatusCode::from_u16(c.http_status()).ok()) {
+        parts.status = status;
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish

@@ -223,7 +223,12 @@ async fn seeded_account(
 /// path as `smart2fa seed`), then times the usage API's answers, as issue-5 asks: a year of
 /// Daily records for one country and channel, Monthly grouped by status, AllTime grouped by
 /// country, and a few more.
-pub async fn run_usage(db: &Db, otps: i64, days: i64) -> anyhow::Result<String> {
+pub async fn run_usage(
+    db: &Db,
+    settings: &crate::server::config::Settings,
+    otps: i64,
+    days: i64,
+) -> anyhow::Result<String> {
     let (scope, rows, seeded_in) = seeded_account(db, "Usage benchmark", otps, days).await?;
     let counters: i64 = on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM usage_daily").fetch_one(pool).await)?;
     let mut out = String::new();
@@ -284,5 +289,117 @@ pub async fn run_usage(db: &Db, otps: i64, days: i64) -> anyhow::Result<String> 
             ms(t.1)
         )?;
     }
+    pages(&mut out, settings, &scope).await?;
     Ok(out)
+}
+
+/// Times whole console pages as the server renders them (HTTP on loopback, signed in, HTML
+/// with the table and the hydration data): the Usage page in several states, and Home.
+async fn pages(
+    out: &mut String,
+    settings: &crate::server::config::Settings,
+    scope: &AccountScope,
+) -> anyhow::Result<()> {
+    use crate::server::app;
+    use crate::server::services::users::{self, NewUser};
+    let mut settings = settings.clone();
+    settings.workers_enabled = false;
+    let state = app::prepare(settings, std::sync::Arc::new(SystemClock)).await?;
+    let password = crate::server::crypto::random_hex(12);
+    let email = format!("bench-{}@example.com", crate::server::crypto::random_hex(4));
+    users::create(
+        state.db(),
+        state.clock(),
+        scope.sid(),
+        NewUser {
+            email: email.clone(),
+            password: password.clone(),
+            role: crate::domain::Role::Support,
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("create user: {e}"))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app::serve(
+        listener,
+        app::router(state),
+        async move {
+            let _ = stopped.await;
+        },
+        Duration::from_secs(5),
+    ));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let login = http
+        .post(format!("{base}/api/login"))
+        .form(&[("email", email.as_str()), ("password", password.as_str())])
+        .send()
+        .await?;
+    let cookie = login
+        .headers()
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ");
+    anyhow::ensure!(
+        login.status().is_success() && !cookie.is_empty(),
+        "bench login failed: {}",
+        login.status()
+    );
+    writeln!(
+        out,
+        "Console pages rendered by the server (HTTP on loopback, whole HTML): median / slowest"
+    )?;
+    let cases = [
+        ("Usage, default (30 days by day, by channel)", "/usage"),
+        (
+            "Usage, a year by day, country US + channel sms",
+            "/usage?period=day&from=-364days&country=US&channel=sms",
+        ),
+        (
+            "Usage, 12 months by status",
+            "/usage?period=month&by=status",
+        ),
+        (
+            "Usage, 5 years by year, by status",
+            "/usage?period=year&by=status",
+        ),
+        ("Home (24 h cards, 30-day chart, failures)", "/"),
+    ];
+    for (label, path) in cases {
+        let url = format!("{base}{path}");
+        let (http, cookie) = (&http, &cookie);
+        let t = time_n(RUNS, || {
+            let url = url.clone();
+            async move {
+                let res = http
+                    .get(&url)
+                    .header(http::header::COOKIE, cookie)
+                    .send()
+                    .await?;
+                anyhow::ensure!(res.status().is_success(), "{url}: {}", res.status());
+                let page = res.text().await?;
+                anyhow::ensure!(
+                    page.contains("data-testid=\"usage-table\"")
+                        || page.contains("data-channel=\"sms\""),
+                    "{url}: no report rendered"
+                );
+                Ok(())
+            }
+        })
+        .await?;
+        writeln!(
+            out,
+            "  {label:<56} {:>8.2} ms / {:>8.2} ms",
+            ms(t.0),
+            ms(t.1)
+        )?;
+    }
+    let _ = stop.send(());
+    let _ = server.await;
+    Ok(())
 }

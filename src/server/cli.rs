@@ -283,7 +283,7 @@ async fn run(cli: Cli, settings: Settings, out: &mut (dyn Write + Send)) -> anyh
         }
         Command::BenchUsage { otps, days } => {
             let db = open(&settings).await?;
-            let report = super::bench_search::run_usage(&db, otps, days).await?;
+            let report = super::bench_search::run_usage(&db, &settings, otps, days).await?;
             write!(out, "{report}")?;
             db.close().await;
             Ok(())

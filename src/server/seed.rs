@@ -70,7 +70,8 @@ pub async fn seed(
 ) -> anyhow::Result<i64> {
     let otps = otps.clamp(1, 50_000_000);
     let days = days.clamp(1, 3650);
-    let today = SystemClock.now_ms().div_euclid(86_400_000);
+    let now = SystemClock.now_ms();
+    let today = now.div_euclid(86_400_000);
     let first = today - days + 1;
     // Weekdays weigh 5, weekends 3, with a slow growth over the period.
     let weights: Vec<f64> = (first..=today)
@@ -92,15 +93,10 @@ pub async fn seed(
             count = otps - written;
         }
         if count > 0 {
-            insert_day(
-                db,
-                account,
-                &prefix,
-                written,
-                count,
-                (first + n as i64) * 86_400_000,
-            )
-            .await?;
+            let day_start = (first + n as i64) * 86_400_000;
+            // Today's OTPs all lie before now.
+            let span = (now - day_start).clamp(1, 86_399_999);
+            insert_day(db, account, &prefix, written, count, (day_start, span)).await?;
             written += count;
             usage::compact(db).await?;
         }
@@ -109,15 +105,15 @@ pub async fn seed(
     Ok(written)
 }
 
-/// `count` OTPs numbered from `offset`, on the UTC day starting at `day_start`, denser around
-/// midday.
+/// `count` OTPs numbered from `offset`, within `span` ms from `day_start` (a UTC day's start),
+/// denser around the middle.
 async fn insert_day(
     db: &Db,
     account: &str,
     prefix: &str,
     offset: i64,
     count: i64,
-    day_start: i64,
+    (day_start, span): (i64, i64),
 ) -> anyhow::Result<()> {
     let (series, sid, digits) = match db {
         Db::Sqlite(_) => (
@@ -178,11 +174,11 @@ async fn insert_day(
                  SELECT n, at, (n * 7) % 1000 AS pick, (n * 13) % 100 AS r, {service} AS svc, \
                    CASE WHEN (n * 17) % 100 < 60 THEN 'sms' WHEN (n * 17) % 100 < 88 THEN 'email' ELSE 'call' END AS ch \
                  FROM (SELECT $3 + k AS n, \
-                   $5 + CAST(86399999 * (0.5 + 4 * ((k + 0.5) / $4 - 0.5) * ((k + 0.5) / $4 - 0.5) * ((k + 0.5) / $4 - 0.5)) AS BIGINT) AS at \
+                   $5 + CAST($6 * (0.5 + 4 * ((k + 0.5) / $4 - 0.5) * ((k + 0.5) / $4 - 0.5) * ((k + 0.5) / $4 - 0.5)) AS BIGINT) AS at \
                    FROM ({series}) AS s) AS a) AS b) AS c"
     );
     on_db!(db, pool => sqlx::query(&sql)
-        .bind(account).bind(prefix).bind(offset).bind(count).bind(day_start)
+        .bind(account).bind(prefix).bind(offset).bind(count).bind(day_start).bind(span)
         .execute(pool).await.map(|_| ()))?;
     Ok(())
 }

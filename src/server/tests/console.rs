@@ -399,7 +399,13 @@ async fn pages_hydrate_from_the_data_they_rendered(b: Backend) {
         .await;
     assert_eq!(status, 201);
     for round in 0..25 {
-        for path in ["/", "/developers", "/limits", "/usage", "/usage?period=month&by=status"] {
+        for path in [
+            "/",
+            "/developers",
+            "/limits",
+            "/usage",
+            "/usage?period=month&by=status",
+        ] {
             let page = http.get(app.url(path)).send().await.unwrap();
             assert_eq!(page.status(), 200);
             let page = page.text().await.unwrap();

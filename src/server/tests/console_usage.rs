@@ -305,6 +305,16 @@ async fn usage_report_periods_filters_and_errors(b: Backend) {
         "{err}"
     );
 
+    // A form the server cannot read is the caller's error (400, 7005), not the server's.
+    let (status, err) = call(
+        &app,
+        &http,
+        "usage_report",
+        &[("query[period]", "day"), ("query[period]", "month")],
+    )
+    .await;
+    assert_eq!((status, err["code"].as_i64()), (400, Some(7005)), "{err}");
+
     // Support may read usage; nobody signed out may.
     let (email, password) = app.user(&acme.sid, Role::Support).await;
     let support = signed_in(&app, &email, &password).await;

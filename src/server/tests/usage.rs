@@ -223,6 +223,17 @@ async fn seed_writes_a_realistic_history_the_counters_agree_with(b: Backend) {
     assert_eq!(usage::monthly_differences(db).await.unwrap(), 0);
     let total: i64 = live.values().map(|v| v.0).sum();
     assert_eq!(total, 12_000);
+    let newest: i64 = crate::on_db!(db, pool => sqlx::query_scalar("SELECT MAX(date_created) FROM otps WHERE account_sid = $1")
+        .bind(&acc.sid).fetch_one(pool).await)
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        newest <= now,
+        "no OTP lies in the future ({newest} > {now})"
+    );
     let countries: std::collections::BTreeSet<&str> = live
         .keys()
         .map(|k| k.4.as_str())

@@ -54,7 +54,7 @@ pub fn StackedChart(
 #[cfg(feature = "hydrate")]
 mod browser {
     use super::{color_of, ChartData};
-    use charming::component::{Axis, Grid, Legend};
+    use charming::component::{Axis, Grid, Legend, LegendType};
     use charming::element::{AxisLabel, AxisType, ItemStyle, Tooltip, Trigger};
     use charming::series::{Bar, Line};
     use charming::{Chart, WasmRenderer};
@@ -109,7 +109,7 @@ mod browser {
     fn chart(data: &ChartData) -> Chart {
         let mut c = Chart::new()
             .tooltip(Tooltip::new().trigger(Trigger::Axis))
-            .legend(Legend::new().bottom(0))
+            .legend(Legend::new().type_(LegendType::Scroll).bottom(0))
             .grid(
                 Grid::new()
                     .left(8)
