@@ -102,6 +102,13 @@ pub async fn seed(
         }
         progress(written);
     }
+    // A bulk load leaves PostgreSQL's planner statistics describing the empty tables until
+    // autovacuum gets to them; refresh them now so the first reports get good plans.
+    if let Db::Postgres(pool) = db {
+        sqlx::query("ANALYZE otps, usage_daily, usage_monthly, usage_deltas")
+            .execute(pool)
+            .await?;
+    }
     Ok(written)
 }
 
