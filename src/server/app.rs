@@ -51,8 +51,19 @@ pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
 }
 
 /// The full router for a prepared state.
+/// The app's routes, generated once per process. Generating them raises a process-global
+/// "suppress resource loads" flag inside leptos_server, and a resource that a page render starts
+/// meanwhile in the same process waits forever (leptos-rs/leptos#4773): with a fresh list per
+/// router, every server started while another one was rendering (parallel tests, the
+/// benchmark's in-process server) could hang a page.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let store = DbSessionStore::new(state.db());
     let settings = state.settings();
     let sessions = SessionManagerLayer::new(store)

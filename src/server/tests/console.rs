@@ -406,7 +406,13 @@ async fn pages_hydrate_from_the_data_they_rendered(b: Backend) {
             "/usage",
             "/usage?period=month&by=status",
         ] {
-            let page = http.get(app.url(path)).send().await.unwrap();
+            // A page that does not answer within 20 s is stuck, not slow (each takes ms).
+            let page = http
+                .get(app.url(path))
+                .timeout(std::time::Duration::from_secs(20))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: {path} did not answer: {e}"));
             assert_eq!(page.status(), 200);
             let page = page.text().await.unwrap();
             let data: String = page
