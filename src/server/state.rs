@@ -27,6 +27,8 @@ pub struct Inner {
     pub auth_cache: super::auth::cache::AuthCache,
     /// Wakes the delivery workers when new jobs were committed.
     pub wake: tokio::sync::Notify,
+    /// Told after delivery jobs ran (sandbox outbox readers that wait look again).
+    pub delivered: tokio::sync::Notify,
     /// This process's name when it leases jobs.
     pub worker_id: String,
     /// Replaces every account's provider (tests use it to inject failures).
@@ -49,6 +51,7 @@ impl AppState {
             login_user_throttle: Throttle::new(login_window.as_millis() as i64),
             login_address_throttle: Throttle::new(login_window.as_millis() as i64),
             wake: tokio::sync::Notify::new(),
+            delivered: tokio::sync::Notify::new(),
             auth_cache: super::auth::cache::AuthCache::new(
                 settings.api_auth.cache_secs as i64 * 1000,
             ),

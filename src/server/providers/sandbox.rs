@@ -31,6 +31,7 @@ impl Provider for Sandbox {
             );
         }
         // (otp_sid, step) is unique: a retried delivery after a crash does not duplicate the message.
+        let _turn = crate::server::db::write_turn(db).await;
         let res = on_db!(db, pool => sqlx::query(
             "INSERT INTO sandbox_messages (account_sid, otp_sid, step, channel, to_number, email_to, from_sender, subject, text, date_created) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (otp_sid, step) DO NOTHING")

@@ -404,6 +404,7 @@ fn sdr() {}
 
 #[utoipa::path(get, path = "/2fa/sandbox/messages", tag = "Sandbox",
     params(("requestID" = Option<String>, Query,), ("to" = Option<String>, Query,), ("emailTo" = Option<String>, Query,),
+        ("wait" = Option<i64>, Query, description = "Seconds (0-30) to hold an empty answer until a matching message arrives (long poll)."),
         ("Page" = Option<i64>, Query,), ("PageSize" = Option<i64>, Query,)),
     responses((status = 200, body = SandboxResponse)))]
 fn sandbox() {}

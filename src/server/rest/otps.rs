@@ -88,6 +88,6 @@ pub async fn sandbox_messages(
     ApiInput(input): ApiInput,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(
-        sdr::sandbox_messages(state.db(), &scope, &input).await?,
+        sdr::sandbox_messages_waiting(state.db(), &state.inner.delivered, &scope, &input).await?,
     ))
 }

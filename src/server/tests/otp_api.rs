@@ -22,7 +22,69 @@ super::both_backends!(
     validation_errors_name_fields_and_never_5xx,
     search_filters_and_paging,
     email_channel_and_call_rendering,
+    sandbox_long_poll_answers_on_delivery,
 );
+
+/// `wait` holds an empty outbox answer until the message is delivered (or the time is up).
+async fn sandbox_long_poll_answers_on_delivery(b: Backend) {
+    // Workers running: the delivery happens on its own, and the waiting reader is told.
+    let app = TestApp::start(b).await;
+    crate::server::workers::spawn(app.state.clone());
+    let acc = app.account("Acme").await;
+    let rid = app
+        .api(&acc)
+        .send_ok(json!({"service": "Poll", "to": "+14155550188"}))
+        .await;
+    let started = std::time::Instant::now();
+    let (status, page) = app
+        .api(&acc)
+        .get(&format!("/2fa/sandbox/messages?requestID={rid}&wait=10"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["messages"][0]["requestID"], rid.as_str(), "{page}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "answered on delivery, not at the deadline"
+    );
+
+    // Workers off: nothing arrives, so the answer is empty once the wait is over.
+    let quiet = TestApp::start_with(b, |s| s.workers_enabled = false).await;
+    let acc = quiet.account("Quiet").await;
+    let rid = quiet
+        .api(&acc)
+        .send_ok(json!({"service": "Poll", "to": "+14155550189"}))
+        .await;
+    let started = std::time::Instant::now();
+    let (status, page) = quiet
+        .api(&acc)
+        .get(&format!("/2fa/sandbox/messages?requestID={rid}&wait=1"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["messages"], json!([]));
+    assert!(started.elapsed() >= std::time::Duration::from_millis(950));
+    // Then a delivery answers a waiting reader at once.
+    let waiting = {
+        let api = quiet.api(&acc);
+        let path = format!("/2fa/sandbox/messages?requestID={rid}&wait=10");
+        async move { api.get(&path).await }
+    };
+    let deliver = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        quiet.deliver().await
+    };
+    let started = std::time::Instant::now();
+    let ((status, page), delivered) = tokio::join!(waiting, deliver);
+    assert_eq!((status, delivered), (200, 1), "{page}");
+    assert_eq!(page["messages"][0]["requestID"], rid.as_str());
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    let (status, err) = quiet
+        .api(&acc)
+        .get(&format!("/2fa/sandbox/messages?requestID={rid}&wait=31"))
+        .await;
+    assert_eq!(status, 400);
+    assert_error(&err, 400, 7004);
+    assert_eq!(err["field"], "wait", "{err}");
+}
 
 fn assert_error(body: &Value, status: u16, code: u16) {
     assert_eq!(body["code"], status, "{body}");

@@ -40,6 +40,7 @@ pub async fn process(state: &AppState, job: JobRow) -> anyhow::Result<()> {
 
 pub(super) async fn complete(state: &AppState, id: i64, error: Option<&str>) -> anyhow::Result<()> {
     let now = state.clock().now_ms();
+    let _turn = crate::server::db::write_turn(state.db()).await;
     on_db!(state.db(), pool => sqlx::query("UPDATE jobs SET done_at = $1, last_error = $2 WHERE id = $3")
         .bind(now).bind(error).bind(id).execute(pool).await.map(|_| ()))?;
     Ok(())
@@ -133,7 +134,10 @@ async fn deliver(state: &AppState, job: &JobRow, row: &OtpRow) -> anyhow::Result
             tracing::warn!(request_id = %row.sid, tries = job.tries, error = %err, "delivery failed; will retry");
             let retry_at = now + queue::backoff_ms(job.tries);
             let detail = json!({"channel": channel.as_str(), "provider": provider.name(), "error": err, "try": job.tries, "retryAt": crate::server::clock::rfc3339(retry_at)});
-            on_db!(state.db(), pool => insert_event!(&row.sid, now, events::DELIVERY_RETRY, detail).execute(pool).await.map(|_| ()))?;
+            {
+                let _turn = crate::server::db::write_turn(state.db()).await;
+                on_db!(state.db(), pool => insert_event!(&row.sid, now, events::DELIVERY_RETRY, detail).execute(pool).await.map(|_| ()))?;
+            }
             queue::retry_later(state.db(), job.id, retry_at, &err).await
         }
         ProviderOutcome::Transient(err) => {

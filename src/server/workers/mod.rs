@@ -49,9 +49,23 @@ pub fn spawn(state: AppState) {
 /// Processes every job that is due now; returns how many ran. Tests call this directly.
 pub async fn run_due(state: &AppState) -> anyhow::Result<usize> {
     let mut n = 0;
-    while let Some(job) = queue::claim(state).await? {
-        delivery::process(state, job).await?;
-        n += 1;
+    loop {
+        let jobs = queue::claim(state).await?;
+        if jobs.is_empty() {
+            return Ok(n);
+        }
+        // A failing job does not hold up the rest of its batch (each has its own lease).
+        let mut failure = None;
+        for job in jobs {
+            match delivery::process(state, job).await {
+                Ok(()) => n += 1,
+                Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+        // Whoever waits for a sandbox message (long-polling readers) looks again.
+        state.inner.delivered.notify_waiters();
+        if let Some(e) = failure {
+            return Err(e);
+        }
     }
-    Ok(n)
 }

@@ -4,9 +4,13 @@ use crate::server::db::otps::JobRow;
 use crate::server::db::Db;
 use crate::server::state::AppState;
 
-/// Claims the oldest due job (unclaimed, or whose lease ran out). Exactly one worker wins a job:
-/// the UPDATE re-checks the lease, and PostgreSQL skips rows another worker has locked.
-pub async fn claim(state: &AppState) -> anyhow::Result<Option<JobRow>> {
+/// Jobs one claim takes at most (one write instead of one per job; each keeps its own lease).
+pub const CLAIM_BATCH: i64 = 16;
+
+/// Claims up to [`CLAIM_BATCH`] of the oldest due jobs (unclaimed, or whose lease ran out),
+/// oldest first. Exactly one worker wins a job: the UPDATE re-checks the lease, and PostgreSQL
+/// skips rows another worker has locked.
+pub async fn claim(state: &AppState) -> anyhow::Result<Vec<JobRow>> {
     let now = state.clock().now_ms();
     let owner = &state.inner.worker_id;
     let lease_ms = state.settings().job_lease_secs as i64 * 1000;
@@ -16,18 +20,45 @@ pub async fn claim(state: &AppState) -> anyhow::Result<Option<JobRow>> {
     };
     let sql = format!(
         "UPDATE jobs SET lease_owner = $1, lease_until = $2, tries = tries + 1 \
-         WHERE id = (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 \
-                     AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at, id LIMIT 1{lock}) \
+         WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 \
+                      AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at, id LIMIT {CLAIM_BATCH}{lock}) \
          AND done_at IS NULL AND (lease_until IS NULL OR lease_until < $3) \
-         RETURNING id, kind, otp_sid, step, tries, payload, created_at"
+         RETURNING id, kind, otp_sid, step, tries, payload, created_at, run_at"
     );
-    let job = on_db!(state.db(), pool => sqlx::query_as::<_, JobRow>(&sql)
-        .bind(owner).bind(now + lease_ms).bind(now).fetch_optional(pool).await)?;
-    Ok(job)
+    let mut jobs: Vec<Claimed> = match state.db() {
+        Db::Sqlite(pool) => {
+            let _turn = crate::server::db::write_gate(pool).lock_owned().await;
+            sqlx::query_as(&sql)
+                .bind(owner)
+                .bind(now + lease_ms)
+                .bind(now)
+                .fetch_all(pool)
+                .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(&sql)
+                .bind(owner)
+                .bind(now + lease_ms)
+                .bind(now)
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    // RETURNING has no order: run them oldest first.
+    jobs.sort_by_key(|c| (c.run_at, c.job.id));
+    Ok(jobs.into_iter().map(|c| c.job).collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct Claimed {
+    #[sqlx(flatten)]
+    job: JobRow,
+    run_at: i64,
 }
 
 /// Schedules a retry: the lease is released and the job runs again at `run_at`.
 pub async fn retry_later(db: &Db, id: i64, run_at: i64, error: &str) -> anyhow::Result<()> {
+    let _turn = crate::server::db::write_turn(db).await;
     on_db!(db, pool => sqlx::query("UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_at = $1, last_error = $2 WHERE id = $3")
         .bind(run_at).bind(error).bind(id).execute(pool).await.map(|_| ()))?;
     Ok(())

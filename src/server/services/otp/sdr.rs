@@ -462,6 +462,37 @@ pub fn parse_time(field: &'static str, raw: &str, is_end: bool) -> ServiceResult
 }
 
 /// `GET /2fa/sandbox/messages`: the test outbox, newest first.
+/// [`sandbox_messages`], and with `wait` (seconds, up to 30) an empty answer is held until a
+/// matching message arrives or the time is up (a long poll: tests and integrators read the code
+/// as soon as it is delivered, without polling). `delivered` is told after each delivery here;
+/// deliveries by other instances are seen within 250 ms.
+pub async fn sandbox_messages_waiting(
+    db: &Db,
+    delivered: &tokio::sync::Notify,
+    caller: &AccountScope,
+    raw: &Map<String, Value>,
+) -> ServiceResult<Value> {
+    use std::time::{Duration, Instant};
+    let wait = Fields(raw).int("wait", 0, 30)?.unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(wait as u64);
+    loop {
+        // Listen before looking, so a delivery between the two is not missed.
+        let notified = delivered.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let page = sandbox_messages(db, caller, raw).await?;
+        let now = Instant::now();
+        if page["messages"].as_array().is_some_and(|m| !m.is_empty()) || now >= deadline {
+            return Ok(page);
+        }
+        let nap = (deadline - now).min(Duration::from_millis(250));
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = tokio::time::sleep(nap) => {}
+        }
+    }
+}
+
 pub async fn sandbox_messages(
     db: &Db,
     caller: &AccountScope,
