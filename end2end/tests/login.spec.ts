@@ -67,6 +67,10 @@ test("navigation between console pages keeps the frame", async ({ page }) => {
   await expect(page.getByText("curl -u")).toBeVisible();
   await nav.getByRole("link", { name: "Usage" }).click();
   await expect(page).toHaveURL(/\/usage$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Usage" })).toBeVisible();
+  await expect(page.getByTestId("usage-table")).toBeVisible();
+  await nav.getByRole("link", { name: "Settings" }).click();
+  await expect(page).toHaveURL(/\/settings$/);
   await expect(page.getByText("This page is coming soon.")).toBeVisible();
   await expect(page.getByTestId("account-name")).toHaveText(accountName);
 });
