@@ -137,7 +137,8 @@ pub struct UsageReport {
     pub series: Vec<String>,
     pub rows: Vec<UsageRow>,
     pub totals: UsageRow,
-    /// Countries and services present in the account's counters (for the filters' lists).
+    /// Countries and services present in the account's counters (for the filters' lists; only
+    /// the Usage page asks for them).
     pub countries: Vec<String>,
     pub services: Vec<String>,
 }
@@ -321,7 +322,6 @@ mod server {
         totals.conversion = rate(totals.verified, totals.count);
         totals.price = format!("{:.4}", prices.iter().sum::<f64>());
 
-        let accounts = vec![scope.sid().to_string()];
         Ok(UsageReport {
             period: period.into(),
             start: start.to_string(),
@@ -330,9 +330,21 @@ mod server {
             series,
             rows,
             totals,
-            countries: usage::present(db, &accounts, Dimension::Country).await?,
-            services: usage::present(db, &accounts, Dimension::Service).await?,
+            countries: Vec::new(),
+            services: Vec::new(),
         })
+    }
+
+    /// The countries and services present in `scope`'s counters, for the page's filter lists.
+    pub async fn with_lists(
+        db: &Db,
+        scope: &AccountScope,
+        mut report: UsageReport,
+    ) -> ServiceResult<UsageReport> {
+        let accounts = vec![scope.sid().to_string()];
+        report.countries = usage::present(db, &accounts, Dimension::Country).await?;
+        report.services = usage::present(db, &accounts, Dimension::Service).await?;
+        Ok(report)
     }
 
     fn rate(verified: i64, count: i64) -> f64 {
@@ -445,9 +457,12 @@ pub async fn load_usage_report(query: UsageQuery) -> Result<UsageReport, Console
     use crate::domain::Role;
     let user = ctx::user(&Role::ALL).await?;
     let state = ctx::state()?;
-    server::report(state.db(), &user.scope, &query, now_ms()?)
+    let report = server::report(state.db(), &user.scope, &query, now_ms()?)
         .await
-        .map_err(|e| ctx::fail(server::console_error(e)))
+        .map_err(|e| ctx::fail(server::console_error(e)))?;
+    server::with_lists(state.db(), &user.scope, report)
+        .await
+        .map_err(ctx::service)
 }
 
 /// The Home page's figures.
