@@ -104,18 +104,24 @@ fn load_or_generate(path: &Path, len: usize) -> anyhow::Result<Vec<u8>> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    // Written whole under a private name, then linked into place: the key file appears complete
+    // or not at all, so another process starting at the same moment (instances sharing a data
+    // directory) never reads it half-written, and both end up with the same key.
     let hex_key = super::crypto::random_hex(len);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path);
-    match &mut f {
-        Ok(f) => {
-            f.write_all(hex_key.as_bytes())?;
-            f.sync_all()?;
-            Ok(hex::decode(hex_key)?)
-        }
+    let tmp = path.with_extension(format!("tmp-{}", super::crypto::random_hex(6)));
+    let written = (|| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(hex_key.as_bytes())?;
+        f.sync_all()
+    })();
+    let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(hex::decode(hex_key)?),
         // Another process created it first: use theirs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_generate(path, len),
         Err(e) => Err(anyhow::anyhow!("creating {}: {e}", path.display())),
@@ -125,6 +131,38 @@ fn load_or_generate(path: &Path, len: usize) -> anyhow::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Instances starting together on one data directory all get the same, whole keys (a
+    /// second process used to read the file between its creation and its content).
+    #[test]
+    fn concurrent_first_starts_agree_on_whole_keys() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let settings = Settings {
+                data_dir: dir.path().join("data"),
+                ..Settings::default()
+            };
+            let barrier = std::sync::Barrier::new(8);
+            let keys: Vec<(Vec<u8>, Vec<u8>)> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            let k = Secrets::load(&settings).expect("every start succeeds");
+                            (k.session_key.to_vec(), k.code_hash_key.to_vec())
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert!(
+                keys.windows(2).all(|w| w[0] == w[1]),
+                "everyone uses the same keys"
+            );
+            let leftovers = std::fs::read_dir(&settings.data_dir).unwrap().count();
+            assert_eq!(leftovers, 2, "only the two key files remain");
+        }
+    }
 
     #[test]
     fn generates_once_with_private_mode_and_reuses() {
