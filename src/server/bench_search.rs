@@ -147,6 +147,16 @@ pub async fn run(db: &Db, otps: i64, days: i64) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// `  label   median ms / slowest ms`, as the usage benchmark prints each measurement.
+fn timing_line(out: &mut String, label: &str, t: (Duration, Duration)) -> std::fmt::Result {
+    writeln!(
+        out,
+        "  {label:<56} {:>8.2} ms / {:>8.2} ms",
+        ms(t.0),
+        ms(t.1)
+    )
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -282,12 +292,7 @@ pub async fn run_usage(
             }
         })
         .await?;
-        writeln!(
-            out,
-            "  {label:<56} {:>8.2} ms / {:>8.2} ms",
-            ms(t.0),
-            ms(t.1)
-        )?;
+        timing_line(&mut out, label, t)?;
     }
     pages(&mut out, settings, &scope).await?;
     Ok(out)
@@ -392,12 +397,7 @@ async fn pages(
             }
         })
         .await?;
-        writeln!(
-            out,
-            "  {label:<56} {:>8.2} ms / {:>8.2} ms",
-            ms(t.0),
-            ms(t.1)
-        )?;
+        timing_line(out, label, t)?;
     }
     let _ = stop.send(());
     let _ = server.await;

@@ -7,6 +7,7 @@ use crate::server::db::otps::OtpRow;
 use crate::server::db::Db;
 use crate::server::services::otp::input::Fields;
 use crate::server::services::otp::sdr::{self, Cursor, OtpFilter, Seek};
+use crate::server::services::users::SessionUser;
 use crate::server::services::ServiceResult;
 use crate::server::state::AppState;
 use crate::server_fns::otps::OtpQuery;
@@ -46,14 +47,10 @@ pub async fn otps_csv(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let user = match console::require(&state, &session, &Role::ALL).await {
-        Ok(u) => u,
-        Err(e) => return error(StatusCode::from_u16(e.code.http_status()), &e.message),
+    let (user, raw, pairs) = match signed_in_query(&state, &session, query).await {
+        Ok(found) => found,
+        Err(res) => return res,
     };
-    let raw = query.unwrap_or_default();
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
-        .into_owned()
-        .collect();
     let q = OtpQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let fields = q.to_fields();
     let filter = match OtpFilter::parse(&Fields(&fields), &user.scope) {
@@ -99,14 +96,10 @@ pub async fn usage_csv(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let user = match console::require(&state, &session, &Role::ALL).await {
-        Ok(u) => u,
-        Err(e) => return error(StatusCode::from_u16(e.code.http_status()), &e.message),
+    let (user, _, pairs) = match signed_in_query(&state, &session, query).await {
+        Ok(found) => found,
+        Err(res) => return res,
     };
-    let raw = query.unwrap_or_default();
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
-        .into_owned()
-        .collect();
     let q = UsageQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let now = state.clock().now_ms();
     let report =
@@ -146,6 +139,23 @@ pub async fn usage_csv(
         body,
     )
         .into_response()
+}
+
+/// The signed-in console user (any role) and the request's query, raw and as pairs; or the
+/// answer to send instead (401 signed out).
+async fn signed_in_query(
+    state: &AppState,
+    session: &Session,
+    query: Option<String>,
+) -> Result<(SessionUser, String, Vec<(String, String)>), Response> {
+    let user = console::require(state, session, &Role::ALL)
+        .await
+        .map_err(|e| error(StatusCode::from_u16(e.code.http_status()), &e.message))?;
+    let raw = query.unwrap_or_default();
+    let pairs = form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect();
+    Ok((user, raw, pairs))
 }
 
 /// A piece of the CSV body, or the error that ends it.

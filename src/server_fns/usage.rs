@@ -192,7 +192,7 @@ mod server {
     use crate::server::services::usage::{self, Dimension};
     use crate::server::services::usage_records::{self, Period};
     use crate::server::services::{AccountScope, ServiceError, ServiceResult};
-    use crate::ui::pages::otps::{CHANNELS, STATUSES};
+    use crate::domain::{Channel, OtpStatus};
     use serde_json::{Map, Value};
     use time::{Date, Duration, Month};
 
@@ -254,18 +254,19 @@ mod server {
         // Series: every channel (stable colours), or the statuses present in their usual order.
         let by = q.by();
         let series: Vec<String> = if by == "status" {
-            STATUSES
+            OtpStatus::ALL
                 .iter()
+                .map(|s| s.as_str())
                 .filter(|s| {
                     computed
                         .records
                         .iter()
-                        .any(|r| r["status"] == **s && r["count"].as_i64().unwrap_or(0) != 0)
+                        .any(|r| r["status"] == *s && r["count"].as_i64().unwrap_or(0) != 0)
                 })
-                .map(|s| (*s).to_owned())
+                .map(str::to_owned)
                 .collect()
         } else {
-            CHANNELS.iter().map(|s| (*s).to_owned()).collect()
+            Channel::ALL.iter().map(|c| c.as_str().to_owned()).collect()
         };
         let label = |d: Date| match period {
             "month" => format!("{}-{:02}", d.year(), d.month() as u8),
@@ -364,9 +365,10 @@ mod server {
     /// The Home page's figures for `scope` at `now_ms`.
     pub async fn home(db: &Db, scope: &AccountScope, now_ms: i64) -> ServiceResult<HomeSummary> {
         let recent = usage::recent(db, scope.sid().as_str(), now_ms - 86_400_000).await?;
-        let cards = CHANNELS
+        let cards = Channel::ALL
             .iter()
-            .map(|ch| {
+            .map(|c| {
+                let ch = c.as_str();
                 let of = |pred: &dyn Fn(&str) -> bool| -> i64 {
                     recent
                         .iter()
@@ -377,7 +379,7 @@ mod server {
                 let sent = of(&|s| s != "blocked");
                 let verified = of(&|s| s == "verified");
                 ChannelCard {
-                    channel: (*ch).to_owned(),
+                    channel: ch.to_owned(),
                     sent,
                     verified,
                     failed: of(&|s| s == "failed"),

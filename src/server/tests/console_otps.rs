@@ -1,8 +1,8 @@
 //! The OTP pages' server functions and the CSV export, through real HTTP with a session.
-use super::harness::{client, TestAccount, TestApp};
+use super::harness::{call, client, signed_in, TestAccount, TestApp};
 use crate::domain::Role;
 use crate::server::db::Backend;
-use serde_json::{json, Value};
+use serde_json::json;
 
 super::both_backends!(
     send_follow_verify_like_the_api,
@@ -13,37 +13,8 @@ super::both_backends!(
     search_benchmark_seeds_pages_and_exports,
 );
 
-async fn signed_in(app: &TestApp, email: &str, password: &str) -> reqwest::Client {
-    let http = client();
-    let res = http
-        .post(app.url("/api/login"))
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    http
-}
-
 async fn admin(app: &TestApp, acc: &TestAccount) -> reqwest::Client {
     signed_in(app, &acc.email, &acc.password).await
-}
-
-/// Calls a server function with a form body; answers status and JSON.
-async fn call(
-    app: &TestApp,
-    http: &reqwest::Client,
-    name: &str,
-    form: &[(&str, &str)],
-) -> (u16, Value) {
-    let res = http
-        .post(app.url(&format!("/api/{name}")))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 async fn send_sms(app: &TestApp, http: &reqwest::Client, to: &str) -> String {

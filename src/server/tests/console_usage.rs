@@ -1,6 +1,6 @@
 //! The console's Usage page and Home figures: server functions, the CSV export and the server
 //! render, over OTPs created at chosen instants (real HTTP with a session).
-use super::harness::{client, TestAccount, TestApp};
+use super::harness::{call, client, signed_in, verified_send, TestAccount, TestApp};
 use crate::domain::Role;
 use crate::server::db::Backend;
 use crate::server::services::usage;
@@ -15,34 +15,6 @@ super::both_backends!(
 
 fn at(t: time::OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-async fn signed_in(app: &TestApp, email: &str, password: &str) -> reqwest::Client {
-    let http = client();
-    let res = http
-        .post(app.url("/api/login"))
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    http
-}
-
-async fn call(
-    app: &TestApp,
-    http: &reqwest::Client,
-    name: &str,
-    form: &[(&str, &str)],
-) -> (u16, Value) {
-    let res = http
-        .post(app.url(&format!("/api/{name}")))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 async fn report(app: &TestApp, http: &reqwest::Client, query: &[(&str, &str)]) -> Value {
@@ -66,18 +38,6 @@ async fn report_status(
     call(app, http, "usage_report", &form).await
 }
 
-async fn verified(app: &TestApp, acc: &TestAccount, body: Value) -> String {
-    let rid = app.api(acc).send_ok(body).await;
-    app.deliver().await;
-    let (_, code) = app.api(acc).sandbox_code(&rid).await;
-    let (status, v) = app
-        .api(acc)
-        .post("/2fa/verify", json!({"requestID": rid, "code": code}))
-        .await;
-    assert_eq!(status, 200, "{v}");
-    rid
-}
-
 /// Acme's history (Globex has one OTP "today" too), the clock left at 2026-11-26 12:00 UTC:
 /// - 2025-06-01 sms US verified
 /// - 2026-10-15 sms US verified
@@ -90,20 +50,20 @@ async fn history(app: &TestApp) -> (TestAccount, TestAccount, String) {
     let globex = app.account("Globex").await;
     let sms = |to: &str, service: &str| json!({"service": service, "to": to});
     app.clock.set(at(datetime!(2025-06-01 10:00 UTC)));
-    verified(app, &acme, sms("+14155550401", "Login")).await;
+    verified_send(app, &acme, sms("+14155550401", "Login")).await;
     app.clock.set(at(datetime!(2026-10-15 10:00 UTC)));
-    verified(app, &acme, sms("+14155550402", "Login")).await;
+    verified_send(app, &acme, sms("+14155550402", "Login")).await;
     app.clock.set(at(datetime!(2026-11-20 10:00 UTC)));
-    verified(app, &acme, sms("+14155550403", "Shop")).await;
+    verified_send(app, &acme, sms("+14155550403", "Shop")).await;
     app.clock.set(at(datetime!(2026-11-25 11:00 UTC)));
     app.api(&acme)
         .send_ok(json!({"service": "Login", "channel": "email", "emailTo": "u@example.com"}))
         .await;
     app.deliver().await;
     app.clock.set(at(datetime!(2026-11-26 08:00 UTC)));
-    verified(app, &acme, sms("+442079460958", "Login")).await;
+    verified_send(app, &acme, sms("+442079460958", "Login")).await;
     app.clock.set(at(datetime!(2026-11-26 09:00 UTC)));
-    verified(
+    verified_send(
         app,
         &acme,
         json!({"service": "Login", "channel": "email", "emailTo": "v@example.com"}),

@@ -331,3 +331,49 @@ pub async fn dump_table(db: &Db, table: &str) -> String {
         crate::on_db!(db, pool => sqlx::query_scalar(&sql).fetch_all(pool).await).unwrap();
     rows.join("\n")
 }
+
+/// A client signed in to the console as `email` (asserts the login worked).
+pub async fn signed_in(app: &TestApp, email: &str, password: &str) -> reqwest::Client {
+    let http = client();
+    let res = http
+        .post(app.url("/api/login"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    http
+}
+
+/// Calls a server function with a form body; answers status and JSON.
+pub async fn call(
+    app: &TestApp,
+    http: &reqwest::Client,
+    name: &str,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let res = http
+        .post(app.url(&format!("/api/{name}")))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// Sends `body` for `acc`, delivers it, and verifies it with the sandbox code; the requestID.
+pub async fn verified_send(app: &TestApp, acc: &TestAccount, body: serde_json::Value) -> String {
+    let rid = app.api(acc).send_ok(body).await;
+    app.deliver().await;
+    let (_, code) = app.api(acc).sandbox_code(&rid).await;
+    let (status, v) = app
+        .api(acc)
+        .post(
+            "/2fa/verify",
+            serde_json::json!({"requestID": rid, "code": code}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    rid
+}

@@ -1,6 +1,6 @@
 //! `/2fa/usage/records`: periods, boundaries (UTC days, months, years), filters, groupBy,
 //! sub-accounts, isolation and errors, over OTPs created at chosen instants.
-use super::harness::{TestAccount, TestApp};
+use super::harness::{verified_send, TestApp};
 use crate::server::db::Backend;
 use serde_json::{json, Value};
 use time::macros::datetime;
@@ -9,18 +9,6 @@ super::both_backends!(usage_records_by_period_group_and_account);
 
 fn at(t: time::OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-async fn verified_send(app: &TestApp, acc: &TestAccount, body: Value) -> String {
-    let rid = app.api(acc).send_ok(body).await;
-    app.deliver().await;
-    let (_, code) = app.api(acc).sandbox_code(&rid).await;
-    let (status, v) = app
-        .api(acc)
-        .post("/2fa/verify", json!({"requestID": rid, "code": code}))
-        .await;
-    assert_eq!(status, 200, "{v}");
-    rid
 }
 
 /// `(startTime, count, verified)` of each record.
