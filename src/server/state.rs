@@ -77,8 +77,8 @@ impl AppState {
     }
 
     pub fn wake_workers(&self) {
-        // Wake every idle worker task; a busy one finds the job on its next claim.
-        self.inner.wake.notify_waiters();
+        // Wake one idle worker task (or leave it a permit when all are busy: the next to finish
+        // a pass claims again at once). Waking all of them made every send cost several claims.
         self.inner.wake.notify_one();
     }
 

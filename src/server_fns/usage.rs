@@ -186,13 +186,13 @@ pub const HOME_FAILURES: i64 = 8;
 #[cfg(feature = "ssr")]
 mod server {
     use super::*;
+    use crate::domain::{Channel, OtpStatus};
     use crate::server::db::Db;
     use crate::server::services::otp::input::Fields;
     use crate::server::services::otp::sdr::{self, OtpFilter, Seek};
     use crate::server::services::usage::{self, Dimension};
     use crate::server::services::usage_records::{self, Period};
     use crate::server::services::{AccountScope, ServiceError, ServiceResult};
-    use crate::domain::{Channel, OtpStatus};
     use serde_json::{Map, Value};
     use time::{Date, Duration, Month};
 

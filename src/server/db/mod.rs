@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod credentials;
 pub mod otps;
+pub mod script;
 pub mod users;
 
 use crate::server::config::{Settings, SqliteSynchronous};
@@ -134,6 +135,11 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Db::Sqlite(pool) = self {
+            if let Some(writer) = forget_write_pool(pool) {
+                writer.close().await;
+            }
+        }
         on_db!(self, pool => pool.close().await)
     }
 }
@@ -143,12 +149,11 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
-/// Starts a transaction that will write. On SQLite it takes the write lock up front
-/// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail at once with
-/// "database is locked" when another writer got in between, instead of waiting its turn. And
-/// writers of this process first queue on the database's [`write_gate`], so they wait their turn
-/// in order instead of sleeping in SQLite's busy handler (1, 2, 5 … 100 ms naps that left the
-/// CPU idle and made p99 latencies of hundreds of ms under load).
+/// Starts a transaction that will write. On SQLite it runs on the database's one writer
+/// connection ([`write_pool`]) and takes the write lock up front (`BEGIN IMMEDIATE`): a deferred
+/// transaction that reads and then writes can fail at once with "database is locked" when
+/// another writer got in between, instead of waiting its turn. Writers of this process queue
+/// for that connection in order instead of sleeping in SQLite's busy handler.
 pub trait BeginWrite {
     type Database: sqlx::Database;
     fn begin_write(
@@ -159,11 +164,8 @@ pub trait BeginWrite {
 impl BeginWrite for SqlitePool {
     type Database = sqlx::Sqlite;
     async fn begin_write(&self) -> sqlx::Result<WriteTx<sqlx::Sqlite>> {
-        let gate = write_gate(self).lock_owned().await;
-        let tx = self.begin_with("BEGIN IMMEDIATE").await?;
         Ok(WriteTx {
-            tx,
-            _gate: Some(gate),
+            tx: write_pool(self).begin_with("BEGIN IMMEDIATE").await?,
         })
     }
 }
@@ -173,16 +175,14 @@ impl BeginWrite for PgPool {
     async fn begin_write(&self) -> sqlx::Result<WriteTx<sqlx::Postgres>> {
         Ok(WriteTx {
             tx: self.begin().await?,
-            _gate: None,
         })
     }
 }
 
-/// A write transaction (and, on SQLite, this process's turn to write). Use it like the
-/// transaction's connection (`&mut *tx`); `commit` or `rollback` it, or drop it to roll back.
+/// A write transaction. Use it like the transaction's connection (`&mut *tx`); `commit` or
+/// `rollback` it, or drop it to roll back.
 pub struct WriteTx<DB: sqlx::Database> {
     tx: sqlx::Transaction<'static, DB>,
-    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl<DB: sqlx::Database> WriteTx<DB> {
@@ -208,27 +208,51 @@ impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
     }
 }
 
-/// This process's turn to write one statement outside a transaction: hold it across the
-/// statement (SQLite; nothing to wait for on PostgreSQL).
-pub async fn write_turn(db: &Db) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+/// Where this process writes: on SQLite the database's writer connection (for the few single
+/// write statements on hot paths outside a transaction), on PostgreSQL the pool itself.
+pub fn writer(db: &Db) -> Db {
     match db {
-        Db::Sqlite(pool) => Some(write_gate(pool).lock_owned().await),
-        Db::Postgres(_) => None,
+        Db::Sqlite(pool) => Db::Sqlite(write_pool(pool)),
+        Db::Postgres(pool) => Db::Postgres(pool.clone()),
     }
 }
 
-/// The queue of this process's writers to one SQLite database file (SQLite allows one writer
-/// at a time). Single write statements outside a transaction may take it too.
-pub fn write_gate(pool: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
-    use std::collections::HashMap;
-    use std::sync::{Arc, LazyLock, Mutex};
-    type Gates = Mutex<HashMap<std::path::PathBuf, Arc<tokio::sync::Mutex<()>>>>;
-    static GATES: LazyLock<Gates> = LazyLock::new(Default::default);
-    let file = pool.connect_options().get_filename().to_path_buf();
-    GATES
+/// The one connection this process writes to a SQLite database file through (a pool of one:
+/// writers wait for it in order). SQLite allows one writer at a time anyway; and a connection
+/// drops its whole page cache whenever another connection has committed, so writes spread over
+/// the read pool each started cold, re-reading every B-tree page they touched (most of a write's
+/// time under load, growing with the database). The writer's cache stays warm. It closes after
+/// a minute without writes and opens again on the next one.
+pub fn write_pool(pool: &SqlitePool) -> SqlitePool {
+    let options = pool.connect_options();
+    let file = options.get_filename().to_path_buf();
+    writers()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .entry(file)
-        .or_default()
+        .or_insert_with(|| {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(0)
+                .acquire_timeout(Duration::from_secs(120))
+                .idle_timeout(Some(Duration::from_secs(60)))
+                .max_lifetime(None)
+                .connect_lazy_with((*options).clone())
+        })
         .clone()
+}
+
+type Writers = std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, SqlitePool>>;
+
+fn writers() -> &'static Writers {
+    static WRITERS: std::sync::LazyLock<Writers> = std::sync::LazyLock::new(Default::default);
+    &WRITERS
+}
+
+/// Takes the file's writer out of use (the next write opens a new one).
+fn forget_write_pool(pool: &SqlitePool) -> Option<SqlitePool> {
+    writers()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(pool.connect_options().get_filename())
 }

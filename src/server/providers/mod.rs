@@ -46,6 +46,11 @@ pub enum ProviderOutcome {
 pub trait Provider: Send + Sync {
     fn name(&self) -> &'static str;
     async fn deliver(&self, db: &Db, msg: &OutboundMessage) -> ProviderOutcome;
+    /// Rows a successful delivery consists of, committed in the same transaction as its attempt
+    /// record (the sandbox's outbox message). Providers that deliver over the network have none.
+    fn records(&self, _msg: &OutboundMessage) -> crate::server::db::script::Script {
+        crate::server::db::script::Script::new()
+    }
 }
 
 /// The provider for an account and channel. Every account uses the sandbox until another

@@ -1,7 +1,9 @@
-//! The sandbox provider: delivers into the account's test outbox. Destinations ending in `0000`
-//! (or an email local part `fail`) fail permanently, to exercise fallback.
+//! The sandbox provider: delivers into the account's test outbox (a row committed together with
+//! the delivery attempt). Destinations ending in `0000` (or an email local part `fail`) fail
+//! permanently, to exercise fallback.
 use super::{OutboundMessage, Provider, ProviderOutcome};
-use crate::on_db;
+use crate::args;
+use crate::server::db::script::Script;
 use crate::server::db::Db;
 
 pub struct Sandbox;
@@ -24,33 +26,37 @@ impl Provider for Sandbox {
         "sandbox"
     }
 
-    async fn deliver(&self, db: &Db, msg: &OutboundMessage) -> ProviderOutcome {
+    async fn deliver(&self, _db: &Db, msg: &OutboundMessage) -> ProviderOutcome {
         if rejects(msg) {
             return ProviderOutcome::Permanent(
                 "sandbox: this test destination always fails".into(),
             );
         }
-        // (otp_sid, step) is unique: a retried delivery after a crash does not duplicate the message.
-        let _turn = crate::server::db::write_turn(db).await;
-        let res = on_db!(db, pool => sqlx::query(
-            "INSERT INTO sandbox_messages (account_sid, otp_sid, step, channel, to_number, email_to, from_sender, subject, text, date_created) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (otp_sid, step) DO NOTHING")
-            .bind(&msg.account_sid)
-            .bind(&msg.otp_sid)
-            .bind(msg.step)
-            .bind(msg.channel.as_str())
-            .bind(msg.to.as_deref())
-            .bind(msg.email_to.as_deref())
-            .bind(msg.from.as_deref().or(msg.email_from.as_deref()))
-            .bind(msg.subject.as_deref())
-            .bind(&msg.text)
-            .bind(msg.at)
-            .execute(pool).await.map(|_| ()));
-        match res {
-            Ok(_) => ProviderOutcome::Delivered {
-                provider_sid: format!("SB{}-{}", &msg.otp_sid[3..19], msg.step),
-            },
-            Err(e) => ProviderOutcome::Transient(format!("sandbox outbox write failed: {e}")),
+        ProviderOutcome::Delivered {
+            provider_sid: format!("SB{}-{}", &msg.otp_sid[3..19], msg.step),
         }
+    }
+
+    /// The outbox message, written with the attempt (so it exists exactly when the attempt
+    /// says delivered). (otp_sid, step) is unique: a retried delivery never duplicates it.
+    fn records(&self, msg: &OutboundMessage) -> Script {
+        let mut s = Script::new();
+        s.push(
+            "INSERT INTO sandbox_messages (account_sid, otp_sid, step, channel, to_number, email_to, from_sender, subject, text, date_created) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (otp_sid, step) DO NOTHING",
+            args![
+                msg.account_sid.as_str(),
+                msg.otp_sid.as_str(),
+                msg.step,
+                msg.channel.as_str(),
+                msg.to.as_deref(),
+                msg.email_to.as_deref(),
+                msg.from.as_deref().or(msg.email_from.as_deref()),
+                msg.subject.as_deref(),
+                msg.text.as_str(),
+                msg.at
+            ],
+        );
+        s
     }
 }

@@ -16,6 +16,7 @@ mod limits_api;
 mod openapi;
 mod otp_api;
 mod otp_flows;
+mod script;
 mod usage;
 mod usage_api;
 

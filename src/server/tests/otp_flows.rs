@@ -43,6 +43,15 @@ impl crate::server::providers::Provider for Flaky {
         )
         .await
     }
+    fn records(
+        &self,
+        msg: &crate::server::providers::OutboundMessage,
+    ) -> crate::server::db::script::Script {
+        crate::server::providers::Provider::records(
+            &crate::server::providers::sandbox::Sandbox,
+            msg,
+        )
+    }
 }
 
 async fn transient_failures_are_retried_with_back_off(b: Backend) {

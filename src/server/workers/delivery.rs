@@ -2,14 +2,15 @@
 //! when a step was not verified in time. Every outcome and its timeline events are committed
 //! together with the job's completion.
 use super::queue;
+use crate::args;
 use crate::domain::{template, Channel, OtpStatus};
 use crate::on_db;
 use crate::server::crypto;
-use crate::server::db::otps::{JobRow, OtpRow, ACTIVE, INSERT_ATTEMPT, INSERT_JOB};
+use crate::server::db::otps::{JobRow, OtpRow, ACTIVE, COLUMNS, INSERT_ATTEMPT, INSERT_JOB};
+use crate::server::db::script::{RunScript, Script};
 use crate::server::providers::{self, OutboundMessage, ProviderOutcome};
+use crate::server::services::otp::changes::Otps;
 use crate::server::services::otp::events::{self, enqueue_callback, insert_event};
-use crate::server::services::otp::sdr;
-use crate::server::services::ServiceError;
 use crate::server::state::AppState;
 use serde_json::json;
 
@@ -17,10 +18,8 @@ use serde_json::json;
 const MAX_TRIES: i32 = 8;
 
 pub async fn process(state: &AppState, job: JobRow) -> anyhow::Result<()> {
-    let row = match sdr::reload(state.db(), &job.otp_sid).await {
-        Ok(r) => r,
-        Err(ServiceError::Internal(e)) => return Err(e),
-        Err(_) => return complete(state, job.id, Some("OTP not found")).await,
+    let Some(Loaded { row, sealed }) = load(state, &job.otp_sid).await? else {
+        return complete(state, job.id, Some("OTP not found")).await;
     };
     if job.kind == "callback" {
         return super::callbacks::post(state, &job, &row).await;
@@ -31,17 +30,32 @@ pub async fn process(state: &AppState, job: JobRow) -> anyhow::Result<()> {
         return complete(state, job.id, None).await;
     }
     match job.kind.as_str() {
-        "deliver" => deliver(state, &job, &row).await,
+        "deliver" => deliver(state, &job, &row, sealed).await,
         "fallback" => fallback(state, &job, &row, "not verified within workflowTimeout").await,
-        "callback" => super::callbacks::post(state, &job, &row).await,
         other => complete(state, job.id, Some(&format!("unknown job kind {other}"))).await,
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct Loaded {
+    #[sqlx(flatten)]
+    row: OtpRow,
+    sealed: Option<String>,
+}
+
+/// The OTP and its sealed code (gone once the OTP is final) in one read.
+async fn load(state: &AppState, sid: &str) -> anyhow::Result<Option<Loaded>> {
+    let sql = format!(
+        "SELECT {COLUMNS}, (SELECT sealed FROM otp_codes WHERE otp_sid = $1) AS sealed FROM otps WHERE sid = $1"
+    );
+    Ok(
+        on_db!(state.db(), pool => sqlx::query_as::<_, Loaded>(&sql).bind(sid).fetch_optional(pool).await)?,
+    )
+}
+
 pub(super) async fn complete(state: &AppState, id: i64, error: Option<&str>) -> anyhow::Result<()> {
     let now = state.clock().now_ms();
-    let _turn = crate::server::db::write_turn(state.db()).await;
-    on_db!(state.db(), pool => sqlx::query("UPDATE jobs SET done_at = $1, last_error = $2 WHERE id = $3")
+    on_db!(&crate::server::db::writer(state.db()), pool => sqlx::query("UPDATE jobs SET done_at = $1, last_error = $2 WHERE id = $3")
         .bind(now).bind(error).bind(id).execute(pool).await.map(|_| ()))?;
     Ok(())
 }
@@ -50,13 +64,16 @@ fn workflow(row: &OtpRow) -> Vec<Channel> {
     row.workflow.split(',').filter_map(Channel::parse).collect()
 }
 
-async fn deliver(state: &AppState, job: &JobRow, row: &OtpRow) -> anyhow::Result<()> {
+async fn deliver(
+    state: &AppState,
+    job: &JobRow,
+    row: &OtpRow,
+    sealed: Option<String>,
+) -> anyhow::Result<()> {
     let steps = workflow(row);
     let Some(&channel) = steps.get(job.step as usize) else {
         return complete(state, job.id, Some("no such workflow step")).await;
     };
-    let sealed: Option<String> = on_db!(state.db(), pool => sqlx::query_scalar("SELECT sealed FROM otp_codes WHERE otp_sid = $1")
-        .bind(&row.sid).fetch_optional(pool).await)?;
     let code = sealed.and_then(|s| crypto::open(&state.inner.secrets.code_hash_key, &row.sid, &s));
     let Some(code) = code else {
         tracing::error!(request_id = %row.sid, "sealed code missing or unreadable; failing the OTP");
@@ -100,32 +117,17 @@ async fn deliver(state: &AppState, job: &JobRow, row: &OtpRow) -> anyhow::Result
     let provider = providers::for_channel(state, &row.account_sid, channel);
     let outcome = provider.deliver(state.db(), &msg).await;
     let now = state.clock().now_ms();
+    let delivered = matches!(outcome, ProviderOutcome::Delivered { .. });
     match outcome {
-        ProviderOutcome::Delivered { provider_sid } => {
-            record_success(
-                state,
-                job,
-                row,
+        ProviderOutcome::Delivered { provider_sid } | ProviderOutcome::Sent { provider_sid } => {
+            let success = Success {
                 channel,
-                provider.name(),
-                &provider_sid,
-                now,
-                true,
-            )
-            .await
-        }
-        ProviderOutcome::Sent { provider_sid } => {
-            record_success(
-                state,
-                job,
-                row,
-                channel,
-                provider.name(),
-                &provider_sid,
-                now,
-                false,
-            )
-            .await
+                provider: provider.name(),
+                provider_sid,
+                delivered,
+                records: provider.records(&msg),
+            };
+            record_success(state, job, row, success, now).await
         }
         ProviderOutcome::Permanent(err) => {
             record_failure_and_fall_back(state, job, row, channel, provider.name(), &err, now).await
@@ -134,10 +136,7 @@ async fn deliver(state: &AppState, job: &JobRow, row: &OtpRow) -> anyhow::Result
             tracing::warn!(request_id = %row.sid, tries = job.tries, error = %err, "delivery failed; will retry");
             let retry_at = now + queue::backoff_ms(job.tries);
             let detail = json!({"channel": channel.as_str(), "provider": provider.name(), "error": err, "try": job.tries, "retryAt": crate::server::clock::rfc3339(retry_at)});
-            {
-                let _turn = crate::server::db::write_turn(state.db()).await;
-                on_db!(state.db(), pool => insert_event!(&row.sid, now, events::DELIVERY_RETRY, detail).execute(pool).await.map(|_| ()))?;
-            }
+            on_db!(&crate::server::db::writer(state.db()), pool => insert_event!(&row.sid, now, events::DELIVERY_RETRY, detail).execute(pool).await.map(|_| ()))?;
             queue::retry_later(state.db(), job.id, retry_at, &err).await
         }
         ProviderOutcome::Transient(err) => {
@@ -155,48 +154,88 @@ async fn deliver(state: &AppState, job: &JobRow, row: &OtpRow) -> anyhow::Result
     }
 }
 
-/// The provider accepted the message: attempt row, status, events, the workflow timer for the
-/// next channel, and the job's completion, in one transaction.
-#[allow(clippy::too_many_arguments)]
+/// What a provider answered when it took the message.
+struct Success {
+    channel: Channel,
+    provider: &'static str,
+    provider_sid: String,
+    /// Delivered already (else a delivery report follows).
+    delivered: bool,
+    /// The provider's own rows (the sandbox outbox message).
+    records: Script,
+}
+
+/// The provider accepted the message: its rows, the attempt, the status, events, the workflow
+/// timer for the next channel and the job's completion, in one transaction and one script.
 async fn record_success(
     state: &AppState,
     job: &JobRow,
     row: &OtpRow,
-    channel: Channel,
-    provider: &str,
-    provider_sid: &str,
+    success: Success,
     now: i64,
-    delivered: bool,
 ) -> anyhow::Result<()> {
+    let Success {
+        channel,
+        provider,
+        provider_sid,
+        delivered,
+        records,
+    } = success;
     let has_next = (job.step as usize) + 1 < workflow(row).len();
     let status = if delivered { "delivered" } else { "sent" };
-    let update = format!(
-        "UPDATE otps SET status = $1, sent_at = COALESCE(sent_at, $2), delivered_at = CASE WHEN $1 = 'delivered' THEN $2 ELSE delivered_at END, \
-         date_updated = $2 WHERE sid = $3 AND status IN {ACTIVE} AND workflow_index = $4"
+    let mut s = records;
+    s.push(
+        INSERT_ATTEMPT,
+        args![
+            row.sid.as_str(),
+            channel.as_str(),
+            provider,
+            provider_sid.as_str(),
+            status,
+            None::<String>,
+            now
+        ],
+    );
+    // Still on this step and active: then (and only then) the status moves.
+    let moving = Otps::one(&row.sid).and(
+        &format!("status IN {ACTIVE} AND workflow_index = $1"),
+        args![job.step],
+    );
+    moving.event(
+        &mut s,
+        now,
+        events::ATTEMPT_SENT,
+        &json!({"channel": channel.as_str(), "provider": provider, "providerSid": provider_sid}),
+    );
+    moving.callback(&mut s, now, status);
+    if delivered {
+        moving.event(
+            &mut s,
+            now,
+            events::DELIVERY_REPORT,
+            &json!({"channel": channel.as_str(), "status": "delivered"}),
+        );
+    }
+    if has_next {
+        moving.job(
+            &mut s,
+            "fallback",
+            job.step,
+            now + i64::from(row.workflow_timeout) * 1000,
+        );
+    }
+    moving.update(
+        &mut s,
+        "status = $1, sent_at = COALESCE(sent_at, $2), delivered_at = CASE WHEN $1 = 'delivered' THEN $2 ELSE delivered_at END, date_updated = $2",
+        args![status, now],
+    );
+    s.push(
+        "UPDATE jobs SET done_at = $1 WHERE id = $2",
+        args![now, job.id],
     );
     on_db!(state.db(), pool => async {
         let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        sqlx::query(INSERT_ATTEMPT)
-            .bind(&row.sid).bind(channel.as_str()).bind(provider).bind(provider_sid).bind(status).bind(None::<String>).bind(now)
-            .execute(&mut *tx).await?;
-        let changed = sqlx::query(&update).bind(status).bind(now).bind(&row.sid).bind(job.step).execute(&mut *tx).await?.rows_affected();
-        if changed == 1 {
-            insert_event!(&row.sid, now, events::ATTEMPT_SENT, json!({"channel": channel.as_str(), "provider": provider, "providerSid": provider_sid}))
-                .execute(&mut *tx).await?;
-            if row.status_callback.is_some() {
-                enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
-            }
-            if delivered {
-                insert_event!(&row.sid, now, events::DELIVERY_REPORT, json!({"channel": channel.as_str(), "status": "delivered"}))
-                    .execute(&mut *tx).await?;
-            }
-            if has_next {
-                sqlx::query(INSERT_JOB)
-                    .bind("fallback").bind(&row.sid).bind(job.step).bind(now + i64::from(row.workflow_timeout) * 1000)
-                    .execute(&mut *tx).await?;
-            }
-        }
-        sqlx::query("UPDATE jobs SET done_at = $1 WHERE id = $2").bind(now).bind(job.id).execute(&mut *tx).await?;
+        tx.run(&s).await?;
         tx.commit().await
     }.await)?;
     tracing::info!(request_id = %row.sid, channel = channel.as_str(), provider, status, "otp delivered to provider");

@@ -27,12 +27,11 @@ pub async fn claim(state: &AppState) -> anyhow::Result<Vec<JobRow>> {
     );
     let mut jobs: Vec<Claimed> = match state.db() {
         Db::Sqlite(pool) => {
-            let _turn = crate::server::db::write_gate(pool).lock_owned().await;
             sqlx::query_as(&sql)
                 .bind(owner)
                 .bind(now + lease_ms)
                 .bind(now)
-                .fetch_all(pool)
+                .fetch_all(&crate::server::db::write_pool(pool))
                 .await?
         }
         Db::Postgres(pool) => {
@@ -58,8 +57,7 @@ struct Claimed {
 
 /// Schedules a retry: the lease is released and the job runs again at `run_at`.
 pub async fn retry_later(db: &Db, id: i64, run_at: i64, error: &str) -> anyhow::Result<()> {
-    let _turn = crate::server::db::write_turn(db).await;
-    on_db!(db, pool => sqlx::query("UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_at = $1, last_error = $2 WHERE id = $3")
+    on_db!(&crate::server::db::writer(db), pool => sqlx::query("UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_at = $1, last_error = $2 WHERE id = $3")
         .bind(run_at).bind(error).bind(id).execute(pool).await.map(|_| ()))?;
     Ok(())
 }

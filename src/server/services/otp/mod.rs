@@ -1,6 +1,7 @@
 //! The OTP use cases: send, verify, cancel, the SDR and search, the sandbox outbox, and the
 //! timeline events they write.
 pub mod cancel;
+pub mod changes;
 pub mod events;
 pub mod input;
 pub mod params;

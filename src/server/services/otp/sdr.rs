@@ -4,6 +4,7 @@ use super::input::Fields;
 use crate::on_db;
 use crate::server::clock::{rfc3339, Millis};
 use crate::server::db::otps::{AttemptRow, EventRow, OtpRow, SandboxRow, COLUMNS};
+use crate::server::db::script::Arg;
 use crate::server::db::Db;
 use crate::server::services::{AccountScope, ServiceError, ServiceResult};
 use serde_json::{json, Map, Value};
@@ -188,17 +189,11 @@ macro_rules! bind_args {
             q = match a {
                 Arg::Text(s) => q.bind(s.clone()),
                 Arg::Int(i) => q.bind(*i),
+                Arg::Int4(i) => q.bind(*i),
             };
         }
         q
     }};
-}
-
-/// A bind value for dynamically built filters.
-#[derive(Debug, Clone)]
-enum Arg {
-    Text(String),
-    Int(i64),
 }
 
 /// One page of a filtered list and the total: `list_sql` takes `args` then LIMIT and OFFSET,
@@ -217,9 +212,17 @@ where
         + Unpin,
 {
     Ok(on_db!(db, pool => {
+        let offset = paging.page * paging.page_size;
         let rows = bind_args!(sqlx::query_as::<_, R>(list_sql), args)
-            .bind(paging.page_size).bind(paging.page * paging.page_size).fetch_all(pool).await?;
-        (rows, bind_args!(sqlx::query_scalar::<_, i64>(count_sql), args).fetch_one(pool).await?)
+            .bind(paging.page_size).bind(offset).fetch_all(pool).await?;
+        // A short page (not past the end) is the last one: the total needs no second query.
+        let last = (rows.len() as i64) < paging.page_size && (!rows.is_empty() || paging.page == 0);
+        let total = if last {
+            offset + rows.len() as i64
+        } else {
+            bind_args!(sqlx::query_scalar::<_, i64>(count_sql), args).fetch_one(pool).await?
+        };
+        (rows, total)
     }))
 }
 
@@ -237,38 +240,38 @@ impl OtpFilter {
     pub fn parse(f: &Fields, scope: &AccountScope) -> ServiceResult<Self> {
         let mut me = OtpFilter {
             clauses: vec!["account_sid = $1".to_owned()],
-            args: vec![Arg::Text(scope.sid().to_string())],
+            args: vec![Arg::from(scope.sid().to_string())],
             echo: Vec::new(),
         };
         if let Some(to) = f.text("to", 1, 64)? {
             let value = crate::domain::phone::PhoneDestination::parse(&to)
                 .map(|p| p.as_str().to_owned())
                 .unwrap_or(to.trim().to_owned());
-            me.add("to", "to_number", "=", Arg::Text(value));
+            me.add("to", "to_number", "=", Arg::from(value));
         }
         if let Some(e) = f.text("emailTo", 1, 254)? {
             let value = crate::domain::EmailAddress::parse(&e)
                 .map(|e| e.as_str().to_owned())
                 .unwrap_or(e.trim().to_owned());
-            me.add("emailTo", "email_to", "=", Arg::Text(value));
+            me.add("emailTo", "email_to", "=", Arg::from(value));
         }
         if let Some(id) = f.text("requestID", 1, 64)? {
-            me.add("requestID", "sid", "=", Arg::Text(id.trim().to_owned()));
+            me.add("requestID", "sid", "=", Arg::from(id.trim().to_owned()));
         }
         if let Some(s) = f.text("service", 1, 64)? {
-            me.add("service", "service", "=", Arg::Text(s));
+            me.add("service", "service", "=", Arg::from(s));
         }
         if let Some(ch) = f.channel()? {
-            me.add("channel", "channel", "=", Arg::Text(ch.as_str().into()));
+            me.add("channel", "channel", "=", Arg::from(ch.as_str()));
         }
         if let Some(st) = f.status()? {
-            me.add("status", "status", "=", Arg::Text(st.as_str().into()));
+            me.add("status", "status", "=", Arg::from(st.as_str()));
         }
         if let Some(c) = f.country_code()? {
-            me.add("countryCode", "country_code", "=", Arg::Text(c));
+            me.add("countryCode", "country_code", "=", Arg::from(c));
         }
         if let Some(r) = f.text("reference", 1, 128)? {
-            me.add("reference", "reference", "=", Arg::Text(r));
+            me.add("reference", "reference", "=", Arg::from(r));
         }
         let start = f.string("startTime")?;
         let end = f.string("endTime")?;
@@ -290,17 +293,17 @@ impl OtpFilter {
         }
         if let (Some(raw), Some(a)) = (start, start_ms) {
             me.echo.push(("startTime".into(), raw));
-            me.push("date_created >=", Arg::Int(a));
+            me.push("date_created >=", Arg::from(a));
         }
         if let (Some(raw), Some(b)) = (end, end_ms) {
             me.echo.push(("endTime".into(), raw));
-            me.push("date_created <", Arg::Int(b));
+            me.push("date_created <", Arg::from(b));
         }
         Ok(me)
     }
 
     fn add(&mut self, field: &str, column: &str, op: &str, arg: Arg) {
-        if let Arg::Text(v) = &arg {
+        if let Arg::Text(Some(v)) = &arg {
             self.echo.push((field.to_owned(), v.clone()));
         }
         self.push(&format!("{column} {op}"), arg);
@@ -399,8 +402,8 @@ pub async fn search_keyset(
     let mut args = filter.args.clone();
     let newer = matches!(seek, Seek::Newer(_));
     if let Seek::Older(c) | Seek::Newer(c) = seek {
-        args.push(Arg::Int(c.date_created));
-        args.push(Arg::Text(c.sid.clone()));
+        args.push(Arg::from(c.date_created));
+        args.push(Arg::from(c.sid.clone()));
         let op = if newer { ">" } else { "<" };
         sql_filter.push(format!(
             "(date_created, sid) {op} (${}, ${})",
@@ -502,7 +505,7 @@ pub async fn sandbox_messages(
     let scope = f.scope(db, caller).await?;
     let paging = Paging::parse(&f)?;
     let mut clauses = vec!["account_sid = $1".to_owned()];
-    let mut args = vec![Arg::Text(scope.sid().to_string())];
+    let mut args = vec![Arg::from(scope.sid().to_string())];
     let mut echo = Vec::new();
     for (field, column) in [
         ("requestID", "otp_sid"),
@@ -511,7 +514,7 @@ pub async fn sandbox_messages(
     ] {
         if let Some(v) = f.text(field, 1, 254)? {
             echo.push((field.to_owned(), v.clone()));
-            args.push(Arg::Text(v.trim().to_owned()));
+            args.push(Arg::from(v.trim().to_owned()));
             clauses.push(format!("{column} = ${}", args.len()));
         }
     }

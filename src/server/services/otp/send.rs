@@ -1,13 +1,16 @@
 //! `POST /2fa/send`: validate, protect the destination, supersede older OTPs, store the OTP with
 //! its code's HMAC, its sealed code and its first delivery job in one transaction, then answer.
-use super::events::{self, enqueue_callback, insert_event};
+use super::changes::Otps;
+use super::events;
 use super::params::SendParams;
 use super::protection;
+use crate::args;
 use crate::domain::code;
 use crate::domain::{ErrorCode, OtpSid};
 use crate::on_db;
 use crate::server::clock::rfc3339;
 use crate::server::crypto;
+use crate::server::db::script::{RunScript, Script};
 use crate::server::db::{self, otps::ACTIVE};
 use crate::server::services::{limits, AccountScope, ServiceError, ServiceResult};
 use crate::server::state::AppState;
@@ -117,42 +120,85 @@ pub async fn send(
         "reference": params.reference,
     });
 
-    let supersede_sql = format!(
-        "SELECT sid FROM otps WHERE account_sid = $1 AND service = $2 AND {} = $3 AND status IN {ACTIVE}",
-        dest.column()
-    );
     // The OTP row, written in both the accepted and the blocked path.
-    macro_rules! insert_otp {
-        ($tx:ident) => {
-            sqlx::query(db::otps::INSERT)
-                .bind(sid.as_str())
-                .bind(&account)
-                .bind(&params.service)
-                .bind(params.reference.as_deref())
-                .bind(first.as_str())
-                .bind(&workflow_text)
-                .bind(params.workflow_timeout as i32)
-                .bind(params.to.as_ref().map(|t| t.as_str()))
-                .bind(params.from.as_deref())
-                .bind(params.email_to.as_ref().map(|e| e.as_str()))
-                .bind(params.email_from.as_ref().map(|e| e.as_str()))
-                .bind(params.subject.as_deref())
-                .bind(params.body.as_deref())
-                .bind(params.to.as_ref().and_then(|t| t.country()))
-                .bind(&params.language)
-                .bind(&params.voice)
-                .bind(params.repeat as i32)
-                .bind(&code_hash)
-                .bind(params.code_length as i32)
-                .bind(params.code_type.as_str())
-                .bind(expires_at)
-                .bind(params.max_attempts as i32)
-                .bind(params.status_callback.as_deref())
-                .bind(limits_json.as_deref())
-                .bind(now)
-                .execute(&mut *$tx)
-        };
+    let insert_otp = args![
+        sid.as_str(),
+        account.as_str(),
+        params.service.as_str(),
+        params.reference.as_deref(),
+        first.as_str(),
+        workflow_text.as_str(),
+        params.workflow_timeout as i32,
+        params.to.as_ref().map(|t| t.as_str()),
+        params.from.as_deref(),
+        params.email_to.as_ref().map(|e| e.as_str()),
+        params.email_from.as_ref().map(|e| e.as_str()),
+        params.subject.as_deref(),
+        params.body.as_deref(),
+        params.to.as_ref().and_then(|t| t.country()),
+        params.language.as_str(),
+        params.voice.as_str(),
+        params.repeat as i32,
+        code_hash.as_str(),
+        params.code_length as i32,
+        params.code_type.as_str(),
+        expires_at,
+        params.max_attempts as i32,
+        params.status_callback.as_deref(),
+        limits_json.as_deref(),
+        now
+    ];
+    // What an accepted send writes, as one script: limit hits, the older OTPs it supersedes
+    // (unless kept active), the OTP, its sealed code, its events and its first delivery job.
+    let mut accepted = Script::new();
+    for c in &charges {
+        let longest = c.buckets.iter().map(|b| b.interval).max().unwrap_or(0) * 1000;
+        accepted.push(
+            limits::INSERT_HIT,
+            args![c.limit_sid.as_str(), c.key.as_str(), now, sid.as_str()],
+        );
+        accepted.push(
+            limits::PRUNE_HITS,
+            args![c.limit_sid.as_str(), c.key.as_str(), now - longest],
+        );
     }
+    if !params.keep_old_otp_active {
+        let older = Otps::of_destination(&account, &params.service, dest.column(), dest.value())
+            .and(&format!("status IN {ACTIVE}"), args![]);
+        older.event(
+            &mut accepted,
+            now,
+            events::SUPERSEDED,
+            &json!({"reason": "superseded", "by": sid.as_str()}),
+        );
+        older.delete_codes(&mut accepted);
+        older.callback(&mut accepted, now, "canceled");
+        older.update(
+            &mut accepted,
+            "status = 'canceled', cancel_reason = 'superseded', canceled_at = $1, date_updated = $1",
+            args![now],
+        );
+    }
+    accepted.push(db::otps::INSERT, insert_otp.clone());
+    accepted.push(
+        "INSERT INTO otp_codes (otp_sid, sealed) VALUES ($1, $2)",
+        args![sid.as_str(), sealed.as_str()],
+    );
+    let new_otp = Otps::one(sid.as_str());
+    new_otp.event(&mut accepted, now, events::CREATED, &created_detail);
+    for c in &charges {
+        new_otp.event(
+            &mut accepted,
+            now,
+            events::LIMIT_CHECK,
+            &json!({"limit": c.name, "key": c.key, "result": "ok"}),
+        );
+    }
+    accepted.push(
+        db::otps::INSERT_JOB,
+        args!["deliver", sid.as_str(), 0i32, now],
+    );
+
     let result: Result<TxOutcome, sqlx::Error> = on_db!(db, pool => async {
         let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         if let Some(key) = idempotency_key {
@@ -189,58 +235,27 @@ pub async fn send(
         if let Some((limit_name, bucket, wait)) = block {
             let retry_after = (wait + 999) / 1000;
             let blocked_by = charges.iter().find(|c| c.name == limit_name).map(|c| c.limit_sid.clone());
-            insert_otp!(tx).await?;
-            sqlx::query("UPDATE otps SET status = 'blocked', blocked_by = $1 WHERE sid = $2")
-                .bind(&blocked_by).bind(sid.as_str()).execute(&mut *tx).await?;
-            insert_event!(sid.as_str(), now, events::CREATED, created_detail).execute(&mut *tx).await?;
+            let answer = blocked_answer(&limit_name, &bucket, retry_after, sid.as_str());
+            let mut blocked = Script::new();
+            blocked.push(db::otps::INSERT, insert_otp);
+            new_otp.update(&mut blocked, "status = 'blocked', blocked_by = $1", args![blocked_by]);
+            new_otp.event(&mut blocked, now, events::CREATED, &created_detail);
             for c in &charges {
                 let result = if full.contains(&c.name.as_str()) { "full" } else { "ok" };
-                insert_event!(sid.as_str(), now, events::LIMIT_CHECK, json!({"limit": c.name, "key": c.key, "result": result}))
-                    .execute(&mut *tx).await?;
+                new_otp.event(&mut blocked, now, events::LIMIT_CHECK, &json!({"limit": c.name, "key": c.key, "result": result}));
             }
-            insert_event!(sid.as_str(), now, events::BLOCKED, json!({"limit": limit_name, "bucket": bucket, "retryAfter": retry_after}))
-                .execute(&mut *tx).await?;
-            let answer = blocked_answer(&limit_name, &bucket, retry_after, sid.as_str());
+            new_otp.event(&mut blocked, now, events::BLOCKED, &json!({"limit": limit_name, "bucket": bucket, "retryAfter": retry_after}));
             if let Some(key) = idempotency_key {
-                sqlx::query("UPDATE idempotency_keys SET status = 429, response = $1 WHERE account_sid = $2 AND idem_key = $3")
-                    .bind(answer.to_string()).bind(&account).bind(key).execute(&mut *tx).await?;
+                blocked.push(
+                    "UPDATE idempotency_keys SET status = 429, response = $1 WHERE account_sid = $2 AND idem_key = $3",
+                    args![answer.to_string(), account.as_str(), key],
+                );
             }
+            tx.run(&blocked).await?;
             tx.commit().await?;
             return Ok(TxOutcome::Blocked(answer));
         }
-        for c in &charges {
-            let longest = c.buckets.iter().map(|b| b.interval).max().unwrap_or(0) * 1000;
-            sqlx::query(limits::INSERT_HIT).bind(&c.limit_sid).bind(&c.key).bind(now).bind(sid.as_str()).execute(&mut *tx).await?;
-            sqlx::query(limits::PRUNE_HITS).bind(&c.limit_sid).bind(&c.key).bind(now - longest).execute(&mut *tx).await?;
-        }
-        if !params.keep_old_otp_active {
-            let older: Vec<String> = sqlx::query_scalar(&supersede_sql)
-                .bind(&account).bind(&params.service).bind(dest.value())
-                .fetch_all(&mut *tx).await?;
-            for old in &older {
-                let changed = sqlx::query(&format!(
-                    "UPDATE otps SET status = 'canceled', cancel_reason = 'superseded', canceled_at = $1, date_updated = $1 \
-                     WHERE sid = $2 AND status IN {ACTIVE}"))
-                    .bind(now).bind(old).execute(&mut *tx).await?.rows_affected();
-                if changed == 1 {
-                    insert_event!(old, now, events::SUPERSEDED, json!({"reason": "superseded", "by": sid.as_str()}))
-                        .execute(&mut *tx).await?;
-                    sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(old).execute(&mut *tx).await?;
-                    enqueue_callback!(old, now).execute(&mut *tx).await?;
-                }
-            }
-        }
-        insert_otp!(tx).await?;
-        sqlx::query("INSERT INTO otp_codes (otp_sid, sealed) VALUES ($1, $2)")
-            .bind(sid.as_str()).bind(&sealed).execute(&mut *tx).await?;
-        insert_event!(sid.as_str(), now, events::CREATED, created_detail).execute(&mut *tx).await?;
-        for c in &charges {
-            insert_event!(sid.as_str(), now, events::LIMIT_CHECK, json!({"limit": c.name, "key": c.key, "result": "ok"}))
-                .execute(&mut *tx).await?;
-        }
-        sqlx::query(db::otps::INSERT_JOB)
-            .bind("deliver").bind(sid.as_str()).bind(0i32).bind(now)
-            .execute(&mut *tx).await?;
+        tx.run(&accepted).await?;
         tx.commit().await?;
         Ok(TxOutcome::Accepted)
     }.await);

@@ -1,15 +1,18 @@
 //! `POST /2fa/verify`: by requestID, or by service + destination over every active OTP.
 //! Wrong codes are counted atomically in the database, so N parallel wrong codes can never
 //! get more than `maxAttempts` checks.
+use super::changes::Otps;
 use super::events::{self, enqueue_callback, insert_event};
 use super::input::Fields;
 use super::{final_state_error, sdr};
+use crate::args;
 use crate::domain::code::normalize_input;
 use crate::domain::phone::PhoneDestination;
 use crate::domain::{EmailAddress, ErrorCode, OtpStatus};
 use crate::on_db;
 use crate::server::crypto;
 use crate::server::db::otps::{OtpRow, ACTIVE, COLUMNS};
+use crate::server::db::script::{RunScript, Script};
 use crate::server::services::{AccountScope, ServiceError, ServiceResult};
 use crate::server::state::AppState;
 use serde_json::{json, Map, Value};
@@ -197,42 +200,49 @@ async fn mark_verified(state: &AppState, row: OtpRow) -> ServiceResult<Verified>
             )))
         }
     };
-    let verify_sql = format!(
-        "UPDATE otps SET status = 'verified', verified_at = $1, date_updated = $1 \
-         WHERE sid = $2 AND status IN {ACTIVE} AND expires_at > $1"
+    // Everything below happens only if the OTP is still active and unexpired when the script
+    // runs (the condition of the final change), so a lost race changes nothing.
+    let verifying = Otps::one(&row.sid).and(
+        &format!("status IN {ACTIVE} AND expires_at > $1"),
+        args![now],
     );
-    let others_sql = format!(
-        "SELECT sid FROM otps WHERE account_sid = $1 AND service = $2 AND {column} = $3 AND status IN {ACTIVE} AND sid <> $4"
+    let mut s = Script::new();
+    verifying.event(&mut s, now, events::VERIFIED, &Value::Null);
+    verifying.delete_codes(&mut s);
+    verifying.callback(&mut s, now, "verified");
+    // The other active OTPs of this service and destination are superseded.
+    let others = Otps::of_destination(&row.account_sid, &row.service, column, &value).and(
+        &format!(
+            "status IN {ACTIVE} AND sid <> $1 AND EXISTS \
+             (SELECT 1 FROM otps v WHERE v.sid = $1 AND v.status IN {ACTIVE} AND v.expires_at > $2)"
+        ),
+        args![row.sid.as_str(), now],
     );
-    let cancel_sql = format!(
-        "UPDATE otps SET status = 'canceled', cancel_reason = 'superseded', canceled_at = $1, date_updated = $1 \
-         WHERE sid = $2 AND status IN {ACTIVE}"
+    others.event(
+        &mut s,
+        now,
+        events::SUPERSEDED,
+        &json!({"reason": "superseded", "by": row.sid}),
     );
-    let ok: bool = on_db!(state.db(), pool => async {
+    others.delete_codes(&mut s);
+    others.callback(&mut s, now, "canceled");
+    others.update(
+        &mut s,
+        "status = 'canceled', cancel_reason = 'superseded', canceled_at = $1, date_updated = $1",
+        args![now],
+    );
+    verifying.update(
+        &mut s,
+        "status = 'verified', verified_at = $1, date_updated = $1",
+        args![now],
+    );
+    let changed = on_db!(state.db(), pool => async {
         let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        let n = sqlx::query(&verify_sql).bind(now).bind(&row.sid).execute(&mut *tx).await?.rows_affected();
-        if n == 0 {
-            tx.rollback().await?;
-            return Ok::<bool, sqlx::Error>(false);
-        }
-        insert_event!(&row.sid, now, events::VERIFIED, Value::Null).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(&row.sid).execute(&mut *tx).await?;
-        if row.status_callback.is_some() {
-            enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
-        }
-        let others: Vec<String> = sqlx::query_scalar(&others_sql)
-            .bind(&row.account_sid).bind(&row.service).bind(&value).bind(&row.sid)
-            .fetch_all(&mut *tx).await?;
-        for other in others {
-            if sqlx::query(&cancel_sql).bind(now).bind(&other).execute(&mut *tx).await?.rows_affected() == 1 {
-                insert_event!(&other, now, events::SUPERSEDED, json!({"reason": "superseded", "by": row.sid})).execute(&mut *tx).await?;
-                sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(&other).execute(&mut *tx).await?;
-                enqueue_callback!(&other, now).execute(&mut *tx).await?;
-            }
-        }
+        let changed = tx.run(&s).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok::<_, sqlx::Error>(changed)
     }.await)?;
+    let ok = changed.last() == Some(&1);
     if !ok {
         // Lost a race (expired, canceled or locked meanwhile): report what it is now.
         let current = sdr::reload(state.db(), &row.sid).await?;
