@@ -5,6 +5,9 @@ pub mod accounts;
 pub mod credentials;
 pub mod otps;
 pub mod script;
+pub mod writer;
+
+pub use writer::{commit_script, write_pool};
 pub mod users;
 
 use crate::server::config::{Settings, SqliteSynchronous};
@@ -136,7 +139,7 @@ impl Db {
 
     pub async fn close(&self) {
         if let Db::Sqlite(pool) = self {
-            if let Some(writer) = forget_write_pool(pool) {
+            if let Some(writer) = writer::forget(pool) {
                 writer.close().await;
             }
         }
@@ -215,44 +218,4 @@ pub fn writer(db: &Db) -> Db {
         Db::Sqlite(pool) => Db::Sqlite(write_pool(pool)),
         Db::Postgres(pool) => Db::Postgres(pool.clone()),
     }
-}
-
-/// The one connection this process writes to a SQLite database file through (a pool of one:
-/// writers wait for it in order). SQLite allows one writer at a time anyway; and a connection
-/// drops its whole page cache whenever another connection has committed, so writes spread over
-/// the read pool each started cold, re-reading every B-tree page they touched (most of a write's
-/// time under load, growing with the database). The writer's cache stays warm. It closes after
-/// a minute without writes and opens again on the next one.
-pub fn write_pool(pool: &SqlitePool) -> SqlitePool {
-    let options = pool.connect_options();
-    let file = options.get_filename().to_path_buf();
-    writers()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(file)
-        .or_insert_with(|| {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(0)
-                .acquire_timeout(Duration::from_secs(120))
-                .idle_timeout(Some(Duration::from_secs(60)))
-                .max_lifetime(None)
-                .connect_lazy_with((*options).clone())
-        })
-        .clone()
-}
-
-type Writers = std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, SqlitePool>>;
-
-fn writers() -> &'static Writers {
-    static WRITERS: std::sync::LazyLock<Writers> = std::sync::LazyLock::new(Default::default);
-    &WRITERS
-}
-
-/// Takes the file's writer out of use (the next write opens a new one).
-fn forget_write_pool(pool: &SqlitePool) -> Option<SqlitePool> {
-    writers()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(pool.connect_options().get_filename())
 }

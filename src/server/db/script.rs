@@ -98,6 +98,11 @@ impl Script {
         self.statements.iter().map(|(sql, _)| sql.as_str())
     }
 
+    /// How many values its statements bind.
+    pub fn values(&self) -> usize {
+        self.statements.iter().map(|(_, args)| args.len()).sum()
+    }
+
     pub fn len(&self) -> usize {
         self.statements.len()
     }

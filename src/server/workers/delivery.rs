@@ -7,7 +7,7 @@ use crate::domain::{template, Channel, OtpStatus};
 use crate::on_db;
 use crate::server::crypto;
 use crate::server::db::otps::{JobRow, OtpRow, ACTIVE, COLUMNS, INSERT_ATTEMPT, INSERT_JOB};
-use crate::server::db::script::{RunScript, Script};
+use crate::server::db::script::Script;
 use crate::server::providers::{self, OutboundMessage, ProviderOutcome};
 use crate::server::services::otp::changes::Otps;
 use crate::server::services::otp::events::{self, enqueue_callback, insert_event};
@@ -55,8 +55,12 @@ async fn load(state: &AppState, sid: &str) -> anyhow::Result<Option<Loaded>> {
 
 pub(super) async fn complete(state: &AppState, id: i64, error: Option<&str>) -> anyhow::Result<()> {
     let now = state.clock().now_ms();
-    on_db!(&crate::server::db::writer(state.db()), pool => sqlx::query("UPDATE jobs SET done_at = $1, last_error = $2 WHERE id = $3")
-        .bind(now).bind(error).bind(id).execute(pool).await.map(|_| ()))?;
+    let mut s = Script::new();
+    s.push(
+        "UPDATE jobs SET done_at = $1, last_error = $2 WHERE id = $3",
+        args![now, error, id],
+    );
+    crate::server::db::commit_script(state.db(), s).await?;
     Ok(())
 }
 
@@ -233,11 +237,7 @@ async fn record_success(
         "UPDATE jobs SET done_at = $1 WHERE id = $2",
         args![now, job.id],
     );
-    on_db!(state.db(), pool => async {
-        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        tx.run(&s).await?;
-        tx.commit().await
-    }.await)?;
+    crate::server::db::commit_script(state.db(), s).await?;
     tracing::info!(request_id = %row.sid, channel = channel.as_str(), provider, status, "otp delivered to provider");
     Ok(())
 }

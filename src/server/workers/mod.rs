@@ -60,10 +60,30 @@ pub async fn run_due(state: &AppState) -> anyhow::Result<usize> {
         if jobs.is_empty() {
             return Ok(n);
         }
+        // The jobs of different OTPs run side by side (their writes then commit together, and
+        // slow providers overlap); one OTP's jobs run in order, so its callbacks keep theirs.
         // A failing job does not hold up the rest of its batch (each has its own lease).
-        let mut failure = None;
+        let mut by_otp: Vec<Vec<crate::server::db::otps::JobRow>> = Vec::new();
         for job in jobs {
-            match delivery::process(state, job).await {
+            match by_otp
+                .iter_mut()
+                .find(|same| same[0].otp_sid == job.otp_sid)
+            {
+                Some(same) => same.push(job),
+                None => by_otp.push(vec![job]),
+            }
+        }
+        let outcomes = futures::future::join_all(by_otp.into_iter().map(|same| async move {
+            let mut outcomes = Vec::with_capacity(same.len());
+            for job in same {
+                outcomes.push(delivery::process(state, job).await);
+            }
+            outcomes
+        }))
+        .await;
+        let mut failure = None;
+        for outcome in outcomes.into_iter().flatten() {
+            match outcome {
                 Ok(()) => n += 1,
                 Err(e) => failure = failure.or(Some(e)),
             }

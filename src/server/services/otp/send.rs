@@ -199,7 +199,15 @@ pub async fn send(
         args!["deliver", sid.as_str(), 0i32, now],
     );
 
-    let result: Result<TxOutcome, sqlx::Error> = on_db!(db, pool => async {
+    // Most sends have no idempotency key and no named limit: nothing to read or decide inside
+    // the transaction, so the script commits with whatever else is being written (group commit).
+    let result: Result<TxOutcome, sqlx::Error> = if idempotency_key.is_none() && charges.is_empty()
+    {
+        db::commit_script(db, accepted)
+            .await
+            .map(|_| TxOutcome::Accepted)
+    } else {
+        on_db!(db, pool => async {
         let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
         if let Some(key) = idempotency_key {
             let inserted = sqlx::query(
@@ -258,7 +266,8 @@ pub async fn send(
         tx.run(&accepted).await?;
         tx.commit().await?;
         Ok(TxOutcome::Accepted)
-    }.await);
+    }.await)
+    };
 
     let outcome = result?;
     if let TxOutcome::Blocked(answer) = outcome {

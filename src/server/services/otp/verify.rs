@@ -12,7 +12,7 @@ use crate::domain::{EmailAddress, ErrorCode, OtpStatus};
 use crate::on_db;
 use crate::server::crypto;
 use crate::server::db::otps::{OtpRow, ACTIVE, COLUMNS};
-use crate::server::db::script::{RunScript, Script};
+use crate::server::db::script::Script;
 use crate::server::services::{AccountScope, ServiceError, ServiceResult};
 use crate::server::state::AppState;
 use serde_json::{json, Map, Value};
@@ -236,12 +236,7 @@ async fn mark_verified(state: &AppState, row: OtpRow) -> ServiceResult<Verified>
         "status = 'verified', verified_at = $1, date_updated = $1",
         args![now],
     );
-    let changed = on_db!(state.db(), pool => async {
-        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        let changed = tx.run(&s).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(changed)
-    }.await)?;
+    let changed = crate::server::db::commit_script(state.db(), s).await?;
     let ok = changed.last() == Some(&1);
     if !ok {
         // Lost a race (expired, canceled or locked meanwhile): report what it is now.
