@@ -91,6 +91,9 @@ impl Db {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
+            // No ping before handing out a connection: an embedded database cannot hang up,
+            // and the ping was a round trip to the connection's thread before every query.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await

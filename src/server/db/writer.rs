@@ -4,11 +4,13 @@
 //!
 //! SQLite allows one writer at a time, and a connection drops its whole page cache whenever
 //! another connection has committed: writes spread over the read pool each started cold,
-//! re-reading every B-tree page they touched. The writer's cache stays warm. And each command
-//! to a connection is a hand-off to its thread and back, which on these machines costs more
-//! than the statements: a transaction per request (begin, script, commit) was three hand-offs
-//! per write; the committer takes every script that is waiting and runs them as one
-//! transaction, three hand-offs for all of them.
+//! re-reading every B-tree page they touched. The writer's cache stays warm. Each command to a
+//! connection is a hand-off to its thread and back; a transaction per request (begin, script,
+//! commit, each waiting for the last) kept the one writer mostly waiting. The committer takes
+//! every script waiting at that moment and runs them in one transaction (begin, each script,
+//! commit): one commit for all, and each script's statements are the same text every time, so
+//! the connection has them prepared already. (Joining the scripts of a batch into one text
+//! saved hand-offs but made SQLite parse every statement again: slower.)
 use super::script::{RunScript, Script};
 use super::Db;
 use sqlx::sqlite::SqlitePoolOptions;
@@ -98,10 +100,12 @@ fn writer_of(pool: &SqlitePool) -> Arc<Writer> {
                 pool: SqlitePoolOptions::new()
                     .max_connections(1)
                     .min_connections(0)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(120))
                     .idle_timeout(Some(Duration::from_secs(60)))
                     .max_lifetime(None)
-                    .connect_lazy_with((*options).clone()),
+                    // Every script shape stays prepared (the default keeps 100 statements).
+                    .connect_lazy_with((*options).clone().statement_cache_capacity(1000)),
                 queue: Mutex::new(None),
             })
         })
@@ -119,43 +123,117 @@ pub(super) fn forget(pool: &SqlitePool) -> Option<SqlitePool> {
 
 /// Runs until its queue closes: takes every script waiting, commits them as one transaction
 /// and answers each; when that transaction fails, runs them one by one, so a bad script fails
-/// alone.
+/// alone. It keeps the connection for the next round while scripts are waiting (a few rounds
+/// at most, then the other writers of this process get their turn).
 async fn committer(pool: SqlitePool, mut queue: mpsc::UnboundedReceiver<Unit>) {
-    while let Some(first) = queue.recv().await {
-        let mut values = first.script.values();
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH && values < MAX_VALUES {
-            match queue.try_recv() {
-                Ok(unit) => {
-                    values += unit.script.values();
-                    batch.push(unit);
-                }
-                Err(_) => break,
-            }
-        }
-        if batch.len() > 1 {
-            let mut all = Script::new();
-            for unit in &batch {
-                all.extend(unit.script.clone());
-            }
-            if let Ok(mut changed) = transaction(&pool, &all).await {
-                for unit in batch {
-                    let rest = changed.split_off(unit.script.len());
-                    let _ = unit.reply.send(Ok(std::mem::replace(&mut changed, rest)));
-                }
+    const ROUNDS: usize = 8;
+    let mut pending: Option<Unit> = None;
+    loop {
+        let first = match pending.take() {
+            Some(unit) => unit,
+            None => match queue.recv().await {
+                Some(unit) => unit,
+                None => return,
+            },
+        };
+        let mut conn = match pool.acquire().await {
+            Ok(conn) => Guarded { conn, armed: false },
+            Err(e) => {
+                let _ = first.reply.send(Err(e));
                 continue;
             }
+        };
+        let mut next = Some(first);
+        for _ in 0..ROUNDS {
+            let Some(first) = next.take() else { break };
+            let mut values = first.script.values();
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH && values < MAX_VALUES {
+                match queue.try_recv() {
+                    Ok(unit) => {
+                        values += unit.script.values();
+                        batch.push(unit);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let scripts: Vec<&Script> = batch.iter().map(|u| &u.script).collect();
+            match transaction(&mut conn, &scripts).await {
+                Ok(changed) => {
+                    for (unit, changed) in batch.into_iter().zip(changed) {
+                        let _ = unit.reply.send(Ok(changed));
+                    }
+                }
+                Err(e) if batch.len() == 1 || conn.armed => {
+                    // Alone, or the connection is unusable: the error is the answer.
+                    let message = e.to_string();
+                    let mut first_error = Some(e);
+                    for unit in batch {
+                        let e = first_error
+                            .take()
+                            .unwrap_or_else(|| sqlx::Error::Protocol(message.clone()));
+                        let _ = unit.reply.send(Err(e));
+                    }
+                }
+                Err(_) => {
+                    for unit in batch {
+                        let result = transaction(&mut conn, &[&unit.script]).await;
+                        let _ = unit.reply.send(result.map(|mut c| c.remove(0)));
+                    }
+                }
+            }
+            if conn.armed {
+                // A rollback failed: this connection is closed; the next round takes another.
+                break;
+            }
+            next = queue.try_recv().ok();
         }
-        for unit in batch {
-            let result = transaction(&pool, &unit.script).await;
-            let _ = unit.reply.send(result);
+        pending = next;
+    }
+}
+
+/// One transaction on the writer connection: begin, each script (as the same statements every
+/// time, which the connection has prepared already), commit. On an error it rolls back; if
+/// even that fails the connection is marked to be closed (which rolls back).
+async fn transaction(conn: &mut Guarded, scripts: &[&Script]) -> sqlx::Result<Vec<Vec<u64>>> {
+    use sqlx::Executor;
+    conn.armed = true;
+    let mut changed = Vec::with_capacity(scripts.len());
+    let result: sqlx::Result<()> = async {
+        conn.conn.execute("BEGIN IMMEDIATE").await?;
+        for script in scripts {
+            changed.push(script.run_sqlite(&mut conn.conn).await?);
+        }
+        conn.conn.execute("COMMIT").await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            conn.armed = false;
+            Ok(changed)
+        }
+        Err(e) => {
+            if conn.conn.execute("ROLLBACK").await.is_ok() {
+                conn.armed = false;
+            }
+            Err(e)
         }
     }
 }
 
-async fn transaction(pool: &SqlitePool, script: &Script) -> sqlx::Result<Vec<u64>> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let changed = tx.run(script).await?;
-    tx.commit().await?;
-    Ok(changed)
+/// The writer connection while a transaction of ours may be open on it: if the committer is
+/// dropped mid-way (its runtime ends) or a rollback failed, the connection is closed, never
+/// returned to the pool with a transaction open.
+struct Guarded {
+    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    armed: bool,
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        if self.armed {
+            self.conn.close_on_drop();
+        }
+    }
 }

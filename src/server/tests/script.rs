@@ -1,6 +1,7 @@
 //! Scripts (several statements as one step of a write transaction) on both databases: values
 //! reach the right statements, each statement's changed rows come back in order, a statement
-//! guarded by a condition runs only when it holds, and a failing statement leaves nothing.
+//! guarded by a condition runs only when it holds, a failing statement leaves nothing, and
+//! scripts committed together (group commit) still succeed or fail one by one.
 use super::both_backends;
 use super::harness::TestApp;
 use crate::args;
@@ -10,7 +11,9 @@ use crate::server::db::{Backend, BeginWrite};
 
 both_backends!(
     statements_run_in_order_with_their_own_values,
-    a_failing_statement_leaves_nothing
+    a_failing_statement_leaves_nothing,
+    concurrent_scripts_commit_together_and_fail_alone,
+    each_script_of_a_shared_commit_gets_its_own_counts
 );
 
 const CREATE: &str =
@@ -159,4 +162,81 @@ async fn active_otps_of_a_destination_are_found_by_their_index() {
             );
         }
     }
+}
+
+/// Scripts committed at the same moment (on SQLite they share transactions): each gets its own
+/// statements' counts, and one that fails (here a duplicate key, in the middle of the crowd)
+/// fails alone: nothing of it is written, everything of the others is.
+async fn concurrent_scripts_commit_together_and_fail_alone(b: Backend) {
+    let app = TestApp::start(b).await;
+    let db = app.state.db();
+    on_db!(db, pool => sqlx::query(CREATE).execute(pool).await.map(|_| ())).unwrap();
+    let scripts = (0..60i64).map(|i| {
+        let mut s = Script::new();
+        // Script 30 inserts 29's key again after its own first row: it must leave nothing.
+        let id = if i == 30 { 29 } else { i };
+        s.push(
+            "INSERT INTO probe (id, label) VALUES ($1, $2)",
+            args![1000 + i, format!("first {i}")],
+        );
+        s.push(
+            "INSERT INTO probe (id, label) VALUES ($1, $2)",
+            args![id, format!("script {i}")],
+        );
+        s.push("UPDATE probe SET n = n + 1 WHERE id = $1", args![1000 + i]);
+        crate::server::db::commit_script(db, s)
+    });
+    let results = futures::future::join_all(scripts).await;
+    for (i, r) in results.iter().enumerate() {
+        if i == 30 {
+            let err = r.as_ref().unwrap_err();
+            assert!(crate::server::db::is_unique_violation(err), "{err:?}");
+        } else {
+            let changed = r.as_ref().unwrap();
+            assert_eq!(changed, &[1, 1, 1], "script {i}");
+        }
+    }
+    let labels: Vec<String> = on_db!(db, pool => sqlx::query_scalar("SELECT label FROM probe ORDER BY id").fetch_all(pool).await).unwrap();
+    assert_eq!(labels.len(), 118, "two rows from each of 59 scripts");
+    assert!(!labels.iter().any(|l| l.ends_with(" 30")), "{labels:?}");
+}
+
+/// A crowd of scripts that all succeed: each gets back exactly its own statements' counts
+/// (script `i` changes `i` rows in its second statement), whichever transaction it shared.
+async fn each_script_of_a_shared_commit_gets_its_own_counts(b: Backend) {
+    let app = TestApp::start(b).await;
+    let db = app.state.db();
+    on_db!(db, pool => sqlx::query(CREATE).execute(pool).await.map(|_| ())).unwrap();
+    // Group g has g rows of its own (no two scripts touch the same row: no lock waits on
+    // PostgreSQL, where each script is its own transaction).
+    let mut rows = Script::new();
+    let mut id = 5000i64;
+    for g in 0..64i64 {
+        for _ in 0..g {
+            rows.push(
+                "INSERT INTO probe (id, label) VALUES ($1, $2)",
+                args![id, format!("group {g}")],
+            );
+            id += 1;
+        }
+    }
+    crate::server::db::commit_script(db, rows).await.unwrap();
+    let scripts = (0..64i64).map(|i| {
+        let mut s = Script::new();
+        s.push(
+            "INSERT INTO probe (id, label) VALUES ($1, $2)",
+            args![2000 + i, "x"],
+        );
+        s.push(
+            "UPDATE probe SET n = n + 1 WHERE label = $1",
+            args![format!("group {i}")],
+        );
+        crate::server::db::commit_script(db, s)
+    });
+    let results = futures::future::join_all(scripts).await;
+    for (i, r) in results.into_iter().enumerate() {
+        assert_eq!(r.unwrap(), vec![1, i as u64], "script {i}");
+    }
+    let total: i64 = on_db!(db, pool => sqlx::query_scalar("SELECT CAST(SUM(n) AS BIGINT) FROM probe").fetch_one(pool).await).unwrap();
+    assert_eq!(total, (0..64).sum::<i64>());
 }

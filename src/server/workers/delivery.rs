@@ -211,7 +211,9 @@ async fn record_success(
         events::ATTEMPT_SENT,
         &json!({"channel": channel.as_str(), "provider": provider, "providerSid": provider_sid}),
     );
-    moving.callback(&mut s, now, status);
+    if row.status_callback.is_some() {
+        moving.callback(&mut s, now, status);
+    }
     if delivered {
         moving.event(
             &mut s,

@@ -209,7 +209,9 @@ async fn mark_verified(state: &AppState, row: OtpRow) -> ServiceResult<Verified>
     let mut s = Script::new();
     verifying.event(&mut s, now, events::VERIFIED, &Value::Null);
     verifying.delete_codes(&mut s);
-    verifying.callback(&mut s, now, "verified");
+    if row.status_callback.is_some() {
+        verifying.callback(&mut s, now, "verified");
+    }
     // The other active OTPs of this service and destination are superseded.
     let others = Otps::of_destination(&row.account_sid, &row.service, column, &value).and(
         &format!(
