@@ -213,12 +213,3 @@ impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
         &mut self.tx
     }
 }
-
-/// Where this process writes: on SQLite the database's writer connection (for the few single
-/// write statements on hot paths outside a transaction), on PostgreSQL the pool itself.
-pub fn writer(db: &Db) -> Db {
-    match db {
-        Db::Sqlite(pool) => Db::Sqlite(write_pool(pool)),
-        Db::Postgres(pool) => Db::Postgres(pool.clone()),
-    }
-}

@@ -140,8 +140,12 @@ async fn deliver(
             tracing::warn!(request_id = %row.sid, tries = job.tries, error = %err, "delivery failed; will retry");
             let retry_at = now + queue::backoff_ms(job.tries);
             let detail = json!({"channel": channel.as_str(), "provider": provider.name(), "error": err, "try": job.tries, "retryAt": crate::server::clock::rfc3339(retry_at)});
-            on_db!(&crate::server::db::writer(state.db()), pool => insert_event!(&row.sid, now, events::DELIVERY_RETRY, detail).execute(pool).await.map(|_| ()))?;
-            queue::retry_later(state.db(), job.id, retry_at, &err).await
+            // The retry event and the rescheduled job, together.
+            let mut s = Script::new();
+            Otps::one(&row.sid).event(&mut s, now, events::DELIVERY_RETRY, &detail);
+            queue::retry_later(&mut s, job.id, retry_at, &err);
+            crate::server::db::commit_script(state.db(), s).await?;
+            Ok(())
         }
         ProviderOutcome::Transient(err) => {
             record_failure_and_fall_back(

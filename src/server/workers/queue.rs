@@ -1,6 +1,7 @@
 //! The job table as a queue: claim with a lease, complete, or retry later.
-use crate::on_db;
+use crate::args;
 use crate::server::db::otps::JobRow;
+use crate::server::db::script::Script;
 use crate::server::db::Db;
 use crate::server::state::AppState;
 
@@ -55,11 +56,13 @@ struct Claimed {
     run_at: i64,
 }
 
-/// Schedules a retry: the lease is released and the job runs again at `run_at`.
-pub async fn retry_later(db: &Db, id: i64, run_at: i64, error: &str) -> anyhow::Result<()> {
-    on_db!(&crate::server::db::writer(db), pool => sqlx::query("UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_at = $1, last_error = $2 WHERE id = $3")
-        .bind(run_at).bind(error).bind(id).execute(pool).await.map(|_| ()))?;
-    Ok(())
+/// Schedules a retry (into the script that records why): the lease is released and the job
+/// runs again at `run_at`.
+pub fn retry_later(s: &mut Script, id: i64, run_at: i64, error: &str) {
+    s.push(
+        "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_at = $1, last_error = $2 WHERE id = $3",
+        args![run_at, error, id],
+    );
 }
 
 /// Back-off for the n-th try: 1 s, 2 s, 4 s … capped at 5 minutes.
