@@ -6,11 +6,11 @@ use crate::args;
 use crate::domain::{template, Channel, OtpStatus};
 use crate::on_db;
 use crate::server::crypto;
-use crate::server::db::otps::{JobRow, OtpRow, ACTIVE, COLUMNS, INSERT_ATTEMPT, INSERT_JOB};
+use crate::server::db::otps::{JobRow, OtpRow, ACTIVE, COLUMNS, INSERT_ATTEMPT};
 use crate::server::db::script::Script;
 use crate::server::providers::{self, OutboundMessage, ProviderOutcome};
 use crate::server::services::otp::changes::Otps;
-use crate::server::services::otp::events::{self, enqueue_callback, insert_event};
+use crate::server::services::otp::events;
 use crate::server::state::AppState;
 use serde_json::json;
 
@@ -81,7 +81,17 @@ async fn deliver(
     let code = sealed.and_then(|s| crypto::open(&state.inner.secrets.code_hash_key, &row.sid, &s));
     let Some(code) = code else {
         tracing::error!(request_id = %row.sid, "sealed code missing or unreadable; failing the OTP");
-        return finish_failed(state, job, row, channel, "internal: code unavailable").await;
+        let now = state.clock().now_ms();
+        return finish_failed(
+            state,
+            Script::new(),
+            job,
+            row,
+            channel,
+            "internal: code unavailable",
+            now,
+        )
+        .await;
     };
     let ttl_minutes = ((row.expires_at - row.date_created) / 60_000).max(1) as u64;
     let body_template = row
@@ -248,7 +258,8 @@ async fn record_success(
     Ok(())
 }
 
-/// The step failed for good: record it and move to the next channel, or fail the OTP.
+/// The step failed for good: the failed attempt, and the move to the next channel (or the
+/// OTP's failure), committed together.
 async fn record_failure_and_fall_back(
     state: &AppState,
     job: &JobRow,
@@ -258,45 +269,60 @@ async fn record_failure_and_fall_back(
     error: &str,
     now: i64,
 ) -> anyhow::Result<()> {
-    on_db!(state.db(), pool => async {
-        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        sqlx::query(INSERT_ATTEMPT)
-            .bind(&row.sid).bind(channel.as_str()).bind(provider).bind(None::<String>).bind("failed").bind(error).bind(now)
-            .execute(&mut *tx).await?;
-        insert_event!(&row.sid, now, events::DELIVERY_FAILED, json!({"channel": channel.as_str(), "provider": provider, "error": error}))
-            .execute(&mut *tx).await?;
-        tx.commit().await
-    }.await)?;
     tracing::warn!(request_id = %row.sid, channel = channel.as_str(), error, "delivery failed");
+    let mut s = Script::new();
+    s.push(
+        INSERT_ATTEMPT,
+        args![
+            row.sid.as_str(),
+            channel.as_str(),
+            provider,
+            None::<String>,
+            "failed",
+            error,
+            now
+        ],
+    );
+    Otps::one(&row.sid).event(
+        &mut s,
+        now,
+        events::DELIVERY_FAILED,
+        &json!({"channel": channel.as_str(), "provider": provider, "error": error}),
+    );
     if (job.step as usize) + 1 < workflow(row).len() {
-        advance(state, job, row, "delivery failed", now).await
+        advance(state, s, job, row, "delivery failed", now).await
     } else {
-        finish_failed(state, job, row, channel, error).await
+        finish_failed(state, s, job, row, channel, error, now).await
     }
 }
 
-/// Every channel failed: the OTP is `failed`.
+/// Every channel failed: the OTP is `failed` (after what `s` already holds).
 async fn finish_failed(
     state: &AppState,
+    mut s: Script,
     job: &JobRow,
     row: &OtpRow,
     channel: Channel,
     error: &str,
+    now: i64,
 ) -> anyhow::Result<()> {
-    let now = state.clock().now_ms();
-    let update = format!("UPDATE otps SET status = 'failed', date_updated = $1 WHERE sid = $2 AND status IN {ACTIVE}");
-    on_db!(state.db(), pool => async {
-        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        if sqlx::query(&update).bind(now).bind(&row.sid).execute(&mut *tx).await?.rows_affected() == 1 {
-            insert_event!(&row.sid, now, events::FAILED, json!({"lastChannel": channel.as_str(), "error": error})).execute(&mut *tx).await?;
-            if row.status_callback.is_some() {
-                enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
-            }
-            sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(&row.sid).execute(&mut *tx).await?;
-        }
-        sqlx::query("UPDATE jobs SET done_at = $1 WHERE id = $2").bind(now).bind(job.id).execute(&mut *tx).await?;
-        tx.commit().await
-    }.await)?;
+    let failing = Otps::one(&row.sid).and(&format!("status IN {ACTIVE}"), args![]);
+    failing.event(
+        &mut s,
+        now,
+        events::FAILED,
+        &json!({"lastChannel": channel.as_str(), "error": error}),
+    );
+    if row.status_callback.is_some() {
+        failing.callback(&mut s, now, "failed");
+    }
+    failing.delete_codes(&mut s);
+    failing.update(&mut s, "status = 'failed', date_updated = $1", args![now]);
+    s.push(
+        "UPDATE jobs SET done_at = $1 WHERE id = $2",
+        args![now, job.id],
+    );
+    crate::server::db::commit_script(state.db(), s).await?;
     Ok(())
 }
 
@@ -310,12 +336,22 @@ async fn fallback(
     if (job.step as usize) + 1 >= workflow(row).len() {
         return complete(state, job.id, None).await;
     }
-    advance(state, job, row, reason, state.clock().now_ms()).await
+    advance(
+        state,
+        Script::new(),
+        job,
+        row,
+        reason,
+        state.clock().now_ms(),
+    )
+    .await
 }
 
-/// Moves the OTP to the next workflow step and queues its delivery (same code, new channel).
+/// Moves the OTP to the next workflow step and queues its delivery (same code, new channel),
+/// after what `s` already holds.
 async fn advance(
     state: &AppState,
+    mut s: Script,
     job: &JobRow,
     row: &OtpRow,
     reason: &str,
@@ -330,26 +366,31 @@ async fn advance(
         .get(job.step as usize)
         .map(|c| c.as_str())
         .unwrap_or("?");
-    let update = format!(
-        "UPDATE otps SET workflow_index = $1, channel = $2, status = 'pending', date_updated = $3 \
-         WHERE sid = $4 AND status IN {ACTIVE} AND workflow_index = $5"
+    // Still active on this step: then (and only then) it moves on.
+    let moving = Otps::one(&row.sid).and(
+        &format!("status IN {ACTIVE} AND workflow_index = $1"),
+        args![job.step],
     );
-    on_db!(state.db(), pool => async {
-        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        let changed = sqlx::query(&update)
-            .bind(next_step).bind(next.as_str()).bind(now).bind(&row.sid).bind(job.step)
-            .execute(&mut *tx).await?.rows_affected();
-        if changed == 1 {
-            insert_event!(&row.sid, now, events::FALLBACK, json!({"from": from, "to": next.as_str(), "reason": reason}))
-                .execute(&mut *tx).await?;
-            sqlx::query(INSERT_JOB).bind("deliver").bind(&row.sid).bind(next_step).bind(now).execute(&mut *tx).await?;
-            if row.status_callback.is_some() {
-                enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
-            }
-        }
-        sqlx::query("UPDATE jobs SET done_at = $1 WHERE id = $2").bind(now).bind(job.id).execute(&mut *tx).await?;
-        tx.commit().await
-    }.await)?;
+    moving.event(
+        &mut s,
+        now,
+        events::FALLBACK,
+        &json!({"from": from, "to": next.as_str(), "reason": reason}),
+    );
+    moving.job(&mut s, "deliver", next_step, now);
+    if row.status_callback.is_some() {
+        moving.callback(&mut s, now, "pending");
+    }
+    moving.update(
+        &mut s,
+        "workflow_index = $1, channel = $2, status = 'pending', date_updated = $3",
+        args![next_step, next.as_str(), now],
+    );
+    s.push(
+        "UPDATE jobs SET done_at = $1 WHERE id = $2",
+        args![now, job.id],
+    );
+    crate::server::db::commit_script(state.db(), s).await?;
     state.wake_workers();
     Ok(())
 }

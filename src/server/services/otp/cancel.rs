@@ -1,10 +1,12 @@
 //! `POST /2fa/cancel`: ends an active OTP; a final one answers its state.
-use super::events::{self, enqueue_callback, insert_event};
+use super::changes::Otps;
+use super::events;
 use super::input::Fields;
 use super::{final_state_error, sdr};
+use crate::args;
 use crate::domain::OtpStatus;
-use crate::on_db;
 use crate::server::db::otps::{OtpRow, ACTIVE};
+use crate::server::db::script::Script;
 use crate::server::services::{AccountScope, ServiceResult};
 use crate::server::state::AppState;
 use serde_json::{json, Map, Value};
@@ -21,24 +23,29 @@ pub async fn cancel(
     let reason = f.text("reason", 1, 200)?;
     let row = sdr::load_row(state.db(), &scope, &request_id).await?;
     let now = state.clock().now_ms();
-    let sql = format!(
-        "UPDATE otps SET status = 'canceled', cancel_reason = $1, canceled_at = $2, date_updated = $2 \
-         WHERE sid = $3 AND status IN {ACTIVE}"
-    );
     let reason_text = reason.clone().unwrap_or_else(|| "requested".into());
-    let changed: bool = on_db!(state.db(), pool => async {
-        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        let n = sqlx::query(&sql).bind(&reason_text).bind(now).bind(&row.sid).execute(&mut *tx).await?.rows_affected();
-        if n == 1 {
-            insert_event!(&row.sid, now, events::CANCELED, json!({"reason": reason_text, "by": who})).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(&row.sid).execute(&mut *tx).await?;
-            if row.status_callback.is_some() {
-                enqueue_callback!(&row.sid, now).execute(&mut *tx).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok::<bool, sqlx::Error>(n == 1)
-    }.await)?;
+    // Only if it is still active when the script runs (the condition of the final change).
+    let canceling = Otps::one(&row.sid).and(&format!("status IN {ACTIVE}"), args![]);
+    let mut s = Script::new();
+    canceling.event(
+        &mut s,
+        now,
+        events::CANCELED,
+        &json!({"reason": reason_text, "by": who}),
+    );
+    canceling.delete_codes(&mut s);
+    if row.status_callback.is_some() {
+        canceling.callback(&mut s, now, "canceled");
+    }
+    canceling.update(
+        &mut s,
+        "status = 'canceled', cancel_reason = $1, canceled_at = $2, date_updated = $2",
+        args![reason_text.as_str(), now],
+    );
+    let changed = crate::server::db::commit_script(state.db(), s)
+        .await?
+        .last()
+        == Some(&1);
     let current = sdr::reload(state.db(), &row.sid).await?;
     if !changed {
         let status = OtpStatus::parse(&current.status).unwrap_or(OtpStatus::Canceled);

@@ -172,18 +172,23 @@ async fn count_wrong(
 
 /// Moves an active, overdue OTP to `expired` (no-op when something else got there first).
 pub async fn expire(state: &AppState, sid: &str, now: i64) -> ServiceResult<()> {
-    let sql = format!("UPDATE otps SET status = 'expired', date_updated = $1 WHERE sid = $2 AND status IN {ACTIVE} AND expires_at <= $1");
-    on_db!(state.db(), pool => async {
-        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        let n = sqlx::query(&sql).bind(now).bind(sid).execute(&mut *tx).await?.rows_affected();
-        if n == 1 {
-            insert_event!(sid, now, events::EXPIRED, Value::Null).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(sid).execute(&mut *tx).await?;
-            enqueue_callback!(sid, now).execute(&mut *tx).await?;
-        }
-        tx.commit().await
-    }.await)?;
+    let mut s = Script::new();
+    expire_script(&mut s, sid, now);
+    crate::server::db::commit_script(state.db(), s).await?;
     Ok(())
+}
+
+/// The expiry of one OTP, if it is still active and overdue when the script runs: its event,
+/// callback, sealed code, then the status (the last statement).
+pub fn expire_script(s: &mut Script, sid: &str, now: i64) {
+    let expiring = Otps::one(sid).and(
+        &format!("status IN {ACTIVE} AND expires_at <= $1"),
+        args![now],
+    );
+    expiring.event(s, now, events::EXPIRED, &Value::Null);
+    expiring.delete_codes(s);
+    expiring.callback(s, now, "expired");
+    expiring.update(s, "status = 'expired', date_updated = $1", args![now]);
 }
 
 /// Marks the OTP verified (if still active and unexpired) and supersedes the other active OTPs
