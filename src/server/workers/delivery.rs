@@ -64,6 +64,19 @@ pub(super) async fn complete(state: &AppState, id: i64, error: Option<&str>) -> 
     Ok(())
 }
 
+/// The OTP while it is still active on this workflow step (a job's changes apply only then).
+fn on_step(row: &OtpRow, step: i32) -> Otps {
+    Otps::one(&row.sid).and(
+        &format!("status IN {ACTIVE} AND workflow_index = $1"),
+        args![step],
+    )
+}
+
+/// The job's completion, in the script of what it did.
+fn job_done(s: &mut Script, id: i64, now: i64) {
+    s.push("UPDATE jobs SET done_at = $1 WHERE id = $2", args![now, id]);
+}
+
 fn workflow(row: &OtpRow) -> Vec<Channel> {
     row.workflow.split(',').filter_map(Channel::parse).collect()
 }
@@ -215,10 +228,7 @@ async fn record_success(
         ],
     );
     // Still on this step and active: then (and only then) the status moves.
-    let moving = Otps::one(&row.sid).and(
-        &format!("status IN {ACTIVE} AND workflow_index = $1"),
-        args![job.step],
-    );
+    let moving = on_step(row, job.step);
     moving.event(
         &mut s,
         now,
@@ -249,10 +259,7 @@ async fn record_success(
         "status = $1, sent_at = COALESCE(sent_at, $2), delivered_at = CASE WHEN $1 = 'delivered' THEN $2 ELSE delivered_at END, date_updated = $2",
         args![status, now],
     );
-    s.push(
-        "UPDATE jobs SET done_at = $1 WHERE id = $2",
-        args![now, job.id],
-    );
+    job_done(&mut s, job.id, now);
     crate::server::db::commit_script(state.db(), s).await?;
     tracing::info!(request_id = %row.sid, channel = channel.as_str(), provider, status, "otp delivered to provider");
     Ok(())
@@ -318,10 +325,7 @@ async fn finish_failed(
     }
     failing.delete_codes(&mut s);
     failing.update(&mut s, "status = 'failed', date_updated = $1", args![now]);
-    s.push(
-        "UPDATE jobs SET done_at = $1 WHERE id = $2",
-        args![now, job.id],
-    );
+    job_done(&mut s, job.id, now);
     crate::server::db::commit_script(state.db(), s).await?;
     Ok(())
 }
@@ -367,10 +371,7 @@ async fn advance(
         .map(|c| c.as_str())
         .unwrap_or("?");
     // Still active on this step: then (and only then) it moves on.
-    let moving = Otps::one(&row.sid).and(
-        &format!("status IN {ACTIVE} AND workflow_index = $1"),
-        args![job.step],
-    );
+    let moving = on_step(row, job.step);
     moving.event(
         &mut s,
         now,
@@ -386,10 +387,7 @@ async fn advance(
         "workflow_index = $1, channel = $2, status = 'pending', date_updated = $3",
         args![next_step, next.as_str(), now],
     );
-    s.push(
-        "UPDATE jobs SET done_at = $1 WHERE id = $2",
-        args![now, job.id],
-    );
+    job_done(&mut s, job.id, now);
     crate::server::db::commit_script(state.db(), s).await?;
     state.wake_workers();
     Ok(())
