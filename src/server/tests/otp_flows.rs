@@ -12,6 +12,7 @@ super::both_backends!(
     background_worker_delivers_without_help,
     two_workers_deliver_each_job_once,
     transient_failures_are_retried_with_back_off,
+    sealed_codes_live_only_while_an_otp_is_active,
 );
 
 /// Fails transiently `failures` times, then delivers through the sandbox.
@@ -423,4 +424,95 @@ async fn two_workers_deliver_each_job_once(b: Backend) {
     assert_eq!(outbox["total"], 30);
     let attempts: i64 = crate::on_db!(app.state.db(), pool => sqlx::query_scalar("SELECT COUNT(*) FROM delivery_attempts").fetch_one(pool).await).unwrap();
     assert_eq!(attempts, 30, "no delivery attempted twice");
+}
+
+/// Every way an OTP ends (verified, canceled, superseded, locked by wrong codes, failed on every
+/// channel, expired, or a status set by hand in SQL) deletes its sealed code; an active OTP
+/// keeps it (the delivery worker needs it).
+async fn sealed_codes_live_only_while_an_otp_is_active(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let sealed = |sid: String| {
+        let db = app.state.db().clone();
+        async move {
+            crate::on_db!(&db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM otp_codes WHERE otp_sid = $1")
+                .bind(&sid).fetch_one(pool).await)
+            .unwrap()
+        }
+    };
+    let verified = api
+        .send_ok(json!({"service": "S", "to": "+14155550131"}))
+        .await;
+    let canceled = api
+        .send_ok(json!({"service": "S", "to": "+14155550132"}))
+        .await;
+    let superseded = api
+        .send_ok(json!({"service": "S", "to": "+14155550133"}))
+        .await;
+    let newer = api
+        .send_ok(json!({"service": "S", "to": "+14155550133"}))
+        .await;
+    let locked = api
+        .send_ok(json!({"service": "S", "to": "+14155550134", "maxAttempts": 1}))
+        .await;
+    let failed = api
+        .send_ok(json!({"service": "S", "to": "+14155550000"}))
+        .await;
+    let by_hand = api
+        .send_ok(json!({"service": "S", "to": "+14155550135"}))
+        .await;
+    for sid in [
+        &verified,
+        &canceled,
+        &superseded,
+        &newer,
+        &locked,
+        &failed,
+        &by_hand,
+    ] {
+        let expected = if sid == &superseded { 0 } else { 1 };
+        assert_eq!(sealed(sid.clone()).await, expected, "{sid} before");
+    }
+    app.deliver().await;
+    let (_, code) = api.sandbox_code(&verified).await;
+    let (status, _) = api
+        .post("/2fa/verify", json!({"requestID": verified, "code": code}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = api
+        .post("/2fa/cancel", json!({"requestID": canceled}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = api
+        .post(
+            "/2fa/verify",
+            json!({"requestID": locked, "code": "000000"}),
+        )
+        .await;
+    assert!(status >= 400);
+    crate::on_db!(app.state.db(), pool => sqlx::query("UPDATE otps SET status = 'expired' WHERE sid = $1")
+        .bind(&by_hand).execute(pool).await.map(|_| ()))
+    .unwrap();
+    for sid in [
+        &verified,
+        &canceled,
+        &superseded,
+        &locked,
+        &failed,
+        &by_hand,
+    ] {
+        let (_, sdr) = api.get(&format!("/2fa/search/{sid}")).await;
+        assert!(
+            ["verified", "canceled", "max_attempts", "failed", "expired"]
+                .contains(&sdr["status"].as_str().unwrap()),
+            "{sid}: {sdr}"
+        );
+        assert_eq!(sealed(sid.clone()).await, 0, "{sid} is {}", sdr["status"]);
+    }
+    assert_eq!(
+        sealed(newer.clone()).await,
+        1,
+        "the active one keeps its code"
+    );
 }

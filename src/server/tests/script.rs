@@ -141,7 +141,6 @@ async fn active_otps_of_a_destination_are_found_by_their_index() {
         let set = Otps::of_destination("AC1", "S", column, "x")
             .and(&format!("status IN {ACTIVE}"), args![]);
         set.event(&mut s, 1, "canceled", &serde_json::Value::Null);
-        set.delete_codes(&mut s);
         set.callback(&mut s, 1, "canceled");
         set.update(&mut s, "status = 'canceled'", args![]);
         for sql in s.statements() {

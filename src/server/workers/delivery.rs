@@ -323,7 +323,6 @@ async fn finish_failed(
     if row.status_callback.is_some() {
         failing.callback(&mut s, now, "failed");
     }
-    failing.delete_codes(&mut s);
     failing.update(&mut s, "status = 'failed', date_updated = $1", args![now]);
     job_done(&mut s, job.id, now);
     crate::server::db::commit_script(state.db(), s).await?;

@@ -33,7 +33,6 @@ pub async fn cancel(
         events::CANCELED,
         &json!({"reason": reason_text, "by": who}),
     );
-    canceling.delete_codes(&mut s);
     if row.status_callback.is_some() {
         canceling.callback(&mut s, now, "canceled");
     }

@@ -1,5 +1,5 @@
 //! Changes to a set of OTPs, written into a [`Script`] so that a whole use case (its status
-//! change, timeline events, callbacks, jobs and code deletion) reaches the database in one step.
+//! change, timeline events, callbacks and jobs) reaches the database in one step.
 //!
 //! An [`Otps`] is a condition on `otps` rows. Everything that belongs to a status change is
 //! pushed *before* the change and on the change's own condition, so it happens exactly for the
@@ -7,9 +7,9 @@
 //! ```text
 //! let moving = Otps::one(sid).and("status IN ('pending', 'sent', 'delivered')", args![]);
 //! moving.event(&mut s, now, VERIFIED, &detail);   // only if it is still active
-//! moving.delete_codes(&mut s);
 //! moving.update(&mut s, "status = 'verified', verified_at = $1", args![now]);  // last
 //! ```
+//! A final status also deletes the OTP's sealed code: a trigger does that (migration 0008).
 use crate::args;
 use crate::server::db::script::{renumber, Arg, Script};
 use crate::server::services::otp::events::detail_text;
@@ -82,15 +82,6 @@ impl Otps {
             s,
             "INSERT INTO jobs (kind, otp_sid, step, run_at) SELECT $1, sid, $2, $3 FROM otps WHERE {where}",
             args![kind, step, run_at],
-        );
-    }
-
-    /// Forgets the sealed codes of the set (a final OTP never needs its code again).
-    pub fn delete_codes(&self, s: &mut Script) {
-        self.push(
-            s,
-            "DELETE FROM otp_codes WHERE otp_sid IN (SELECT sid FROM otps WHERE {where})",
-            Vec::new(),
         );
     }
 

@@ -171,7 +171,6 @@ pub async fn send(
             events::SUPERSEDED,
             &json!({"reason": "superseded", "by": sid.as_str()}),
         );
-        older.delete_codes(&mut accepted);
         older.callback(&mut accepted, now, "canceled");
         older.update(
             &mut accepted,

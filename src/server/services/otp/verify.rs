@@ -147,7 +147,6 @@ async fn count_wrong(
             insert_event!(sid, now, events::VERIFY_FAILED, json!({"attemptsLeft": (max - n).max(0)})).execute(&mut *tx).await?;
             if status == "max_attempts" {
                 insert_event!(sid, now, events::LOCKED, json!({"attempts": n})).execute(&mut *tx).await?;
-                sqlx::query("DELETE FROM otp_codes WHERE otp_sid = $1").bind(sid).execute(&mut *tx).await?;
                 enqueue_callback!(sid, now).execute(&mut *tx).await?;
             }
         }
@@ -179,14 +178,13 @@ pub async fn expire(state: &AppState, sid: &str, now: i64) -> ServiceResult<()> 
 }
 
 /// The expiry of one OTP, if it is still active and overdue when the script runs: its event,
-/// callback, sealed code, then the status (the last statement).
+/// callback, then the status (the last statement; the database then forgets the sealed code).
 pub fn expire_script(s: &mut Script, sid: &str, now: i64) {
     let expiring = Otps::one(sid).and(
         &format!("status IN {ACTIVE} AND expires_at <= $1"),
         args![now],
     );
     expiring.event(s, now, events::EXPIRED, &Value::Null);
-    expiring.delete_codes(s);
     expiring.callback(s, now, "expired");
     expiring.update(s, "status = 'expired', date_updated = $1", args![now]);
 }
@@ -213,7 +211,6 @@ async fn mark_verified(state: &AppState, row: OtpRow) -> ServiceResult<Verified>
     );
     let mut s = Script::new();
     verifying.event(&mut s, now, events::VERIFIED, &Value::Null);
-    verifying.delete_codes(&mut s);
     if row.status_callback.is_some() {
         verifying.callback(&mut s, now, "verified");
     }
@@ -231,7 +228,6 @@ async fn mark_verified(state: &AppState, row: OtpRow) -> ServiceResult<Verified>
         events::SUPERSEDED,
         &json!({"reason": "superseded", "by": row.sid}),
     );
-    others.delete_codes(&mut s);
     others.callback(&mut s, now, "canceled");
     others.update(
         &mut s,
