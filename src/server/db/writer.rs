@@ -126,7 +126,8 @@ pub(super) fn forget(pool: &SqlitePool) -> Option<SqlitePool> {
 /// alone. It keeps the connection for the next round while scripts are waiting (a few rounds
 /// at most, then the other writers of this process get their turn).
 async fn committer(pool: SqlitePool, mut queue: mpsc::UnboundedReceiver<Unit>) {
-    const ROUNDS: usize = 8;
+    // Two: longer turns kept the delivery workers' job claims waiting (slower deliveries).
+    const ROUNDS: usize = 2;
     let mut pending: Option<Unit> = None;
     loop {
         let first = match pending.take() {
