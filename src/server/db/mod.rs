@@ -60,6 +60,18 @@ impl Db {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))
+                // Check a connection only when it sat idle a while (the server may have
+                // restarted or dropped it meanwhile): a ping before every query was a round
+                // trip per query under load.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= Duration::from_secs(30) {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect(url)
                 .await
                 .context("connecting to PostgreSQL (check DATABASE_URL)")?;
