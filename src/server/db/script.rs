@@ -131,15 +131,7 @@ impl Script {
             return Ok(Vec::new());
         }
         let (sql, values) = self.joined();
-        let mut args = sqlx::sqlite::SqliteArguments::default();
-        for v in values {
-            match v {
-                Arg::Int(i) => args.add(*i),
-                Arg::Int4(i) => args.add(*i),
-                Arg::Text(t) => args.add(t.clone()),
-            }
-            .map_err(sqlx::Error::Encode)?;
-        }
+        let args: sqlx::sqlite::SqliteArguments = arguments(values)?;
         let mut stream = (&mut *conn).fetch_many(sqlx::query_with(&sql, args));
         let mut changed = Vec::with_capacity(self.statements.len());
         while let Some(item) = stream.try_next().await? {
@@ -161,15 +153,7 @@ impl Script {
     pub async fn run_postgres(&self, conn: &mut sqlx::PgConnection) -> sqlx::Result<Vec<u64>> {
         let mut changed = Vec::with_capacity(self.statements.len());
         for (sql, own) in &self.statements {
-            let mut args = sqlx::postgres::PgArguments::default();
-            for v in own {
-                match v {
-                    Arg::Int(i) => args.add(*i),
-                    Arg::Int4(i) => args.add(*i),
-                    Arg::Text(t) => args.add(t.clone()),
-                }
-                .map_err(sqlx::Error::Encode)?;
-            }
+            let args: sqlx::postgres::PgArguments = arguments(own)?;
             changed.push(
                 (&mut *conn)
                     .execute(sqlx::query_with(sql, args))
@@ -179,6 +163,26 @@ impl Script {
         }
         Ok(changed)
     }
+}
+
+/// The values as one backend's bind arguments.
+fn arguments<'q, A>(values: impl IntoIterator<Item = &'q Arg>) -> sqlx::Result<A>
+where
+    A: Arguments<'q> + Default,
+    Option<i64>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
+    Option<i32>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
+    Option<String>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
+{
+    let mut args = A::default();
+    for v in values {
+        match v {
+            Arg::Int(i) => args.add(*i),
+            Arg::Int4(i) => args.add(*i),
+            Arg::Text(t) => args.add(t.clone()),
+        }
+        .map_err(sqlx::Error::Encode)?;
+    }
+    Ok(args)
 }
 
 /// Runs a script on whichever connection type the `on_db!` arm has (`&mut *tx`).

@@ -7,7 +7,7 @@ use super::harness::TestApp;
 use crate::args;
 use crate::on_db;
 use crate::server::db::script::{RunScript, Script};
-use crate::server::db::{Backend, BeginWrite};
+use crate::server::db::{Backend, BeginWrite, Db};
 
 both_backends!(
     statements_run_in_order_with_their_own_values,
@@ -16,13 +16,28 @@ both_backends!(
     each_script_of_a_shared_commit_gets_its_own_counts
 );
 
-const CREATE: &str =
-    "CREATE TABLE probe (id BIGINT PRIMARY KEY, label TEXT, n BIGINT NOT NULL DEFAULT 0)";
+/// A test app whose database has a `probe` table.
+async fn with_probe(b: Backend) -> TestApp {
+    let app = TestApp::start(b).await;
+    let create =
+        "CREATE TABLE probe (id BIGINT PRIMARY KEY, label TEXT, n BIGINT NOT NULL DEFAULT 0)";
+    on_db!(app.state.db(), pool => sqlx::query(create).execute(pool).await.map(|_| ())).unwrap();
+    app
+}
+
+/// Runs the script in a write transaction of its own (not the committer) and commits it.
+async fn in_write_tx(db: &Db, script: &Script) -> sqlx::Result<Vec<u64>> {
+    on_db!(db, pool => async {
+        let mut tx = pool.begin_write().await?;
+        let changed = tx.run(script).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }.await)
+}
 
 async fn statements_run_in_order_with_their_own_values(b: Backend) {
-    let app = TestApp::start(b).await;
+    let app = with_probe(b).await;
     let db = app.state.db();
-    on_db!(db, pool => sqlx::query(CREATE).execute(pool).await.map(|_| ())).unwrap();
     let mut s = Script::new();
     s.push(
         "INSERT INTO probe (id, label) VALUES ($1, $2)",
@@ -39,13 +54,7 @@ async fn statements_run_in_order_with_their_own_values(b: Backend) {
         "UPDATE probe SET label = $2 WHERE id = $1 AND label IS NULL",
         args![3i64, "three"],
     );
-    let changed = on_db!(db, pool => async {
-        let mut tx = pool.begin_write().await?;
-        let changed = tx.run(&s).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(changed)
-    }.await)
-    .unwrap();
+    let changed = in_write_tx(db, &s).await.unwrap();
     assert_eq!(changed, vec![1, 2, 3, 0, 1]);
     let rows: Vec<(i64, Option<String>, i64)> = on_db!(db, pool => sqlx::query_as("SELECT id, label, n FROM probe ORDER BY id").fetch_all(pool).await).unwrap();
     assert_eq!(
@@ -66,13 +75,7 @@ async fn statements_run_in_order_with_their_own_values(b: Backend) {
         "INSERT INTO probe (id, label) VALUES ($1, $2), ($3, $4)",
         args![5i64, "five", 6i64, "six"],
     );
-    let changed = on_db!(db, pool => async {
-        let mut tx = pool.begin_write().await?;
-        let changed = tx.run(&again).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(changed)
-    }.await)
-    .unwrap();
+    let changed = in_write_tx(db, &again).await.unwrap();
     assert_eq!(changed, vec![1, 2]);
     let n: i64 =
         on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM probe").fetch_one(pool).await)
@@ -81,9 +84,8 @@ async fn statements_run_in_order_with_their_own_values(b: Backend) {
 }
 
 async fn a_failing_statement_leaves_nothing(b: Backend) {
-    let app = TestApp::start(b).await;
+    let app = with_probe(b).await;
     let db = app.state.db();
-    on_db!(db, pool => sqlx::query(CREATE).execute(pool).await.map(|_| ())).unwrap();
     let mut s = Script::new();
     s.push(
         "INSERT INTO probe (id, label) VALUES ($1, $2)",
@@ -97,13 +99,7 @@ async fn a_failing_statement_leaves_nothing(b: Backend) {
         "INSERT INTO probe (id, label) VALUES ($1, $2)",
         args![2i64, "never"],
     );
-    let err = on_db!(db, pool => async {
-        let mut tx = pool.begin_write().await?;
-        let changed = tx.run(&s).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(changed)
-    }.await)
-    .unwrap_err();
+    let err = in_write_tx(db, &s).await.unwrap_err();
     assert!(crate::server::db::is_unique_violation(&err), "{err:?}");
     let n: i64 =
         on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM probe").fetch_one(pool).await)
@@ -113,12 +109,7 @@ async fn a_failing_statement_leaves_nothing(b: Backend) {
     for _ in 0..20 {
         let mut ok = Script::new();
         ok.push("UPDATE probe SET n = n + 1", vec![]);
-        on_db!(db, pool => async {
-            let mut tx = pool.begin_write().await?;
-            tx.run(&ok).await?;
-            tx.commit().await
-        }.await)
-        .unwrap();
+        in_write_tx(db, &ok).await.unwrap();
     }
 }
 
@@ -167,9 +158,8 @@ async fn active_otps_of_a_destination_are_found_by_their_index() {
 /// statements' counts, and one that fails (here a key that exists already, in the middle of the
 /// crowd) fails alone: nothing of it is written, everything of the others is.
 async fn concurrent_scripts_commit_together_and_fail_alone(b: Backend) {
-    let app = TestApp::start(b).await;
+    let app = with_probe(b).await;
     let db = app.state.db();
-    on_db!(db, pool => sqlx::query(CREATE).execute(pool).await.map(|_| ())).unwrap();
     let mut taken = Script::new();
     taken.push(
         "INSERT INTO probe (id, label) VALUES ($1, $2)",
@@ -208,9 +198,8 @@ async fn concurrent_scripts_commit_together_and_fail_alone(b: Backend) {
 /// A crowd of scripts that all succeed: each gets back exactly its own statements' counts
 /// (script `i` changes `i` rows in its second statement), whichever transaction it shared.
 async fn each_script_of_a_shared_commit_gets_its_own_counts(b: Backend) {
-    let app = TestApp::start(b).await;
+    let app = with_probe(b).await;
     let db = app.state.db();
-    on_db!(db, pool => sqlx::query(CREATE).execute(pool).await.map(|_| ())).unwrap();
     // Group g has g rows of its own (no two scripts touch the same row: no lock waits on
     // PostgreSQL, where each script is its own transaction).
     let mut rows = Script::new();

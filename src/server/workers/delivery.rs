@@ -72,6 +72,32 @@ fn on_step(row: &OtpRow, step: i32) -> Otps {
     )
 }
 
+/// The delivery attempt's record.
+#[allow(clippy::too_many_arguments)]
+fn attempt(
+    s: &mut Script,
+    row: &OtpRow,
+    channel: Channel,
+    provider: &str,
+    provider_sid: Option<&str>,
+    status: &str,
+    error: Option<&str>,
+    now: i64,
+) {
+    s.push(
+        INSERT_ATTEMPT,
+        args![
+            row.sid.as_str(),
+            channel.as_str(),
+            provider,
+            provider_sid,
+            status,
+            error,
+            now
+        ],
+    );
+}
+
 /// The job's completion, in the script of what it did.
 fn job_done(s: &mut Script, id: i64, now: i64) {
     s.push("UPDATE jobs SET done_at = $1 WHERE id = $2", args![now, id]);
@@ -215,17 +241,15 @@ async fn record_success(
     let has_next = (job.step as usize) + 1 < workflow(row).len();
     let status = if delivered { "delivered" } else { "sent" };
     let mut s = records;
-    s.push(
-        INSERT_ATTEMPT,
-        args![
-            row.sid.as_str(),
-            channel.as_str(),
-            provider,
-            provider_sid.as_str(),
-            status,
-            None::<String>,
-            now
-        ],
+    attempt(
+        &mut s,
+        row,
+        channel,
+        provider,
+        Some(&provider_sid),
+        status,
+        None,
+        now,
     );
     // Still on this step and active: then (and only then) the status moves.
     let moving = on_step(row, job.step);
@@ -278,17 +302,15 @@ async fn record_failure_and_fall_back(
 ) -> anyhow::Result<()> {
     tracing::warn!(request_id = %row.sid, channel = channel.as_str(), error, "delivery failed");
     let mut s = Script::new();
-    s.push(
-        INSERT_ATTEMPT,
-        args![
-            row.sid.as_str(),
-            channel.as_str(),
-            provider,
-            None::<String>,
-            "failed",
-            error,
-            now
-        ],
+    attempt(
+        &mut s,
+        row,
+        channel,
+        provider,
+        None,
+        "failed",
+        Some(error),
+        now,
     );
     Otps::one(&row.sid).event(
         &mut s,
