@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
+# A clean clone builds once: incremental caches would only cost disk and time there.
+if [[ "${CI:-}" == "true" ]]; then export CARGO_INCREMENTAL=0; fi
 step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
 
 step "tools"
