@@ -111,7 +111,7 @@ pub fn router(state: AppState) -> Router {
                         .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(tower_http::catch_panic::CatchPanicLayer::new())
+                .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_answer))
                 .layer(tower_http::map_request_body::MapRequestBodyLayer::new(move |body: axum::body::Body| {
                     axum::body::Body::new(http_body_util::Limited::new(body, max_body))
                 }))
@@ -120,6 +120,19 @@ pub fn router(state: AppState) -> Router {
                 .layer(sessions),
         )
         .with_state(state)
+}
+
+/// A handler that panicked answers like any internal error: the 7000 envelope with an error id,
+/// the panic's message in the log only (never a stack trace or text/plain in the answer).
+fn panic_answer(payload: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let what = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    crate::server::rest::error::ApiError::internal(anyhow::anyhow!("handler panicked: {what}"))
+        .into_response()
 }
 
 /// A server function whose arguments could not be read answers 500 from inside Leptos (before our
@@ -231,4 +244,29 @@ pub async fn serve_state(state: AppState) -> anyhow::Result<()> {
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panic_answer;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn a_panic_answers_the_internal_error_envelope() {
+        for payload in [
+            Box::new("boom: secret detail".to_owned()) as Box<dyn std::any::Any + Send>,
+            Box::new("static boom"),
+            Box::new(42_u8),
+        ] {
+            let res = panic_answer(payload);
+            assert_eq!(res.status(), 500);
+            assert_eq!(res.headers()["content-type"], "application/json");
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["errorCode"], 7000, "{body}");
+            assert_eq!(body["code"], 500);
+            assert_eq!(body["errorId"].as_str().map(str::len), Some(32));
+            assert!(!body.to_string().contains("boom"), "no panic text: {body}");
+        }
+    }
 }
