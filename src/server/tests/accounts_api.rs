@@ -84,6 +84,23 @@ async fn sub_accounts_lifecycle_over_the_api(b: Backend) {
         (403, json!(7002)),
         "suspended credentials are refused"
     );
+    // Its parent still reads its history but cannot send for it.
+    let (status, body) = api
+        .post(
+            "/2fa/send",
+            json!({"service": "S", "to": "+14155550190", "accountSid": child.sid}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["errorCode"].clone()),
+        (403, json!(7002)),
+        "{body}"
+    );
+    assert!(body["message"].as_str().unwrap().contains("suspended"));
+    let (status, _) = api
+        .get(&format!("/2fa/search?accountSid={}", child.sid))
+        .await;
+    assert_eq!(status, 200);
     let (status, _) = api
         .post(
             &format!("/2fa/accounts/{}", child.sid),

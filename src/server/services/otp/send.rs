@@ -34,6 +34,15 @@ pub async fn send(
     let scope = caller
         .act_as(state.db(), params.account_sid.as_ref())
         .await?;
+    // A parent may still read a suspended or closed sub-account's history, but not send for it
+    // (its own credentials are refused altogether).
+    if scope.account().status != crate::domain::AccountStatus::Active {
+        return Err(ServiceError::forbidden(format!(
+            "Account {} is {}: it cannot send codes until it is active again.",
+            scope.sid(),
+            scope.account().status.as_str()
+        )));
+    }
     let account = scope.sid().as_str().to_owned();
     let db = state.db();
     let now = state.clock().now_ms();
