@@ -77,8 +77,12 @@ impl From<ServiceError> for ApiError {
                 code,
                 message,
                 extra,
+                http_status,
             } => {
                 let mut err = ApiError::new(code, message);
+                if let Some(status) = http_status.and_then(|s| StatusCode::from_u16(s).ok()) {
+                    err.status = status;
+                }
                 if let Some(secs) = extra.get("retryAfter").and_then(|v| v.as_u64()) {
                     err.retry_after = Some(secs);
                 }

@@ -386,7 +386,8 @@ fn send() {}
 fn verify() {}
 
 #[utoipa::path(post, path = "/2fa/cancel", tag = "OTP", request_body(content = CancelRequest, content_type = "application/json"),
-    responses((status = 200, body = CancelResponse), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 410, body = ErrorEnvelope)))]
+    responses((status = 200, body = CancelResponse), (status = 404, body = ErrorEnvelope, description = "7003 unknown, or blocked by a limit (never active; status)"),
+        (status = 409, body = ErrorEnvelope, description = "Already final (status): 7031 expired (an overdue OTP expires now), 7032 verified, 7033 canceled, 7034 locked, 7035 failed")))]
 fn cancel() {}
 
 #[utoipa::path(get, path = "/2fa/search", tag = "SDR",
@@ -394,8 +395,9 @@ fn cancel() {}
         ("channel" = Option<String>, Query,), ("status" = Option<String>, Query,), ("countryCode" = Option<String>, Query,),
         ("reference" = Option<String>, Query,), ("startTime" = Option<String>, Query, description = "RFC 3339 or YYYY-MM-DD"),
         ("endTime" = Option<String>, Query, description = "RFC 3339 or YYYY-MM-DD (inclusive day)"), ("accountSid" = Option<String>, Query,),
-        ("Page" = Option<i64>, Query,), ("PageSize" = Option<i64>, Query, description = "1–1000, default 50")),
-    responses((status = 200, body = SearchResponse), (status = 400, body = ErrorEnvelope)))]
+        ("Page" = Option<i64>, Query,), ("PageSize" = Option<i64>, Query, description = "1–1000, default 50"),
+        ("AfterSid" = Option<String>, Query, description = "The requestID of the previous page's last OTP: the page continues after it by position, so deep pages stay fast. `nextPageUri` carries it; use it with the next Page number.")),
+    responses((status = 200, body = SearchResponse), (status = 400, body = ErrorEnvelope, description = "7004 (field), 7010 a to/emailTo that is not a valid destination (a + in a URL query must be sent as %2B)")))]
 fn search() {}
 
 #[utoipa::path(get, path = "/2fa/search/{requestID}", tag = "SDR", params(("requestID" = String, Path,)),

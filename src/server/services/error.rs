@@ -16,6 +16,9 @@ pub enum ServiceError {
         code: ErrorCode,
         message: String,
         extra: serde_json::Map<String, serde_json::Value>,
+        /// An HTTP status other than the code's own, where the contract says so (cancel answers
+        /// 409 for every final state, also for 7031 and 7034).
+        http_status: Option<u16>,
     },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -60,6 +63,25 @@ impl ServiceError {
             code,
             message: message.into(),
             extra,
+            http_status: None,
+        }
+    }
+
+    /// The same rule answered with another HTTP status (only rules with extra fields use it).
+    pub fn with_http_status(self, status: u16) -> Self {
+        match self {
+            ServiceError::RuleWith {
+                code,
+                message,
+                extra,
+                ..
+            } => ServiceError::RuleWith {
+                code,
+                message,
+                extra,
+                http_status: Some(status),
+            },
+            other => other,
         }
     }
 

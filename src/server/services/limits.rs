@@ -275,9 +275,8 @@ pub async fn list(
         let total = sqlx::query_scalar::<_, i64>(&count_sql).bind(scope.sid().as_str()).bind(&pattern).fetch_one(pool).await?;
         (rows, total)
     });
-    let echo: Vec<(String, String)> = name
-        .map(|n| vec![("name".to_owned(), n)])
-        .unwrap_or_default();
+    let mut echo = scope.acting_for(caller);
+    echo.extend(name.map(|n| ("name".to_owned(), n)));
     let mut out = paging.envelope(total, rows.len(), "/2fa/limits", &echo);
     out.insert(
         "limits".into(),

@@ -227,8 +227,9 @@ pub async fn compute(
         ));
     }
 
+    let include_subaccounts = f.bool("includeSubaccounts")?.unwrap_or(false);
     let mut accounts = vec![scope.sid().as_str().to_owned()];
-    if f.bool("includeSubaccounts")?.unwrap_or(false) {
+    if include_subaccounts {
         let subs: Vec<String> = on_db!(db, pool => sqlx::query_scalar("SELECT sid FROM accounts WHERE parent_sid = $1")
             .bind(scope.sid().as_str()).fetch_all(pool).await)?;
         accounts.extend(subs);
@@ -251,7 +252,10 @@ pub async fn compute(
 
     // Filters.
     let mut filters: Vec<(&str, String)> = Vec::new();
-    let mut echo: Vec<(String, String)> = Vec::new();
+    let mut echo = scope.acting_for(caller);
+    if include_subaccounts {
+        echo.push(("includeSubaccounts".into(), "true".into()));
+    }
     if let Some(ch) = f.channel()? {
         filters.push(("channel", ch.as_str().into()));
         echo.push(("channel".into(), ch.as_str().into()));

@@ -21,6 +21,7 @@ super::both_backends!(
     destination_protection_long_window,
     validation_errors_name_fields_and_never_5xx,
     search_filters_and_paging,
+    search_pages_follow_links_by_position_and_keep_the_account,
     email_channel_and_call_rendering,
     sandbox_long_poll_answers_on_delivery,
 );
@@ -477,6 +478,54 @@ async fn cancel_answers_final_states(b: Backend) {
     assert_eq!(canceled["detail"]["reason"], "requested");
     let (status, _) = api.post("/2fa/cancel", json!({})).await;
     assert_eq!(status, 400);
+
+    // Every other final state also answers 409, with its status and its own code.
+    let cancel_409 = |rid: String, code: u16, state: &'static str| {
+        let api = &api;
+        async move {
+            let (status, body) = api.post("/2fa/cancel", json!({"requestID": rid})).await;
+            assert_eq!(status, 409, "{state}: {body}");
+            assert_error(&body, 409, code);
+            assert_eq!(body["status"], state);
+        }
+    };
+    let (rid, code) = delivered(&app, &api, json!({"service": "S", "to": "+14155550176"})).await;
+    api.post("/2fa/verify", json!({"requestID": rid, "code": code}))
+        .await;
+    cancel_409(rid, 7032, "verified").await;
+    let (rid, code) = delivered(
+        &app,
+        &api,
+        json!({"service": "S", "to": "+14155550177", "maxAttempts": 1}),
+    )
+    .await;
+    api.post(
+        "/2fa/verify",
+        json!({"requestID": rid, "code": other_than(&code)}),
+    )
+    .await;
+    cancel_409(rid, 7034, "max_attempts").await;
+    let failing = api
+        .send_ok(json!({"service": "S", "to": "+14155550000"}))
+        .await;
+    app.deliver().await;
+    cancel_409(failing, 7035, "failed").await;
+    // Overdue but not yet swept: it expires now (timeline and status), it is not canceled.
+    let overdue = api
+        .send_ok(json!({"service": "S", "to": "+14155550178", "expiry": 60}))
+        .await;
+    app.clock.advance_ms(60_000);
+    cancel_409(overdue.clone(), 7031, "expired").await;
+    let (_, sdr) = api.get(&format!("/2fa/search/{overdue}")).await;
+    assert_eq!(sdr["status"], "expired");
+    let types: Vec<_> = sdr["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(types.contains(&"expired".to_owned()), "{types:?}");
+    assert!(!types.contains(&"canceled".to_owned()), "{types:?}");
 }
 
 async fn idempotency_key_replays_and_refuses_reuse(b: Backend) {
@@ -578,10 +627,29 @@ async fn destination_protection_and_unknown_limits(b: Backend) {
         .await;
     assert_eq!(status, 429);
     assert_error(&body, 429, 7022);
-    // Other destinations are not affected; after 10 minutes this one works again.
+    // It says when to try again (all five went out at this instant: in 10 minutes), also in
+    // the Retry-After header.
+    assert_eq!(body["retryAfter"], 600, "{body}");
+    let res = app
+        .http
+        .post(app.url("/2fa/send"))
+        .basic_auth(&acc.sid, Some(&acc.token))
+        .json(&json!({"service": "S", "to": "+14155550109"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "600");
+    // Other destinations are not affected; one millisecond early is still refused, and at the
+    // announced moment this one works again.
     api.send_ok(json!({"service": "S", "to": "+14155550110"}))
         .await;
-    app.clock.advance_ms(10 * 60 * 1000 + 1);
+    app.clock.advance_ms(600 * 1000 - 1);
+    let (status, body) = api
+        .post("/2fa/send", json!({"service": "S", "to": "+14155550109"}))
+        .await;
+    assert_eq!((status, body["retryAfter"].clone()), (429, json!(1)));
+    app.clock.advance_ms(1);
     api.send_ok(json!({"service": "S", "to": "+14155550109"}))
         .await;
 
@@ -813,4 +881,152 @@ async fn destination_protection_long_window(b: Backend) {
     app.clock.advance_ms(5 * 60 * 60 * 1000);
     api.send_ok(json!({"service": "S", "to": "+14155550190"}))
         .await;
+}
+
+/// `nextPageUri` continues after the page's last OTP (`AfterSid`, by position, also through
+/// OTPs created in the same millisecond) and keeps `accountSid`, so a parent walking a
+/// sub-account's pages stays on the sub-account's data; the same for the outbox and limits.
+/// Destinations in filters are read as they are sent: a `+` that a URL query decoded to a space
+/// is an error that says how to send it, `%2B` finds the OTP.
+async fn search_pages_follow_links_by_position_and_keep_the_account(b: Backend) {
+    let app = TestApp::start(b).await;
+    let parent = app.account("Parent").await;
+    let child = app.account_with_parent("Child", Some(&parent.sid)).await;
+    let (parent_api, child_api) = (app.api(&parent), app.api(&child));
+    parent_api
+        .send_ok(json!({"service": "S", "to": "+14155550300"}))
+        .await;
+    for i in 0..8 {
+        child_api
+            .send_ok(json!({"service": "S", "to": format!("+141555503{:02}", 10 + i)}))
+            .await;
+        if i % 3 == 2 {
+            app.clock.advance_ms(1000); // the others share a millisecond
+        }
+    }
+    app.deliver().await;
+    let (_, by_offset) = child_api.get("/2fa/search?PageSize=100").await;
+    let expected: Vec<Value> = by_offset["otps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["requestID"].clone())
+        .collect();
+    assert_eq!(expected.len(), 8);
+
+    let mut uri = format!("/2fa/search?accountSid={}&PageSize=3", child.sid);
+    let mut walked = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (status, page) = parent_api.get(&uri).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["page"], pages);
+        assert_eq!(page["total"], 8, "{uri}");
+        assert_eq!(page["numPages"], 3);
+        walked.extend(
+            page["otps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["requestID"].clone()),
+        );
+        pages += 1;
+        match page["nextPageUri"].as_str() {
+            Some(next) => {
+                assert!(
+                    next.contains(&format!("accountSid={}", child.sid)),
+                    "{next}"
+                );
+                assert!(next.contains("AfterSid=OTP"), "{next}");
+                uri = next.to_owned();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(
+        walked, expected,
+        "every OTP once, in order, none of the parent's"
+    );
+    // A position that is not an OTP of this account is refused, naming the field.
+    let (_, mine) = parent_api.get("/2fa/search").await;
+    let parents_otp = mine["otps"][0]["requestID"].as_str().unwrap().to_owned();
+    for bad in [parents_otp.as_str(), "OTPnope"] {
+        let (status, body) = parent_api
+            .get(&format!(
+                "/2fa/search?accountSid={}&AfterSid={bad}",
+                child.sid
+            ))
+            .await;
+        assert_eq!(
+            (status, body["field"].clone()),
+            (400, json!("AfterSid")),
+            "{body}"
+        );
+    }
+
+    // The outbox and limits keep accountSid in their links too.
+    let (_, outbox) = parent_api
+        .get(&format!(
+            "/2fa/sandbox/messages?accountSid={}&PageSize=5",
+            child.sid
+        ))
+        .await;
+    assert_eq!(outbox["total"], 8);
+    let next = outbox["nextPageUri"].as_str().unwrap();
+    assert!(
+        next.contains(&format!("accountSid={}", child.sid)),
+        "{next}"
+    );
+    let (_, rest) = parent_api.get(next).await;
+    assert_eq!(rest["messages"].as_array().unwrap().len(), 3);
+    for name in ["a", "b"] {
+        let (status, _) = parent_api
+            .post(
+                "/2fa/limits",
+                json!({"name": name, "accountSid": child.sid, "buckets": [{"name": "m", "maxOtp": 5, "interval": 60}]}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let (_, limits) = parent_api
+        .get(&format!("/2fa/limits?accountSid={}&PageSize=1", child.sid))
+        .await;
+    let next = limits["nextPageUri"].as_str().unwrap();
+    let (_, second) = parent_api.get(next).await;
+    assert_eq!(second["limits"][0]["name"], "b", "{next}");
+
+    // Destinations in filters: a decoded "+" is explained, %2B finds it (search and outbox).
+    for path in ["/2fa/search", "/2fa/sandbox/messages"] {
+        let (status, body) = child_api.get(&format!("{path}?to=+14155550310")).await;
+        assert_eq!(
+            (status, body["errorCode"].clone()),
+            (400, json!(7010)),
+            "{body}"
+        );
+        assert_eq!(body["field"], "to");
+        assert!(body["message"].as_str().unwrap().contains("%2B"), "{body}");
+        let (status, body) = child_api.get(&format!("{path}?to=%2B14155550310")).await;
+        assert_eq!(
+            (status, body["total"].clone()),
+            (200, json!(1)),
+            "{path}: {body}"
+        );
+        // A number of the right shape that the numbering plan calls invalid is searched as
+        // typed (it may have been valid when it was sent): nothing, not an error.
+        let (status, body) = child_api.get(&format!("{path}?to=%2B19999999999")).await;
+        assert_eq!(
+            (status, body["total"].clone()),
+            (200, json!(0)),
+            "{path}: {body}"
+        );
+        let (status, body) = child_api
+            .get(&format!("{path}?emailTo=not-an-address"))
+            .await;
+        assert_eq!(
+            (status, body["field"].clone()),
+            (400, json!("emailTo")),
+            "{path}"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! `POST /2fa/send` parameters, validated once into a `SendParams`.
 use super::input::{field_error, Fields};
 use crate::domain::code::{self, CodeType};
-use crate::domain::phone::PhoneDestination;
+use crate::domain::phone::{PhoneDestination, PhoneError};
 use crate::domain::template::{self, BodyError};
 use crate::domain::{AccountSid, Channel, EmailAddress, ErrorCode};
 use crate::server::services::{ServiceError, ServiceResult};
@@ -62,15 +62,7 @@ impl SendParams {
                     email_to = Some(parse_email("to", raw)?);
                 }
             } else {
-                to = Some(PhoneDestination::parse(raw).map_err(|e| {
-                    // A form body decodes "+1415…" to " 1415…": say how to send it.
-                    let hint = if raw.starts_with(' ') && raw.trim_start().bytes().all(|b| b.is_ascii_digit()) {
-                        " In a form body the + must be sent as %2B (curl --data-urlencode 'to=+1…')."
-                    } else {
-                        ""
-                    };
-                    field_error(ErrorCode::InvalidDestination, "to", format!("to {e}.{hint}"))
-                })?);
+                to = Some(parse_phone("to", raw)?);
             }
         }
         if needs_phone && to.is_none() {
@@ -264,7 +256,37 @@ fn parse_workflow(f: &Fields) -> ServiceResult<Vec<Channel>> {
     }
 }
 
-fn parse_email(field: &'static str, raw: &str) -> ServiceResult<EmailAddress> {
+/// A phone destination (E.164 or `client:name`), or 7010 naming the field. A form body or URL
+/// query decodes "+1415…" to " 1415…": the message then says how to send it.
+pub fn parse_phone(field: &'static str, raw: &str) -> ServiceResult<PhoneDestination> {
+    PhoneDestination::parse(raw).map_err(|e| phone_error(field, raw, e))
+}
+
+/// A phone number to search for, as stored: E.164 or `client:name` in shape. A number of the
+/// right shape that the numbering plan no longer calls valid is still searched for (it may
+/// have been valid when it was sent).
+pub fn phone_to_find(field: &'static str, raw: &str) -> ServiceResult<String> {
+    match PhoneDestination::parse(raw) {
+        Ok(p) => Ok(p.as_str().to_owned()),
+        Err(PhoneError::Invalid) => Ok(raw.trim().to_owned()),
+        Err(e) => Err(phone_error(field, raw, e)),
+    }
+}
+
+fn phone_error(field: &'static str, raw: &str, e: PhoneError) -> ServiceError {
+    let hint = if raw.starts_with(' ') && raw.trim_start().bytes().all(|b| b.is_ascii_digit()) {
+        " In a form body or URL query the + must be sent as %2B (curl --data-urlencode 'to=+1…')."
+    } else {
+        ""
+    };
+    field_error(
+        ErrorCode::InvalidDestination,
+        field,
+        format!("{field} {e}.{hint}"),
+    )
+}
+
+pub fn parse_email(field: &'static str, raw: &str) -> ServiceResult<EmailAddress> {
     EmailAddress::parse(raw).map_err(|_| {
         field_error(
             ErrorCode::InvalidDestination,

@@ -121,6 +121,14 @@ impl Paging {
         })
     }
 
+    /// The link to `page` of a list: the path, the filters' query string, the page and its size.
+    pub fn uri(&self, path: &str, query: &[(String, String)], page: i64) -> String {
+        let mut q = query.to_vec();
+        q.push(("Page".into(), page.to_string()));
+        q.push(("PageSize".into(), self.page_size.to_string()));
+        format!("{path}?{}", crate::domain::url::query_string(&q))
+    }
+
     /// The paging fields of a list answer; `uri` is the path with the filters' query string.
     pub fn envelope(
         &self,
@@ -134,12 +142,7 @@ impl Paging {
         } else {
             (total + self.page_size - 1) / self.page_size
         };
-        let link = |page: i64| {
-            let mut q = query.to_vec();
-            q.push(("Page".into(), page.to_string()));
-            q.push(("PageSize".into(), self.page_size.to_string()));
-            format!("{path}?{}", crate::domain::url::query_string(&q))
-        };
+        let link = |page: i64| self.uri(path, query, page);
         let start = self.page * self.page_size;
         let mut m = Map::new();
         m.insert("page".into(), self.page.into());
@@ -243,17 +246,15 @@ impl OtpFilter {
             args: vec![Arg::from(scope.sid().to_string())],
             echo: Vec::new(),
         };
+        // Destinations are matched as they are stored (normalized): one that could never have
+        // been sent to is an error that says why, not an empty answer.
         if let Some(to) = f.text("to", 1, 64)? {
-            let value = crate::domain::phone::PhoneDestination::parse(&to)
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or(to.trim().to_owned());
+            let value = super::params::phone_to_find("to", &to)?;
             me.add("to", "to_number", "=", Arg::from(value));
         }
         if let Some(e) = f.text("emailTo", 1, 254)? {
-            let value = crate::domain::EmailAddress::parse(&e)
-                .map(|e| e.as_str().to_owned())
-                .unwrap_or(e.trim().to_owned());
-            me.add("emailTo", "email_to", "=", Arg::from(value));
+            let value = super::params::parse_email("emailTo", &e)?;
+            me.add("emailTo", "email_to", "=", Arg::from(value.as_str()));
         }
         if let Some(id) = f.text("requestID", 1, 64)? {
             me.add("requestID", "sid", "=", Arg::from(id.trim().to_owned()));
@@ -330,19 +331,64 @@ pub async fn search(
     let scope = f.scope(db, caller).await?;
     let paging = Paging::parse(&f)?;
     let filter = OtpFilter::parse(&f, &scope)?;
+    let after = match f.text("AfterSid", 1, 64)? {
+        Some(sid) => Some(cursor_of(db, &scope, &sid).await?),
+        None => None,
+    };
     let where_sql = filter.where_sql();
-    let n = filter.args.len();
-    let list_sql = format!(
-        "SELECT {COLUMNS} FROM otps WHERE {where_sql} ORDER BY date_created DESC, sid DESC LIMIT ${} OFFSET ${}",
-        n + 1,
-        n + 2
-    );
     let count_sql = format!("SELECT COUNT(*) FROM otps WHERE {where_sql}");
-    let (rows, total) =
-        fetch_page::<OtpRow>(db, &list_sql, &count_sql, &filter.args, paging).await?;
-    let mut out = paging.envelope(total, rows.len(), "/2fa/search", &filter.echo);
+    let (rows, total) = match after {
+        // The page after a known row: found by position, so deep pages cost what the first does.
+        Some(cursor) => {
+            let (rows, more) =
+                search_keyset(db, &filter, &Seek::Older(cursor), paging.page_size).await?;
+            let total = if more {
+                on_db!(db, pool => bind_args!(sqlx::query_scalar::<_, i64>(&count_sql), &filter.args)
+                    .fetch_one(pool).await)?
+            } else {
+                paging.page * paging.page_size + rows.len() as i64
+            };
+            (rows, total)
+        }
+        None => {
+            let n = filter.args.len();
+            let list_sql = format!(
+                "SELECT {COLUMNS} FROM otps WHERE {where_sql} ORDER BY date_created DESC, sid DESC LIMIT ${} OFFSET ${}",
+                n + 1,
+                n + 2
+            );
+            fetch_page::<OtpRow>(db, &list_sql, &count_sql, &filter.args, paging).await?
+        }
+    };
+    let mut echo = scope.acting_for(caller);
+    echo.extend(filter.echo.iter().cloned());
+    let mut out = paging.envelope(total, rows.len(), "/2fa/search", &echo);
+    // The next page continues after this page's last row (`AfterSid`), not by offset.
+    if let (Some(last), Some(Value::String(_))) = (rows.last(), out.get("nextPageUri")) {
+        echo.push(("AfterSid".into(), last.sid.clone()));
+        let next = paging.uri("/2fa/search", &echo, paging.page + 1);
+        out.insert("nextPageUri".into(), next.into());
+    }
     out.insert("otps".into(), rows.iter().map(summary).collect());
     Ok(Value::Object(out))
+}
+
+/// The position of `AfterSid` in the newest-first order: an OTP of the scope's account.
+async fn cursor_of(db: &Db, scope: &AccountScope, raw: &str) -> ServiceResult<Cursor> {
+    let bad = || {
+        ServiceError::invalid(
+            "AfterSid",
+            "AfterSid must be the requestID of an OTP of this account (the last one of the previous page).",
+        )
+    };
+    let sid = crate::domain::OtpSid::parse(raw.trim()).map_err(|_| bad())?;
+    let date_created: Option<i64> = on_db!(db, pool => sqlx::query_scalar(
+        "SELECT date_created FROM otps WHERE sid = $1 AND account_sid = $2")
+        .bind(sid.as_str()).bind(scope.sid().as_str()).fetch_optional(pool).await)?;
+    Ok(Cursor {
+        date_created: date_created.ok_or_else(bad)?,
+        sid: sid.as_str().to_owned(),
+    })
 }
 
 /// A position in the newest-first order: `(date_created, sid)` of a row.
@@ -506,15 +552,38 @@ pub async fn sandbox_messages(
     let paging = Paging::parse(&f)?;
     let mut clauses = vec!["account_sid = $1".to_owned()];
     let mut args = vec![Arg::from(scope.sid().to_string())];
-    let mut echo = Vec::new();
-    for (field, column) in [
-        ("requestID", "otp_sid"),
-        ("to", "to_number"),
-        ("emailTo", "email_to"),
-    ] {
-        if let Some(v) = f.text(field, 1, 254)? {
+    let mut echo = scope.acting_for(caller);
+    let filters = [
+        (
+            "requestID",
+            "otp_sid",
+            f.text("requestID", 1, 64)?.map(|v| v.trim().to_owned()),
+        ),
+        (
+            "to",
+            "to_number",
+            match f.text("to", 1, 64)? {
+                Some(v) => Some(super::params::phone_to_find("to", &v)?),
+                None => None,
+            },
+        ),
+        (
+            "emailTo",
+            "email_to",
+            match f.text("emailTo", 1, 254)? {
+                Some(v) => Some(
+                    super::params::parse_email("emailTo", &v)?
+                        .as_str()
+                        .to_owned(),
+                ),
+                None => None,
+            },
+        ),
+    ];
+    for (field, column, value) in filters {
+        if let Some(v) = value {
             echo.push((field.to_owned(), v.clone()));
-            args.push(Arg::from(v.trim().to_owned()));
+            args.push(Arg::from(v));
             clauses.push(format!("{column} = ${}", args.len()));
         }
     }
