@@ -51,6 +51,12 @@ impl AuthCache {
         );
     }
 
+    /// Drops one cached credential (after an API key is revoked).
+    pub fn forget(&self, sid: &str) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(sid);
+    }
+
     /// Drops every cached credential of `account` (after rotation or a status change).
     pub fn forget_account(&self, account: &str) {
         let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());

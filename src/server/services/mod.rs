@@ -1,6 +1,7 @@
 //! The use cases. REST handlers and console server functions are thin adapters over these;
 //! neither holds SQL or business rules.
 pub mod accounts;
+pub mod api_keys;
 pub mod demo;
 pub mod error;
 pub mod limits;

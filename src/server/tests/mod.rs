@@ -5,6 +5,7 @@ mod harness;
 mod accounts_api;
 mod accounts_store;
 mod api_auth;
+mod api_keys;
 mod callbacks;
 mod cli;
 mod console;

@@ -1,7 +1,11 @@
-//! Developers: the Account SID, rotating the auth token (shown once), and a curl example.
+//! Developers: the Account SID, rotating the auth token (shown once), a curl example, and API
+//! keys (create with the secret shown once, list, revoke).
 use crate::server_fns::auth::CurrentUser;
-use crate::server_fns::developers::RotateAuthToken;
-use crate::ui::components::layout::WithUser;
+use crate::server_fns::developers::{
+    list_api_keys, ApiKeyView, CreateApiKey, RevokeApiKey, RotateAuthToken,
+};
+use crate::ui::components::layout::{use_current_user, WithUser};
+use crate::ui::components::otp::short_time;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -13,6 +17,7 @@ pub fn DevelopersPage() -> impl IntoView {
         <Title text="Developers"/>
         <h1>"Developers"</h1>
         <WithUser children=move |user| view! { <Credentials user rotate confirming set_confirming/> }/>
+        <ApiKeys/>
     }
 }
 
@@ -74,9 +79,134 @@ fn Credentials(
             <p>"With your auth token in " <code>"$AUTH_TOKEN"</code> ":"</p>
             <pre class="code">{curl}</pre>
         </section>
-        <section class="card empty">
+    }
+}
+
+/// API keys: each integration gets its own, so one can be revoked without touching the others.
+/// Creating needs JavaScript: the secret is shown once, on this page.
+#[component]
+fn ApiKeys() -> impl IntoView {
+    let user = use_current_user();
+    let create = ServerAction::<CreateApiKey>::new();
+    let revoke = ServerAction::<RevokeApiKey>::new();
+    let keys = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_api_keys(),
+    );
+    let (name, set_name) = signal(String::new());
+    let (confirm, set_confirm) = signal(None::<String>);
+    // Effects run in the browser only: until then the form cannot be used.
+    let (interactive, set_interactive) = signal(false);
+    Effect::new(move |_| set_interactive.set(true));
+    let on_create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        create.dispatch(CreateApiKey {
+            name: name.get_untracked(),
+        });
+    };
+    // A key was created: clear the name for the next one.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = create.value().get() {
+            set_name.set(String::new());
+        }
+    });
+    view! {
+        <section class="card api-keys" aria-label="API keys">
             <h2>"API keys"</h2>
-            <p>"Named API keys (create, revoke) are coming soon."</p>
+            <p class="muted">
+                "A key authenticates as this account: HTTP Basic with the key's SID (SK…) as the user name and its secret as the password. "
+                "Give each integration its own key, so one can be revoked without touching the others."
+            </p>
+            {move || match create.value().get() {
+                Some(Ok(new)) => view! {
+                    <div class="notice success" role="status">
+                        <p>"Key " <strong>{new.key.name.clone()}</strong> " created. Copy its secret now: it will not be shown again."</p>
+                        <dl class="facts">
+                            <dt>"Key SID"</dt>
+                            <dd><code data-testid="new-key-sid">{new.key.sid.clone()}</code></dd>
+                            <dt>"Secret"</dt>
+                            <dd><code class="secret" data-testid="new-key-secret">{new.secret.clone()}</code></dd>
+                        </dl>
+                    </div>
+                }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                None => ().into_any(),
+            }}
+            {move || revoke.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
+            <Suspense fallback=|| view! { <p class="loading">"Loading API keys…"</p> }>
+                {move || Suspend::new(async move {
+                    let may_manage = user.await.is_ok_and(|u| u.role.manages_credentials());
+                    let form = may_manage.then(|| view! {
+                        <form class="key-form" on:submit=on_create>
+                            <div class="field">
+                                <label for="key-name">"New key's name"</label>
+                                <input id="key-name" type="text" maxlength="64" placeholder="checkout-service" required
+                                    prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/>
+                            </div>
+                            <button class="primary" type="submit" disabled=move || !interactive.get() || create.pending().get()>
+                                "Create key"
+                            </button>
+                            <p class="muted" hidden=move || interactive.get()>
+                                "Creating a key needs JavaScript: its secret is shown once, on this page."
+                            </p>
+                        </form>
+                    });
+                    let list = match keys.await {
+                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                        Ok(all) if all.is_empty() => view! {
+                            <p class="empty">"No API keys yet. The auth token above works too; a key per integration is easier to revoke."</p>
+                        }.into_any(),
+                        Ok(all) => view! {
+                            <table class="data" aria-label="API keys">
+                                <thead><tr><th>"Name"</th><th>"Key SID"</th><th>"Created"</th><th>"Status"</th><th></th></tr></thead>
+                                <tbody>
+                                    {all.into_iter().map(|k| view! { <KeyRow k may_manage revoke confirm set_confirm/> }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    };
+                    view! { {form} {list} }
+                })}
+            </Suspense>
         </section>
+    }
+}
+
+#[component]
+fn KeyRow(
+    k: ApiKeyView,
+    may_manage: bool,
+    revoke: ServerAction<RevokeApiKey>,
+    confirm: ReadSignal<Option<String>>,
+    set_confirm: WriteSignal<Option<String>>,
+) -> impl IntoView {
+    let status = match &k.revoked {
+        Some(at) => format!("Revoked {}", short_time(at)),
+        None => "Active".to_owned(),
+    };
+    let action = (may_manage && k.revoked.is_none()).then(|| {
+        let (sid, sid_ask, sid_show) = (k.sid.clone(), k.sid.clone(), k.sid.clone());
+        let name = k.name.clone();
+        view! {
+            <Show when=move || confirm.get().as_deref() == Some(sid_show.as_str())
+                fallback=move || { let sid = sid_ask.clone(); view! {
+                    <button class="danger" on:click=move |_| set_confirm.set(Some(sid.clone()))>"Revoke…"</button>
+                } }>
+                <span class="confirm-inline">
+                    {format!("Revoke {name}? Calls with it are refused at once.")}
+                    <button class="danger" on:click={let sid = sid.clone(); move |_| { revoke.dispatch(RevokeApiKey { sid: sid.clone() }); set_confirm.set(None); }}>"Revoke"</button>
+                    <button on:click=move |_| set_confirm.set(None)>"Keep"</button>
+                </span>
+            </Show>
+        }
+    });
+    view! {
+        <tr data-key=k.name.clone() class:revoked=k.revoked.is_some()>
+            <td><strong>{k.name.clone()}</strong></td>
+            <td><code>{k.sid.clone()}</code></td>
+            <td class="nowrap">{short_time(&k.created)}</td>
+            <td data-testid="key-status">{status}</td>
+            <td class="actions">{action}</td>
+        </tr>
     }
 }
