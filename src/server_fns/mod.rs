@@ -5,6 +5,7 @@ pub mod developers;
 pub mod limits;
 pub mod otps;
 pub mod usage;
+pub mod users;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ctx;

@@ -20,6 +20,7 @@ mod otp_flows;
 mod script;
 mod usage;
 mod usage_api;
+mod users;
 
 /// Generates `sqlite::name` and `postgres::name` tests from `async fn name(Backend)`.
 macro_rules! both_backends {

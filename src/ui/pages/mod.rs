@@ -9,3 +9,4 @@ pub mod otps;
 pub mod sdr;
 pub mod send;
 pub mod usage;
+pub mod users;
