@@ -13,6 +13,8 @@ pub struct CurrentUser {
     pub account_name: String,
     /// Where this console (and its API) is reached, e.g. `http://127.0.0.1:3000`.
     pub api_base: String,
+    /// When the console works on a sub-account: the user's own account (to switch back to).
+    pub home_account_name: Option<String>,
 }
 
 /// Why the login page shows an error after a plain (no-JavaScript) form post.
@@ -90,6 +92,8 @@ pub async fn login(email: String, password: String) -> Result<(), ConsoleError> 
         .insert(USER_KEY, user.sid.as_str())
         .await
         .map_err(|e| ctx::service(anyhow::anyhow!("session insert: {e}").into()))?;
+    // A new sign-in starts on the user's own account.
+    let _ = session.remove::<String>(console_auth::ACTING_KEY).await;
     state.inner.login_user_throttle.reset(&email_key);
     tracing::info!(user = %user.sid, account = %user.scope.sid(), "console login");
     leptos_axum::redirect("/");
@@ -120,5 +124,7 @@ pub async fn whoami() -> Result<CurrentUser, ConsoleError> {
         account_sid: user.scope.sid().clone(),
         account_name: user.scope.account().friendly_name.clone(),
         api_base: super::ctx::origin(),
+        home_account_name: (user.home.sid() != user.scope.sid())
+            .then(|| user.home.account().friendly_name.clone()),
     })
 }

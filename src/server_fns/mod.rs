@@ -4,6 +4,7 @@ pub mod auth;
 pub mod developers;
 pub mod limits;
 pub mod otps;
+pub mod subaccounts;
 pub mod usage;
 pub mod users;
 

@@ -11,7 +11,7 @@ use components::layout::ConsoleLayout;
 use pages::{
     coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage, limits::LimitsPage,
     login::LoginPage, not_found::NotFound, otps::OtpsPage, sdr::SdrPage, send::SendPage,
-    usage::UsagePage, users::UsersPage,
+    subaccounts::SubAccountsPage, usage::UsagePage, users::UsersPage,
 };
 
 /// The document around the app, rendered on the server.
@@ -61,7 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("usage") view=UsagePage/>
                     <Route path=StaticSegment("limits") view=LimitsPage/>
                     <Route path=StaticSegment("settings") view=|| view! { <ComingSoon title="Settings"/> }/>
-                    <Route path=StaticSegment("subaccounts") view=|| view! { <ComingSoon title="Sub-accounts"/> }/>
+                    <Route path=StaticSegment("subaccounts") view=SubAccountsPage/>
                     <Route path=StaticSegment("users") view=UsersPage/>
                     <Route path=StaticSegment("audit") view=|| view! { <ComingSoon title="Audit log"/> }/>
                 </ParentRoute>

@@ -7,6 +7,8 @@ use tower_sessions::Session;
 
 /// The session key holding the signed-in user's sid.
 pub const USER_KEY: &str = "user_sid";
+/// The session key holding the sub-account the console was switched into, if any.
+pub const ACTING_KEY: &str = "acting_account";
 
 /// Maps a service error to what the console shows; internal details go to the log with an id.
 pub fn console_error(err: ServiceError) -> ConsoleError {
@@ -45,11 +47,23 @@ pub async fn current_user(
     let user = users::load_session_user(state.db(), &sid)
         .await
         .map_err(console_error)?;
-    if user.is_none() {
+    let Some(mut user) = user else {
         // Disabled user or inactive account: end the session now.
         let _ = session.flush().await;
+        return Ok(None);
+    };
+    let acting: Option<String> = session.get(ACTING_KEY).await.unwrap_or(None);
+    if let Some(acting) = acting {
+        // Still a sub-account of the user's own account? Otherwise back home.
+        let target = crate::domain::AccountSid::parse(&acting).ok();
+        match user.home.act_as(state.db(), target.as_ref()).await {
+            Ok(scope) if target.is_some() => user.scope = scope,
+            _ => {
+                let _ = session.remove::<String>(ACTING_KEY).await;
+            }
+        }
     }
-    Ok(user)
+    Ok(Some(user))
 }
 
 /// The signed-in user if their role is one of `roles`; otherwise 401 or 403.

@@ -100,13 +100,15 @@ pub async fn create(
     }
 }
 
-/// A signed-in console user with the account it belongs to.
+/// A signed-in console user: `scope` is the account the console works on (their own, or a
+/// sub-account they switched into), `home` the account they belong to.
 #[derive(Debug, Clone)]
 pub struct SessionUser {
     pub sid: UserSid,
     pub email: String,
     pub role: Role,
     pub scope: AccountScope,
+    pub home: AccountScope,
 }
 
 /// Checks an email and password. `None` for any failure (unknown user, wrong password,
@@ -158,6 +160,7 @@ async fn session_user_from_row(
         sid: UserSid::parse(&row.sid).map_err(|e| anyhow::anyhow!("stored user sid: {e}"))?,
         email: row.email,
         role: Role::parse(&row.role).map_err(|e| anyhow::anyhow!("stored role: {e}"))?,
+        home: scope.clone(),
         scope,
     }))
 }

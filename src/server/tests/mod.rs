@@ -18,6 +18,7 @@ mod openapi;
 mod otp_api;
 mod otp_flows;
 mod script;
+mod subaccounts;
 mod usage;
 mod usage_api;
 mod users;

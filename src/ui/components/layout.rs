@@ -8,6 +8,7 @@
 //! they need it ([`WithUser`] or [`use_current_user`]).
 use crate::domain::ConsoleError;
 use crate::server_fns::auth::{whoami, CurrentUser, Logout};
+use crate::server_fns::subaccounts::SwitchAccount;
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use std::sync::Arc;
@@ -45,7 +46,11 @@ pub fn ConsoleLayout() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match user.await {
                             Ok(u) => view! {
+                                {u.home_account_name.clone().map(|home| view! {
+                                    <span class="home-account">{home.clone()}" ›"</span>
+                                })}
                                 <span class="account" data-testid="account-name">{u.account_name}</span>
+                                {u.home_account_name.map(|home| view! { <BackHome home/> })}
                                 <span class="spacer"></span>
                                 <span class="who">{u.email}" · "{u.role.label()}</span>
                             }.into_any(),
@@ -95,4 +100,27 @@ where
             }}
         </Suspense>
     }
+}
+
+/// While the console works on a sub-account: back to the user's own account (a full reload, so
+/// every page and the header load that account again).
+#[component]
+fn BackHome(home: String) -> impl IntoView {
+    let switch = ServerAction::<SwitchAccount>::new();
+    reload_after(switch);
+    view! {
+        <button class="link back-home" on:click=move |_| { switch.dispatch(SwitchAccount { sid: String::new() }); }>
+            {format!("Back to {home}")}
+        </button>
+    }
+}
+
+/// Once `switch` succeeded, reloads the console at its home page.
+pub fn reload_after(switch: ServerAction<SwitchAccount>) {
+    Effect::new(move |_| {
+        if let Some(Ok(())) = switch.value().get() {
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().set_href("/");
+        }
+    });
 }

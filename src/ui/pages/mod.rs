@@ -8,5 +8,6 @@ pub mod not_found;
 pub mod otps;
 pub mod sdr;
 pub mod send;
+pub mod subaccounts;
 pub mod usage;
 pub mod users;

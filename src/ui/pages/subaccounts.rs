@@ -1,0 +1,202 @@
+//! Sub-accounts of the signed-in user's own account: create (the auth token shown once), rename,
+//! suspend, reactivate, close; switch the console into one. Admins change; every role switches.
+use crate::domain::{AccountStatus, Role};
+use crate::server_fns::subaccounts::{
+    list_subaccounts, CreateSubaccount, SubAccountView, SwitchAccount, UpdateSubaccount,
+};
+use crate::ui::components::layout::{reload_after, use_current_user};
+use crate::ui::components::otp::short_time;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn SubAccountsPage() -> impl IntoView {
+    let user = use_current_user();
+    let create = ServerAction::<CreateSubaccount>::new();
+    let update = ServerAction::<UpdateSubaccount>::new();
+    let switch = ServerAction::<SwitchAccount>::new();
+    reload_after(switch);
+    let subs = Resource::new(
+        move || (create.version().get(), update.version().get()),
+        |_| list_subaccounts(),
+    );
+    let (name, set_name) = signal(String::new());
+    let (confirm, set_confirm) = signal(None::<String>);
+    let (interactive, set_interactive) = signal(false);
+    Effect::new(move |_| set_interactive.set(true));
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = create.value().get() {
+            set_name.set(String::new());
+        }
+    });
+    let on_create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        create.dispatch(CreateSubaccount {
+            name: name.get_untracked(),
+        });
+    };
+    let ctx = RowCtx {
+        update,
+        switch,
+        confirm,
+        set_confirm,
+    };
+    view! {
+        <Title text="Sub-accounts"/>
+        <h1>"Sub-accounts"</h1>
+        <p class="muted">
+            "A sub-account has its own OTPs, limits, credentials, users and usage; its API calls use its own AccountSid and auth token, or yours with "
+            <code>"accountSid"</code>
+            ". Switch into one to work on it here."
+        </p>
+        {move || match create.value().get() {
+            Some(Ok(new)) => view! {
+                <div class="notice success" role="status">
+                    <p>"Sub-account " <strong>{new.account.name.clone()}</strong> " created. Copy its auth token now: it will not be shown again."</p>
+                    <dl class="facts">
+                        <dt>"Account SID"</dt>
+                        <dd><code data-testid="new-sub-sid">{new.account.sid.clone()}</code></dd>
+                        <dt>"Auth token"</dt>
+                        <dd><code class="secret" data-testid="new-sub-token">{new.auth_token.clone()}</code></dd>
+                    </dl>
+                </div>
+            }.into_any(),
+            Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+            None => ().into_any(),
+        }}
+        {move || {
+            let err = update.value().get().and_then(|r| r.err())
+                .or_else(|| switch.value().get().and_then(|r| r.err()));
+            err.map(|e| view! { <p class="error" role="alert">{e.message}</p> })
+        }}
+        <Suspense fallback=|| view! { <p class="loading">"Loading sub-accounts…"</p> }>
+            {move || Suspend::new(async move {
+                let me = user.await.ok();
+                let is_admin = me.as_ref().is_some_and(|u| u.role == Role::Admin);
+                let current = me.as_ref().map(|u| u.account_sid.to_string()).unwrap_or_default();
+                let form = is_admin.then(|| view! {
+                    <form class="sub-form" on:submit=on_create>
+                        <div class="field">
+                            <label for="sub-name">"New sub-account's name"</label>
+                            <input id="sub-name" type="text" maxlength="64" placeholder="Acme EU" required
+                                prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/>
+                        </div>
+                        <button class="primary" type="submit" disabled=move || !interactive.get() || create.pending().get()>
+                            "Create sub-account"
+                        </button>
+                        <p class="muted" hidden=move || interactive.get()>
+                            "Creating a sub-account needs JavaScript: its auth token is shown once, on this page."
+                        </p>
+                    </form>
+                });
+                let list = match subs.await {
+                    Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                    Ok(all) if all.is_empty() => view! {
+                        <div class="card empty"><p>"No sub-accounts yet. Create one per customer, brand or environment to keep their OTPs, limits and usage apart."</p></div>
+                    }.into_any(),
+                    Ok(all) => view! {
+                        <table class="data subs" aria-label="Sub-accounts">
+                            <thead><tr><th>"Name"</th><th>"Account SID"</th><th>"Status"</th><th>"Created"</th><th></th></tr></thead>
+                            <tbody>
+                                {all.into_iter().map(|a| {
+                                    let here = a.sid == current;
+                                    view! { <SubRow a here is_admin ctx/> }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                };
+                view! { {form} {list} }
+            })}
+        </Suspense>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct RowCtx {
+    update: ServerAction<UpdateSubaccount>,
+    switch: ServerAction<SwitchAccount>,
+    confirm: ReadSignal<Option<String>>,
+    set_confirm: WriteSignal<Option<String>>,
+}
+
+#[component]
+fn SubRow(a: SubAccountView, here: bool, is_admin: bool, ctx: RowCtx) -> impl IntoView {
+    let RowCtx {
+        update,
+        switch,
+        confirm,
+        set_confirm,
+    } = ctx;
+    let (renaming, set_renaming) = signal(false);
+    let (new_name, set_new_name) = signal(a.name.clone());
+    let sid = a.sid.clone();
+    let set_status = {
+        let sid = sid.clone();
+        move |status: AccountStatus| {
+            update.dispatch(UpdateSubaccount {
+                sid: sid.clone(),
+                name: None,
+                status: Some(status.as_str().to_owned()),
+            });
+        }
+    };
+    let status_label = match a.status {
+        AccountStatus::Active => "Active",
+        AccountStatus::Suspended => "Suspended",
+        AccountStatus::Closed => "Closed",
+    };
+    let admin_actions = (is_admin && a.status != AccountStatus::Closed).then(|| {
+        let (ask, show) = (sid.clone(), sid.clone());
+        let name = a.name.clone();
+        let toggle = {
+            let set_status = set_status.clone();
+            let active = a.status == AccountStatus::Active;
+            move |_| set_status(if active { AccountStatus::Suspended } else { AccountStatus::Active })
+        };
+        let close = set_status.clone();
+        view! {
+            <button on:click=move |_| set_renaming.set(true)>"Rename…"</button>
+            <button on:click=toggle>{if a.status == AccountStatus::Active { "Suspend" } else { "Reactivate" }}</button>
+            <Show when=move || confirm.get().as_deref() == Some(show.as_str())
+                fallback=move || { let sid = ask.clone(); view! {
+                    <button class="danger" on:click=move |_| set_confirm.set(Some(sid.clone()))>"Close…"</button>
+                } }>
+                <span class="confirm-inline">
+                    {format!("Close {name} for good? Its credentials stop working and it cannot be reopened.")}
+                    <button class="danger" on:click={let close = close.clone(); move |_| { close(AccountStatus::Closed); set_confirm.set(None); }}>"Close"</button>
+                    <button on:click=move |_| set_confirm.set(None)>"Keep"</button>
+                </span>
+            </Show>
+        }
+    });
+    let switch_sid = sid.clone();
+    let rename_sid = sid.clone();
+    view! {
+        <tr data-sub=a.name.clone() class:current=here>
+            <td>
+                <Show when=move || renaming.get() fallback={let n = a.name.clone(); move || view! { <strong>{n.clone()}</strong> }}>
+                    <form class="inline" on:submit={let sid = rename_sid.clone(); move |ev: leptos::ev::SubmitEvent| {
+                        ev.prevent_default();
+                        update.dispatch(UpdateSubaccount { sid: sid.clone(), name: Some(new_name.get_untracked()), status: None });
+                        set_renaming.set(false);
+                    }}>
+                        <input type="text" aria-label="New name" maxlength="64" prop:value=new_name
+                            on:input=move |ev| set_new_name.set(event_target_value(&ev))/>
+                        <button type="submit">"Save"</button>
+                    </form>
+                </Show>
+                {here.then(|| view! { " " <span class="muted">"(open now)"</span> })}
+            </td>
+            <td><code>{sid.clone()}</code></td>
+            <td data-testid="sub-status">{status_label}</td>
+            <td class="nowrap">{short_time(&a.created)}</td>
+            <td class="actions">
+                {(!here).then(|| view! {
+                    <button on:click=move |_| { switch.dispatch(SwitchAccount { sid: switch_sid.clone() }); }>"Switch to"</button>
+                })}
+                {admin_actions}
+            </td>
+        </tr>
+    }
+}
