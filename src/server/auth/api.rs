@@ -62,9 +62,14 @@ impl FromRequestParts<AppState> for ApiCaller {
         if let Some(scope) = state.inner.auth_cache.get(&user, &secret, now) {
             return Ok(ApiCaller(scope));
         }
+        // Read before the lookup: a revocation or rotation meanwhile keeps this answer out.
+        let generation = state.inner.auth_cache.generation();
         match accounts::authenticate(state.db(), &user, &secret).await? {
             Ok(scope) => {
-                state.inner.auth_cache.put(&user, &secret, &scope, now);
+                state
+                    .inner
+                    .auth_cache
+                    .put_if_current(&user, &secret, &scope, now, generation);
                 Ok(ApiCaller(scope))
             }
             Err(AuthFailure::BadCredentials) => {

@@ -14,6 +14,9 @@ const MAX_ENTRIES: usize = 10_000;
 pub struct AuthCache {
     ttl_ms: i64,
     entries: Mutex<HashMap<String, (String, AccountScope, Millis)>>,
+    /// Bumped by every `forget`: an authentication that looked a credential up before a
+    /// revocation must not cache what it read after the revocation dropped the entry.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl AuthCache {
@@ -21,6 +24,7 @@ impl AuthCache {
         Self {
             ttl_ms,
             entries: Mutex::new(HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -38,6 +42,17 @@ impl AuthCache {
             return;
         }
         let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.insert(&mut map, sid, secret, scope, now);
+    }
+
+    fn insert(
+        &self,
+        map: &mut HashMap<String, (String, AccountScope, Millis)>,
+        sid: &str,
+        secret: &str,
+        scope: &AccountScope,
+        now: Millis,
+    ) {
         if map.len() >= MAX_ENTRIES {
             let ttl = self.ttl_ms;
             map.retain(|_, (_, _, at)| now - *at < ttl);
@@ -54,12 +69,44 @@ impl AuthCache {
     /// Drops one cached credential (after an API key is revoked).
     pub fn forget(&self, sid: &str) {
         let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.bump();
         map.remove(sid);
+    }
+
+    /// The current generation, read before looking a credential up in the database.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn bump(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// `put`, unless something was forgotten since `generation` was read (the lookup may have
+    /// seen the credential before its revocation).
+    pub fn put_if_current(
+        &self,
+        sid: &str,
+        secret: &str,
+        scope: &AccountScope,
+        now: Millis,
+        generation: u64,
+    ) {
+        if self.ttl_ms <= 0 {
+            return;
+        }
+        // Checked and stored under the map's lock, which `forget` also holds while bumping.
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if self.generation() == generation {
+            self.insert(&mut map, sid, secret, scope, now);
+        }
     }
 
     /// Drops every cached credential of `account` (after rotation or a status change).
     pub fn forget_account(&self, account: &str) {
         let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.bump();
         map.retain(|_, (_, scope, _)| scope.sid().as_str() != account);
     }
 }
@@ -98,5 +145,20 @@ mod tests {
         let off = AuthCache::new(0);
         off.put(sid.as_str(), "secret", &scope(&sid), 0);
         assert!(off.get(sid.as_str(), "secret", 0).is_none());
+    }
+
+    /// A lookup that started before a revocation must not cache what it read: the revocation
+    /// dropped the entry, and the late answer would otherwise put it back for the whole TTL.
+    #[test]
+    fn a_lookup_older_than_a_revocation_is_not_cached() {
+        let sid = AccountSid::generate();
+        let cache = AuthCache::new(5000);
+        let before = cache.generation();
+        cache.forget("SKrevokedmeanwhile");
+        cache.put_if_current(sid.as_str(), "secret", &scope(&sid), 1000, before);
+        assert!(cache.get(sid.as_str(), "secret", 1001).is_none());
+        let now = cache.generation();
+        cache.put_if_current(sid.as_str(), "secret", &scope(&sid), 1000, now);
+        assert!(cache.get(sid.as_str(), "secret", 1001).is_some());
     }
 }

@@ -52,12 +52,17 @@ pub async fn current_user(
         let _ = session.flush().await;
         return Ok(None);
     };
-    let acting: Option<String> = session.get(ACTING_KEY).await.unwrap_or(None);
+    let acting: Option<String> = session
+        .get(ACTING_KEY)
+        .await
+        .map_err(|e| console_error(ServiceError::Internal(anyhow::anyhow!("session load: {e}"))))?;
     if let Some(acting) = acting {
-        // Still a sub-account of the user's own account? Otherwise back home.
+        // Still a sub-account of the user's own account? Otherwise back home (a database error
+        // is an error, not a reason to forget the switch).
         let target = crate::domain::AccountSid::parse(&acting).ok();
         match user.home.act_as(state.db(), target.as_ref()).await {
             Ok(scope) if target.is_some() => user.scope = scope,
+            Err(ServiceError::Internal(e)) => return Err(console_error(ServiceError::Internal(e))),
             _ => {
                 let _ = session.remove::<String>(ACTING_KEY).await;
             }

@@ -221,6 +221,7 @@ pub async fn change(
         Changed(UserListing),
         NotFound,
         LastAdmin,
+        NotAllowed,
     }
     let account = scope.sid().as_str();
     let now = clock.now_ms();
@@ -232,6 +233,13 @@ pub async fn change(
             // Changes to one account's users take turns (SQLite's write lock already does this).
             sqlx::query("SELECT sid FROM accounts WHERE sid = $1 FOR UPDATE")
                 .bind(account).fetch_optional(&mut *tx).await?;
+        }
+        // The acting admin is still one now (another admin may have just demoted them).
+        let still_admin: Option<String> = sqlx::query_scalar(
+            "SELECT sid FROM users WHERE sid = $1 AND role = 'admin' AND disabled_at IS NULL")
+            .bind(acting_user.as_str()).fetch_optional(&mut *tx).await?;
+        if still_admin.is_none() {
+            return Ok(Outcome::NotAllowed);
         }
         let Some(user) = sqlx::query_as::<_, UserListing>(&select)
             .bind(sid.as_str()).bind(account).fetch_optional(&mut *tx).await? else {
@@ -260,6 +268,9 @@ pub async fn change(
     match outcome? {
         Outcome::Changed(u) => Ok(u),
         Outcome::NotFound => Err(not_found()),
+        Outcome::NotAllowed => Err(ServiceError::forbidden(
+            "Only admins change users, and you are no longer one.",
+        )),
         Outcome::LastAdmin => Err(ServiceError::invalid(
             match change {
                 UserChange::Role(_) => "role",

@@ -192,7 +192,17 @@ async fn subaccounts_are_managed_and_switched_into(b: Backend) {
     )
     .await;
     assert_eq!((status, err["field"].clone()), (400, json!("status")));
-    // A new sign-in starts on the user's own account.
-    let again = signed_in(&app, &email, &password).await;
-    assert_eq!(whoami(again).await["account_sid"], acc.sid.as_str());
+    // The switched support session still reads the closed sub-account's history.
+    assert_eq!(whoami(support.clone()).await["account_sid"], sub.as_str());
+    let (status, _) = call(&app, &support, "api_keys_list", &[]).await;
+    assert_eq!(status, 200);
+    // A new sign-in in the same (switched) browser starts on the user's own account.
+    let res = support
+        .post(app.url("/api/login"))
+        .form(&[("email", email.as_str()), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(whoami(support).await["account_sid"], acc.sid.as_str());
 }

@@ -340,14 +340,11 @@ pub async fn search(
     let (rows, total) = match after {
         // The page after a known row: found by position, so deep pages cost what the first does.
         Some(cursor) => {
-            let (rows, more) =
+            let (rows, _more) =
                 search_keyset(db, &filter, &Seek::Older(cursor), paging.page_size).await?;
-            let total = if more {
-                on_db!(db, pool => bind_args!(sqlx::query_scalar::<_, i64>(&count_sql), &filter.args)
-                    .fetch_one(pool).await)?
-            } else {
-                paging.page * paging.page_size + rows.len() as i64
-            };
+            // Counted, not derived from `Page` (which the client may have sent stale).
+            let total = on_db!(db, pool => bind_args!(sqlx::query_scalar::<_, i64>(&count_sql), &filter.args)
+                .fetch_one(pool).await)?;
             (rows, total)
         }
         None => {
