@@ -4,6 +4,7 @@ use crate::server_fns::auth::CurrentUser;
 use crate::server_fns::developers::{
     list_api_keys, ApiKeyView, CreateApiKey, RevokeApiKey, RotateAuthToken,
 };
+use crate::ui::components::create_once::{CreateByName, ShownOnce};
 use crate::ui::components::layout::{use_current_user, WithUser};
 use crate::ui::components::otp::short_time;
 use leptos::prelude::*;
@@ -93,23 +94,7 @@ fn ApiKeys() -> impl IntoView {
         move || (create.version().get(), revoke.version().get()),
         |_| list_api_keys(),
     );
-    let (name, set_name) = signal(String::new());
     let (confirm, set_confirm) = signal(None::<String>);
-    // Effects run in the browser only: until then the form cannot be used.
-    let (interactive, set_interactive) = signal(false);
-    Effect::new(move |_| set_interactive.set(true));
-    let on_create = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        create.dispatch(CreateApiKey {
-            name: name.get_untracked(),
-        });
-    };
-    // A key was created: clear the name for the next one.
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = create.value().get() {
-            set_name.set(String::new());
-        }
-    });
     view! {
         <section class="card api-keys" aria-label="API keys">
             <h2>"API keys"</h2>
@@ -119,15 +104,12 @@ fn ApiKeys() -> impl IntoView {
             </p>
             {move || match create.value().get() {
                 Some(Ok(new)) => view! {
-                    <div class="notice success" role="status">
-                        <p>"Key " <strong>{new.key.name.clone()}</strong> " created. Copy its secret now: it will not be shown again."</p>
-                        <dl class="facts">
-                            <dt>"Key SID"</dt>
-                            <dd><code data-testid="new-key-sid">{new.key.sid.clone()}</code></dd>
-                            <dt>"Secret"</dt>
-                            <dd><code class="secret" data-testid="new-key-secret">{new.secret.clone()}</code></dd>
-                        </dl>
-                    </div>
+                    <ShownOnce
+                        sid=("Key SID", "new-key-sid", new.key.sid.clone())
+                        secret=("Secret", "new-key-secret", new.secret.clone())
+                    >
+                        "Key " <strong>{new.key.name.clone()}</strong> " created. Copy its secret now: it will not be shown again."
+                    </ShownOnce>
                 }.into_any(),
                 Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
                 None => ().into_any(),
@@ -137,19 +119,14 @@ fn ApiKeys() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let may_manage = user.await.is_ok_and(|u| u.role.manages_credentials());
                     let form = may_manage.then(|| view! {
-                        <form class="key-form" on:submit=on_create>
-                            <div class="field">
-                                <label for="key-name">"New key's name"</label>
-                                <input id="key-name" type="text" maxlength="64" placeholder="checkout-service" required
-                                    prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/>
-                            </div>
-                            <button class="primary" type="submit" disabled=move || !interactive.get() || create.pending().get()>
-                                "Create key"
-                            </button>
-                            <p class="muted" hidden=move || interactive.get()>
-                                "Creating a key needs JavaScript: its secret is shown once, on this page."
-                            </p>
-                        </form>
+                        <CreateByName
+                            id="key-name" label="New key's name" placeholder="checkout-service"
+                            button="Create key"
+                            needs_js="Creating a key needs JavaScript: its secret is shown once, on this page."
+                            pending=create.pending()
+                            created=Signal::derive(move || matches!(create.value().get(), Some(Ok(_))))
+                            on_create=Callback::new(move |name| { create.dispatch(CreateApiKey { name }); })
+                        />
                     });
                     let list = match keys.await {
                         Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),

@@ -4,6 +4,7 @@ use crate::domain::{AccountStatus, Role};
 use crate::server_fns::subaccounts::{
     list_subaccounts, CreateSubaccount, SubAccountView, SwitchAccount, UpdateSubaccount,
 };
+use crate::ui::components::create_once::{CreateByName, ShownOnce};
 use crate::ui::components::layout::{reload_after, use_current_user};
 use crate::ui::components::otp::short_time;
 use leptos::prelude::*;
@@ -20,21 +21,7 @@ pub fn SubAccountsPage() -> impl IntoView {
         move || (create.version().get(), update.version().get()),
         |_| list_subaccounts(),
     );
-    let (name, set_name) = signal(String::new());
     let (confirm, set_confirm) = signal(None::<String>);
-    let (interactive, set_interactive) = signal(false);
-    Effect::new(move |_| set_interactive.set(true));
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = create.value().get() {
-            set_name.set(String::new());
-        }
-    });
-    let on_create = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        create.dispatch(CreateSubaccount {
-            name: name.get_untracked(),
-        });
-    };
     let ctx = RowCtx {
         update,
         switch,
@@ -51,15 +38,12 @@ pub fn SubAccountsPage() -> impl IntoView {
         </p>
         {move || match create.value().get() {
             Some(Ok(new)) => view! {
-                <div class="notice success" role="status">
-                    <p>"Sub-account " <strong>{new.account.name.clone()}</strong> " created. Copy its auth token now: it will not be shown again."</p>
-                    <dl class="facts">
-                        <dt>"Account SID"</dt>
-                        <dd><code data-testid="new-sub-sid">{new.account.sid.clone()}</code></dd>
-                        <dt>"Auth token"</dt>
-                        <dd><code class="secret" data-testid="new-sub-token">{new.auth_token.clone()}</code></dd>
-                    </dl>
-                </div>
+                <ShownOnce
+                    sid=("Account SID", "new-sub-sid", new.account.sid.clone())
+                    secret=("Auth token", "new-sub-token", new.auth_token.clone())
+                >
+                    "Sub-account " <strong>{new.account.name.clone()}</strong> " created. Copy its auth token now: it will not be shown again."
+                </ShownOnce>
             }.into_any(),
             Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
             None => ().into_any(),
@@ -75,19 +59,14 @@ pub fn SubAccountsPage() -> impl IntoView {
                 let is_admin = me.as_ref().is_some_and(|u| u.role == Role::Admin);
                 let current = me.as_ref().map(|u| u.account_sid.to_string()).unwrap_or_default();
                 let form = is_admin.then(|| view! {
-                    <form class="sub-form" on:submit=on_create>
-                        <div class="field">
-                            <label for="sub-name">"New sub-account's name"</label>
-                            <input id="sub-name" type="text" maxlength="64" placeholder="Acme EU" required
-                                prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/>
-                        </div>
-                        <button class="primary" type="submit" disabled=move || !interactive.get() || create.pending().get()>
-                            "Create sub-account"
-                        </button>
-                        <p class="muted" hidden=move || interactive.get()>
-                            "Creating a sub-account needs JavaScript: its auth token is shown once, on this page."
-                        </p>
-                    </form>
+                    <CreateByName
+                        id="sub-name" label="New sub-account's name" placeholder="Acme EU"
+                        button="Create sub-account"
+                        needs_js="Creating a sub-account needs JavaScript: its auth token is shown once, on this page."
+                        pending=create.pending()
+                        created=Signal::derive(move || matches!(create.value().get(), Some(Ok(_))))
+                        on_create=Callback::new(move |name| { create.dispatch(CreateSubaccount { name }); })
+                    />
                 });
                 let list = match subs.await {
                     Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
