@@ -34,8 +34,8 @@ if [[ -n "$leaked" ]]; then
 fi
 echo "no server crate in the hydrate build"
 
-step "unit and HTTP tests (SQLite and PostgreSQL)"
-cargo test --features ssr
+step "unit and HTTP tests (SQLite and PostgreSQL), the store contract, the benchmarks' own code"
+cargo test --features ssr,bench
 
 step "release build (cargo-leptos, wasm-opt)"
 cargo leptos build --release --precompress
@@ -50,8 +50,8 @@ unset DATABASE_URL
 export E2E_ACCOUNT_NAME="E2E Test Corp"
 export E2E_EMAIL="admin@e2e.example.com"
 export E2E_PASSWORD="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-created="$(./target/release/smart2fa account create --name "$E2E_ACCOUNT_NAME" \
-  --admin-email "$E2E_EMAIL" --admin-password "$E2E_PASSWORD")"
+created="$(SMART2FA_ADMIN_PASSWORD="$E2E_PASSWORD" ./target/release/smart2fa account create \
+  --name "$E2E_ACCOUNT_NAME" --admin-email "$E2E_EMAIL")"
 export E2E_ACCOUNT_SID="$(sed -E 's/.*"accountSid":"([^"]+)".*/\1/' <<<"$created")"
 export E2E_AUTH_TOKEN="$(sed -E 's/.*"authToken":"([^"]+)".*/\1/' <<<"$created")"
 ./target/release/smart2fa serve >"$E2E_DIR/server.log" 2>&1 &

@@ -12,6 +12,16 @@ pub mod ui;
 
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod site;
+
+/// Benchmarks and the load generator (`smart2fa-bench`): not part of what an operator runs.
+#[cfg(all(feature = "ssr", feature = "bench"))]
+pub mod bench;
+
+/// The product's tests against real databases, servers and the console.
+#[cfg(all(test, feature = "ssr"))]
+mod tests;
 
 /// Entry point of the WASM bundle: hydrates the server-rendered console.
 #[cfg(feature = "hydrate")]

@@ -2,7 +2,7 @@
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    smart2fa::server::cli::main().await
+    smart2fa::server::cli::main(smart2fa::site::mount).await
 }
 
 #[cfg(not(feature = "ssr"))]

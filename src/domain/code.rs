@@ -74,6 +74,19 @@ pub fn normalize_input(raw: &str) -> String {
         .collect()
 }
 
+/// A caller's code, or why not.
+pub fn parse_code(raw: &str) -> Result<String, super::Problem> {
+    parse_caller_code(raw)
+        .ok_or_else(|| super::Problem::says("must be 4–10 characters of 0-9 and A-Z."))
+}
+
+impl CodeType {
+    /// `numeric` or `alphanumeric`, or why not.
+    pub fn parse_or_problem(raw: &str) -> Result<Self, super::Problem> {
+        Self::parse(raw).ok_or_else(|| super::Problem::says("must be numeric or alphanumeric."))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

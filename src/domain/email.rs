@@ -71,6 +71,12 @@ impl From<EmailAddress> for String {
     }
 }
 
+/// An email destination, or why not (7010).
+pub fn parse_destination(raw: &str) -> Result<EmailAddress, super::Problem> {
+    EmailAddress::parse(raw)
+        .map_err(|_| super::Problem::Destination("is not a valid email address.".into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

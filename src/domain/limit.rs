@@ -67,6 +67,61 @@ pub fn wait_ms(bucket: &Bucket, nth_newest: Option<i64>, now: i64) -> Option<i64
     (frees > now).then_some(frees - now)
 }
 
+/// A named limit of an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limit {
+    pub sid: super::ids::LimitSid,
+    pub account_sid: super::ids::AccountSid,
+    pub name: String,
+    pub description: String,
+    pub buckets: Vec<Bucket>,
+    pub date_created: i64,
+    pub date_updated: i64,
+}
+
+/// A full bucket of a send's limits: the one whose wait is the longest decides the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The limit's name and the bucket's.
+    pub limit: String,
+    pub bucket: String,
+    /// Milliseconds until every full bucket has room again.
+    pub wait_ms: i64,
+    /// Every limit with a full bucket (for the timeline).
+    pub full: Vec<String>,
+}
+
+impl Refusal {
+    /// Whole seconds to wait (rounded up), as `retryAfter` says.
+    pub fn retry_after(&self) -> i64 {
+        (self.wait_ms + 999) / 1000
+    }
+}
+
+/// Decides a send from its checks: for each (limit name, bucket), the time of that bucket's
+/// `max_otp`-th newest hit. `None`: every bucket has room.
+pub fn decide<'a>(
+    checks: impl IntoIterator<Item = (&'a str, &'a Bucket, Option<i64>)>,
+    now: i64,
+) -> Option<Refusal> {
+    let mut refusal: Option<Refusal> = None;
+    let mut full: Vec<String> = Vec::new();
+    for (limit, bucket, nth) in checks {
+        if let Some(wait) = wait_ms(bucket, nth, now) {
+            full.push(limit.to_owned());
+            if refusal.as_ref().is_none_or(|r| wait > r.wait_ms) {
+                refusal = Some(Refusal {
+                    limit: limit.to_owned(),
+                    bucket: bucket.name.clone(),
+                    wait_ms: wait,
+                    full: Vec::new(),
+                });
+            }
+        }
+    }
+    refusal.map(|r| Refusal { full, ..r })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +184,28 @@ mod tests {
         // The 2nd newest hit at t=0: blocked until t=60 000 exactly, free at it.
         assert_eq!(wait_ms(&bucket, Some(0), 59_999), Some(1));
         assert_eq!(wait_ms(&bucket, Some(0), 60_000), None);
+    }
+
+    #[test]
+    fn the_longest_wait_decides() {
+        let minute = b(1, 60);
+        let day = Bucket {
+            name: "day".into(),
+            max_otp: 1,
+            interval: 86400,
+        };
+        assert_eq!(decide([("a", &minute, None)], 1000), None);
+        let r = decide(
+            [
+                ("a", &minute, Some(0)),
+                ("b", &day, Some(0)),
+                ("c", &minute, None),
+            ],
+            1000,
+        )
+        .unwrap();
+        assert_eq!((r.limit.as_str(), r.bucket.as_str()), ("b", "day"));
+        assert_eq!(r.full, vec!["a".to_owned(), "b".to_owned()]);
+        assert_eq!(r.retry_after(), 86_399);
     }
 }

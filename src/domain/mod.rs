@@ -2,6 +2,10 @@
 //! addresses, account states and the stable error codes of the API.
 pub mod account;
 pub mod code;
+pub mod dates;
+pub mod delivery;
+#[cfg(feature = "ssr")]
+pub mod destination;
 pub mod email;
 pub mod errors;
 pub mod ids;
@@ -9,13 +13,19 @@ pub mod limit;
 pub mod otp;
 #[cfg(feature = "ssr")]
 pub mod phone;
+pub mod problem;
+pub mod protection;
 pub mod role;
 pub mod template;
+pub mod timeline;
 pub mod url;
+pub mod usage;
 
 pub use account::AccountStatus;
+pub use code::CodeType;
 pub use email::EmailAddress;
 pub use errors::{ConsoleError, ErrorCode};
 pub use ids::{AccountSid, ApiKeySid, OtpSid, UserSid};
-pub use otp::{Channel, OtpStatus};
+pub use otp::{Channel, Otp, OtpStatus, Transition, Workflow};
+pub use problem::Problem;
 pub use role::Role;

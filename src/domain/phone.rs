@@ -82,6 +82,32 @@ impl fmt::Debug for PhoneDestination {
     }
 }
 
+/// A phone destination, or why not (7010). A form body or URL query decodes "+1415…" to
+/// " 1415…": the problem then says how to send it.
+pub fn parse_destination(raw: &str) -> Result<PhoneDestination, super::Problem> {
+    PhoneDestination::parse(raw).map_err(|e| problem(raw, e))
+}
+
+/// A phone number to search for, as stored: E.164 or `client:name` in shape. A number of the
+/// right shape that the numbering plan no longer calls valid is still searched for (it may
+/// have been valid when it was sent).
+pub fn to_find(raw: &str) -> Result<String, super::Problem> {
+    match PhoneDestination::parse(raw) {
+        Ok(p) => Ok(p.as_str().to_owned()),
+        Err(PhoneError::Invalid) => Ok(raw.trim().to_owned()),
+        Err(e) => Err(problem(raw, e)),
+    }
+}
+
+fn problem(raw: &str, e: PhoneError) -> super::Problem {
+    let hint = if raw.starts_with(' ') && raw.trim_start().bytes().all(|b| b.is_ascii_digit()) {
+        " In a form body or URL query the + must be sent as %2B (curl --data-urlencode 'to=+1…')."
+    } else {
+        ""
+    };
+    super::Problem::Destination(format!("{e}.{hint}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,6 +72,17 @@ pub fn render(
     out
 }
 
+/// A caller's message text, or why not (7012 without `{code}`).
+pub fn check_body(raw: &str) -> Result<String, super::Problem> {
+    match validate_body(raw) {
+        Ok(()) => Ok(raw.to_owned()),
+        Err(BodyError::TooLong) => Err(super::Problem::says(format!(
+            "must be at most {MAX_BODY_CHARS} characters."
+        ))),
+        Err(BodyError::LacksCode) => Err(super::Problem::LacksCode),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

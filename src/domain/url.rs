@@ -21,6 +21,21 @@ pub fn query_string<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
         .join("&")
 }
 
+/// An http(s) URL a tenant gives for us to call (`statusCallback`), in shape.
+pub fn callback_url(raw: &str) -> Result<String, super::Problem> {
+    let rest = raw
+        .strip_prefix("https://")
+        .or_else(|| raw.strip_prefix("http://"));
+    match rest {
+        Some(r)
+            if !r.is_empty() && !r.starts_with('/') && !raw.chars().any(char::is_whitespace) =>
+        {
+            Ok(raw.to_owned())
+        }
+        _ => Err(super::Problem::says("must be an http(s) URL.")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

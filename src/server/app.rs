@@ -7,13 +7,11 @@ use super::db::Db;
 use super::secrets::Secrets;
 use super::state::AppState;
 use super::{health, rest};
-use crate::ui::{shell, App};
 use axum::routing::get;
 use axum::Router;
 use http::{HeaderName, Request};
 use leptos::config::LeptosOptions;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,8 +30,12 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
     db.migrate().await?;
     let mut leptos_options = leptos_options()?;
     leptos_options.site_addr = settings.site_addr;
-    Ok(AppState::new(leptos_options, db, clock, settings, secrets))
+    AppState::new(leptos_options, db, clock, settings, secrets)
 }
+
+/// What the console adds to the application: its pages, server functions, static files and
+/// exports, mounted onto the server's router (the console lives outside `server/`).
+pub type Site = fn(Router<AppState>, &AppState) -> Router<AppState>;
 
 /// Leptos' site options: from cargo-leptos' environment when built by it, else the defaults of
 /// `Cargo.toml` (plain `cargo test` / `cargo run`).
@@ -50,20 +52,8 @@ pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
         .build())
 }
 
-/// The full router for a prepared state.
-/// The app's routes, generated once per process. Generating them raises a process-global
-/// "suppress resource loads" flag inside leptos_server, and a resource that a page render starts
-/// meanwhile in the same process waits forever (leptos-rs/leptos#4773): with a fresh list per
-/// router, every server started while another one was rendering (parallel tests, the
-/// benchmark's in-process server) could hang a page.
-fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
-        std::sync::OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(App)).clone()
-}
-
-pub fn router(state: AppState) -> Router {
-    let routes = route_list();
+/// The full router for a prepared state: health, the REST API and `site`, inside the layers.
+pub fn router(state: AppState, site: Site) -> Router {
     let store = DbSessionStore::new(state.db());
     let settings = state.settings();
     let sessions = SessionManagerLayer::new(store)
@@ -75,29 +65,16 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
             settings.session_inactivity_minutes,
         )))
-        .with_signed(Key::from(&state.inner.secrets.session_key));
+        .with_signed(Key::from(&state.secrets().session_key));
     // The transport cap: bodies up to it are read in full (so an oversize API request still gets
     // its clean 413 from the handler instead of a reset connection); beyond it, reading stops.
     let max_body = settings.max_body_bytes.max(1024 * 1024);
 
-    let context_state = state.clone();
-    let provide_state = move || provide_context(context_state.clone());
-    let error_state = state.clone();
-
-    Router::new()
+    let api = Router::new()
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
-        .nest("/2fa", rest::router())
-        .route("/console/otps.csv", get(super::export::otps_csv))
-        .route("/console/usage.csv", get(super::export::usage_csv))
-        .leptos_routes_with_context(&state, routes, provide_state, {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            move || provide_context(error_state.clone()),
-            shell,
-        ))
+        .nest("/2fa", rest::router());
+    site(api, &state)
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -131,7 +108,7 @@ fn panic_answer(payload: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
         .map(String::as_str)
         .or_else(|| payload.downcast_ref::<&str>().copied())
         .unwrap_or("(no message)");
-    crate::server::rest::error::ApiError::internal(anyhow::anyhow!("handler panicked: {what}"))
+    crate::server::rest::api_error::ApiError::internal(anyhow::anyhow!("handler panicked: {what}"))
         .into_response()
 }
 
@@ -223,12 +200,12 @@ pub async fn shutdown_signal() {
 }
 
 /// `smart2fa serve`: prepare, bind, serve until a signal.
-pub async fn run(settings: Settings) -> anyhow::Result<()> {
+pub async fn run(settings: Settings, site: Site) -> anyhow::Result<()> {
     let state = prepare(settings, Arc::new(SystemClock)).await?;
-    serve_state(state).await
+    serve_state(state, site).await
 }
 
-pub async fn serve_state(state: AppState) -> anyhow::Result<()> {
+pub async fn serve_state(state: AppState, site: Site) -> anyhow::Result<()> {
     let addr = state.settings().site_addr;
     let grace = Duration::from_secs(state.settings().shutdown_grace_secs);
     DbSessionStore::new(state.db()).spawn_cleanup(Duration::from_secs(600));
@@ -240,7 +217,7 @@ pub async fn serve_state(state: AppState) -> anyhow::Result<()> {
         anyhow::anyhow!("cannot listen on {addr}: {e} (set LEPTOS_SITE_ADDR to another address)")
     })?;
     tracing::info!(%addr, backend = ?db.backend(), "smart2fa listening on http://{addr}");
-    serve(listener, router(state), shutdown_signal(), grace).await?;
+    serve(listener, router(state, site), shutdown_signal(), grace).await?;
     db.close().await;
     tracing::info!("stopped");
     Ok(())

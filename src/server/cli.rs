@@ -1,5 +1,6 @@
 //! The `smart2fa` command line. Bootstrap commands print one JSON line on success; errors go
 //! to stderr with a non-zero exit.
+use super::app::Site;
 use super::clock::{Clock, SystemClock};
 use super::config::Settings;
 use super::db::Db;
@@ -63,39 +64,6 @@ enum Command {
         #[arg(long)]
         account: Option<String>,
     },
-    /// Seed a new account with OTPs and time the usage records API.
-    BenchUsage {
-        #[arg(long, default_value_t = 10_000_000)]
-        otps: i64,
-        #[arg(long, default_value_t = 400)]
-        days: i64,
-    },
-    /// Fill a fresh account with synthetic OTPs and time the OTPs page and its CSV export.
-    BenchSearch {
-        /// How many OTPs to create.
-        #[arg(long, default_value_t = 1_000_000)]
-        otps: i64,
-        /// Over how many days (ending now).
-        #[arg(long, default_value_t = 90)]
-        days: i64,
-    },
-    /// Drive the full OTP lifecycle against a server on loopback and print throughput and latency.
-    Loadgen {
-        #[arg(long, default_value = "http://127.0.0.1:3000")]
-        url: String,
-        #[arg(long)]
-        account: String,
-        #[arg(long)]
-        token: String,
-        #[arg(long, default_value_t = 32)]
-        concurrency: usize,
-        /// Seconds (at most 600).
-        #[arg(long, default_value_t = 20)]
-        duration: u64,
-        /// Named limits charged on every send (0–2).
-        #[arg(long, default_value_t = 0)]
-        limits: usize,
-    },
 }
 
 #[derive(Subcommand)]
@@ -118,11 +86,16 @@ struct AccountCreate {
     /// Make it a sub-account of this account.
     #[arg(long)]
     parent: Option<String>,
-    /// Also create a console admin with this email.
-    #[arg(long, requires = "admin_password")]
+    /// Also create a console admin with this email (its password: --admin-password,
+    /// SMART2FA_ADMIN_PASSWORD or --admin-password-stdin).
+    #[arg(long)]
     admin_email: Option<String>,
-    #[arg(long, requires = "admin_email")]
+    /// The admin's password (visible to other users in `ps`: prefer the variable or stdin).
+    #[arg(long, env = "SMART2FA_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+    /// Read the admin's password from the first line of standard input.
+    #[arg(long, conflicts_with = "admin_password")]
+    admin_password_stdin: bool,
 }
 
 #[derive(Subcommand)]
@@ -137,14 +110,32 @@ struct UserCreate {
     account: String,
     #[arg(long)]
     email: String,
-    #[arg(long)]
-    password: String,
+    /// The user's password (visible to other users in `ps`: prefer the variable or stdin).
+    #[arg(long, env = "SMART2FA_USER_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long, conflicts_with = "password")]
+    password_stdin: bool,
     /// admin, developer or support.
     #[arg(long)]
     role: String,
 }
 
-pub async fn main() -> ExitCode {
+/// A password from its flag (or variable), or the first line of standard input.
+fn password(given: Option<String>, stdin: bool, what: &str) -> anyhow::Result<Option<String>> {
+    if !stdin {
+        return Ok(given);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let line = line.trim_end_matches(['\r', '\n']).to_owned();
+    if line.is_empty() {
+        anyhow::bail!("{what}: standard input held no password");
+    }
+    Ok(Some(line))
+}
+
+pub async fn main(site: Site) -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::load() {
         Ok(s) => s,
@@ -155,7 +146,7 @@ pub async fn main() -> ExitCode {
     };
     super::telemetry::init(&settings);
     let mut out = std::io::stdout();
-    match run(cli, settings, &mut out).await {
+    match run(cli, settings, &mut out, Some(site)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("smart2fa: {e:#}");
@@ -177,9 +168,7 @@ fn service_err(e: ServiceError) -> anyhow::Error {
             field: Some(f),
             ..
         } => anyhow::anyhow!("{message} ({f})"),
-        ServiceError::Rule { message, .. } | ServiceError::RuleWith { message, .. } => {
-            anyhow::anyhow!("{message}")
-        }
+        ServiceError::Rule { message, .. } => anyhow::anyhow!("{message}"),
         ServiceError::Internal(e) => e,
     }
 }
@@ -192,194 +181,204 @@ pub async fn execute(args: &[&str], settings: Settings) -> anyhow::Result<String
         anyhow::bail!("execute() does not serve");
     }
     let mut out = Vec::new();
-    run(cli, settings, &mut out).await?;
+    run(cli, settings, &mut out, None).await?;
     Ok(String::from_utf8(out)?)
 }
 
-async fn run(cli: Cli, settings: Settings, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+type Out<'a> = &'a mut (dyn Write + Send);
+
+async fn run(cli: Cli, settings: Settings, out: Out<'_>, site: Option<Site>) -> anyhow::Result<()> {
     // With no command (as cargo-leptos starts it), SMART2FA_DEMO still asks for the demo login.
     let default_demo =
         std::env::var("SMART2FA_DEMO").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
     match cli.command.unwrap_or(Command::Serve { demo: default_demo }) {
         Command::Serve { demo } => {
-            let state = super::app::prepare(settings, clock).await?;
-            if demo {
-                let login = demo::ensure(state.db(), state.clock(), &state.settings().data_dir)
-                    .await
-                    .map_err(service_err)?;
-                print_demo(out, state.settings(), &login)?;
-            }
-            super::app::serve_state(state).await
-        }
-        Command::Loadgen {
-            url,
-            account,
-            token,
-            concurrency,
-            duration,
-            limits,
-        } => {
-            let report = super::loadgen::run(super::loadgen::LoadConfig {
-                url: url.trim_end_matches('/').to_owned(),
-                account_sid: account,
-                auth_token: token,
-                concurrency,
-                duration: std::time::Duration::from_secs(duration),
-                limits,
-            })
-            .await?;
-            write!(out, "{report}")?;
-            Ok(())
+            let site = site.ok_or_else(|| anyhow::anyhow!("serve needs the console site"))?;
+            serve(settings, demo, out, site).await
         }
         Command::Usage {
             command: UsageCommand::Rebuild,
-        } => {
-            let db = open(&settings).await?;
-            let r = crate::server::services::usage::rebuild(&db)
-                .await
-                .map_err(service_err)?;
-            writeln!(
-                out,
-                "{}",
-                json!({"rows": r.rows, "differences": r.differences})
-            )?;
-            db.close().await;
-            Ok(())
-        }
+        } => usage_rebuild(settings, out).await,
         Command::Seed {
             otps,
             days,
             account,
-        } => {
-            let db = open(&settings).await?;
-            let account = match account {
-                Some(a) => AccountSid::parse(&a)
-                    .map_err(|e| anyhow::anyhow!("--account {e}"))?
-                    .to_string(),
-                None => {
-                    demo::ensure(&db, clock.as_ref(), &settings.data_dir)
-                        .await
-                        .map_err(service_err)?
-                        .account_sid
-                }
-            };
-            let started = std::time::Instant::now();
-            let mut last = 0;
-            let rows = super::seed::seed(&db, &account, otps, days, &mut |n| {
-                if n - last >= (otps / 20).max(1) || n == otps {
-                    last = n;
-                    eprintln!("seeded {n}/{otps} OTPs");
-                }
-            })
-            .await?;
-            writeln!(
-                out,
-                "{}",
-                json!({"accountSid": account, "otps": rows, "seconds": started.elapsed().as_secs()})
-            )?;
-            db.close().await;
-            Ok(())
-        }
-        Command::BenchUsage { otps, days } => {
-            let db = open(&settings).await?;
-            let report = super::bench_search::run_usage(&db, &settings, otps, days).await?;
-            write!(out, "{report}")?;
-            db.close().await;
-            Ok(())
-        }
-        Command::BenchSearch { otps, days } => {
-            let db = open(&settings).await?;
-            let report = super::bench_search::run(&db, otps, days).await?;
-            write!(out, "{report}")?;
-            db.close().await;
-            Ok(())
-        }
+        } => seed(settings, out, otps, days, account).await,
         Command::Migrate => {
             let db = open(&settings).await?;
             db.close().await;
             eprintln!("migrations applied");
             Ok(())
         }
-        Command::Demo => {
-            let db = open(&settings).await?;
-            let login = demo::ensure(&db, clock.as_ref(), &settings.data_dir)
-                .await
-                .map_err(service_err)?;
-            print_demo(out, &settings, &login)?;
-            db.close().await;
-            Ok(())
-        }
+        Command::Demo => demo(settings, out).await,
         Command::Account {
             command: AccountCommand::Create(a),
-        } => {
-            let db = open(&settings).await?;
-            let parent = a
-                .parent
-                .as_deref()
-                .map(AccountSid::parse)
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("--parent {e}"))?;
-            let admin = match (a.admin_email, a.admin_password) {
-                (Some(email), Some(password)) => Some(NewUser {
-                    email,
-                    password,
-                    role: Role::Admin,
-                }),
-                _ => None,
-            };
-            let created = accounts::create(
-                &db,
-                clock.as_ref(),
-                NewAccount {
-                    friendly_name: a.name,
-                    parent,
-                    admin,
-                },
-            )
-            .await
-            .map_err(service_err)?;
-            writeln!(
-                out,
-                "{}",
-                json!({
-                    "accountSid": created.account.sid,
-                    "authToken": created.auth_token,
-                    "userSid": created.admin_user,
-                })
-            )?;
-            db.close().await;
-            Ok(())
-        }
+        } => account_create(settings, out, a).await,
         Command::User {
             command: UserCommand::Create(u),
-        } => {
-            let db = open(&settings).await?;
-            let account =
-                AccountSid::parse(&u.account).map_err(|e| anyhow::anyhow!("--account {e}"))?;
-            let role = Role::parse(&u.role).map_err(|e| anyhow::anyhow!("--role: {e}"))?;
-            let email = u.email.clone();
-            let sid = users::create(
-                &db,
-                clock.as_ref(),
-                &account,
-                NewUser {
-                    email: u.email,
-                    password: u.password,
-                    role,
-                },
-            )
+        } => user_create(settings, out, u).await,
+    }
+}
+
+fn clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
+
+/// `serve [--demo]`.
+async fn serve(settings: Settings, demo: bool, out: Out<'_>, site: Site) -> anyhow::Result<()> {
+    let state = super::app::prepare(settings, clock()).await?;
+    if demo {
+        let login = demo::ensure(state.db(), state.clock(), &state.settings().data_dir)
             .await
             .map_err(service_err)?;
-            writeln!(
-                out,
-                "{}",
-                json!({"userSid": sid, "accountSid": account, "email": email.trim(), "role": role})
-            )?;
-            db.close().await;
-            Ok(())
-        }
+        print_demo(out, state.settings(), &login)?;
     }
+    super::app::serve_state(state, site).await
+}
+
+/// `usage rebuild`.
+async fn usage_rebuild(settings: Settings, out: Out<'_>) -> anyhow::Result<()> {
+    let db = open(&settings).await?;
+    let r = crate::server::services::usage::rebuild(&db).await?;
+    writeln!(
+        out,
+        "{}",
+        json!({"rows": r.rows, "differences": r.differences})
+    )?;
+    db.close().await;
+    Ok(())
+}
+
+/// `seed [--otps N] [--days D] [--account AC…]`.
+async fn seed(
+    settings: Settings,
+    out: Out<'_>,
+    otps: i64,
+    days: i64,
+    account: Option<String>,
+) -> anyhow::Result<()> {
+    let db = open(&settings).await?;
+    let account = match account {
+        Some(a) => AccountSid::parse(&a)
+            .map_err(|e| anyhow::anyhow!("--account {e}"))?
+            .to_string(),
+        None => {
+            demo::ensure(&db, clock().as_ref(), &settings.data_dir)
+                .await
+                .map_err(service_err)?
+                .account_sid
+        }
+    };
+    let started = std::time::Instant::now();
+    let mut last = 0;
+    let rows = super::seed::seed(&db, &account, otps, days, &mut |n| {
+        if n - last >= (otps / 20).max(1) || n == otps {
+            last = n;
+            eprintln!("seeded {n}/{otps} OTPs");
+        }
+    })
+    .await?;
+    writeln!(
+        out,
+        "{}",
+        json!({"accountSid": account, "otps": rows, "seconds": started.elapsed().as_secs()})
+    )?;
+    db.close().await;
+    Ok(())
+}
+
+/// `demo`.
+async fn demo(settings: Settings, out: Out<'_>) -> anyhow::Result<()> {
+    let db = open(&settings).await?;
+    let login = demo::ensure(&db, clock().as_ref(), &settings.data_dir)
+        .await
+        .map_err(service_err)?;
+    print_demo(out, &settings, &login)?;
+    db.close().await;
+    Ok(())
+}
+
+/// `account create`.
+async fn account_create(settings: Settings, out: Out<'_>, a: AccountCreate) -> anyhow::Result<()> {
+    let parent = a
+        .parent
+        .as_deref()
+        .map(AccountSid::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--parent {e}"))?;
+    let pass = password(
+        a.admin_password,
+        a.admin_password_stdin,
+        "--admin-password-stdin",
+    )?;
+    let admin = match (a.admin_email, pass) {
+        (Some(email), Some(password)) => Some(NewUser {
+            email,
+            password,
+            role: Role::Admin,
+        }),
+        (Some(_), None) => anyhow::bail!(
+            "--admin-email needs a password: --admin-password, SMART2FA_ADMIN_PASSWORD or --admin-password-stdin"
+        ),
+        (None, Some(_)) => anyhow::bail!("a password was given without --admin-email"),
+        (None, None) => None,
+    };
+    let db = open(&settings).await?;
+    let created = accounts::create(
+        &db,
+        clock().as_ref(),
+        NewAccount {
+            friendly_name: a.name,
+            parent,
+            admin,
+        },
+    )
+    .await
+    .map_err(service_err)?;
+    writeln!(
+        out,
+        "{}",
+        json!({
+            "accountSid": created.account.sid,
+            "authToken": created.auth_token,
+            "userSid": created.admin_user,
+        })
+    )?;
+    db.close().await;
+    Ok(())
+}
+
+/// `user create`.
+async fn user_create(settings: Settings, out: Out<'_>, u: UserCreate) -> anyhow::Result<()> {
+    let account = AccountSid::parse(&u.account).map_err(|e| anyhow::anyhow!("--account {e}"))?;
+    let role = Role::parse(&u.role).map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+    let password =
+        password(u.password, u.password_stdin, "--password-stdin")?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "a password is required: --password, SMART2FA_USER_PASSWORD or --password-stdin"
+            )
+        })?;
+    let db = open(&settings).await?;
+    let email = u.email.clone();
+    let sid = users::create(
+        &db,
+        clock().as_ref(),
+        &account,
+        NewUser {
+            email: u.email,
+            password,
+            role,
+        },
+    )
+    .await
+    .map_err(service_err)?;
+    writeln!(
+        out,
+        "{}",
+        json!({"userSid": sid, "accountSid": account, "email": email.trim(), "role": role})
+    )?;
+    db.close().await;
+    Ok(())
 }
 
 fn print_demo(

@@ -49,6 +49,13 @@ pub fn rfc3339(ms: Millis) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+/// An RFC 3339 timestamp back to milliseconds.
+pub fn parse_rfc3339(raw: &str) -> Option<Millis> {
+    OffsetDateTime::parse(raw.trim(), &Rfc3339)
+        .ok()
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as Millis)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,24 +2,20 @@
 //! authentication and the HTTP application.
 pub mod app;
 pub mod auth;
-pub mod bench_search;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
-pub mod export;
 pub mod health;
-pub mod loadgen;
+pub mod outbound;
 pub mod providers;
 pub mod rest;
 pub mod secrets;
 pub mod seed;
 pub mod services;
+pub mod signals;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
 pub mod workers;
-
-#[cfg(test)]
-mod tests;

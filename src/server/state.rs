@@ -1,8 +1,14 @@
-//! Shared application state handed to every handler and server function.
+//! The application state every handler, server function and worker gets: the services and
+//! what they share, built once at start.
+use super::auth::cache::AuthCache;
 use super::clock::Clock;
 use super::config::Settings;
 use super::db::Db;
+use super::outbound::Outbound;
+use super::providers::ProviderRegistry;
 use super::secrets::Secrets;
+use super::services::otp::OtpService;
+use super::signals::Signals;
 use super::throttle::Throttle;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -10,30 +16,32 @@ use std::sync::Arc;
 #[derive(Clone, axum::extract::FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub struct Inner {
-    pub db: Db,
-    pub clock: Arc<dyn Clock>,
-    pub settings: Settings,
-    pub secrets: Secrets,
+struct Inner {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    secrets: Secrets,
+    otp: OtpService,
+    providers: ProviderRegistry,
+    outbound: Outbound,
+    signals: Arc<Signals>,
+    guards: Guards,
+    /// This process's name when it leases jobs.
+    worker_id: String,
+}
+
+/// What protects the sign-in paths.
+pub struct Guards {
     /// Failed API authentications per client address.
     pub api_auth_throttle: Throttle,
     /// Failed console logins per email and per client address.
     pub login_user_throttle: Throttle,
     pub login_address_throttle: Throttle,
     /// API credentials that authenticated in the last few seconds.
-    pub auth_cache: super::auth::cache::AuthCache,
-    /// Wakes the delivery workers when new jobs were committed.
-    pub wake: tokio::sync::Notify,
-    /// Told after delivery jobs ran (sandbox outbox readers that wait look again).
-    pub delivered: tokio::sync::Notify,
-    /// This process's name when it leases jobs.
-    pub worker_id: String,
-    /// Replaces every account's provider (tests use it to inject failures).
-    pub provider_override:
-        std::sync::RwLock<Option<std::sync::Arc<dyn crate::server::providers::Provider>>>,
+    pub auth_cache: AuthCache,
 }
 
 impl AppState {
@@ -43,29 +51,38 @@ impl AppState {
         clock: Arc<dyn Clock>,
         settings: Settings,
         secrets: Secrets,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let window = std::time::Duration::from_secs(settings.api_auth.window_secs);
         let login_window = std::time::Duration::from_secs(settings.login.window_secs);
-        let inner = Inner {
+        let guards = Guards {
             api_auth_throttle: Throttle::new(window.as_millis() as i64),
             login_user_throttle: Throttle::new(login_window.as_millis() as i64),
             login_address_throttle: Throttle::new(login_window.as_millis() as i64),
-            wake: tokio::sync::Notify::new(),
-            delivered: tokio::sync::Notify::new(),
-            auth_cache: super::auth::cache::AuthCache::new(
-                settings.api_auth.cache_secs as i64 * 1000,
-            ),
+            auth_cache: AuthCache::new(settings.api_auth.cache_secs as i64 * 1000),
+        };
+        let signals = Arc::new(Signals::default());
+        let otp = OtpService::new(
+            db.clone(),
+            clock.clone(),
+            secrets.code_hash_key.clone(),
+            signals.clone(),
+        );
+        let inner = Inner {
+            otp,
+            providers: ProviderRegistry::default(),
+            outbound: Outbound::new()?,
+            signals,
+            guards,
             worker_id: format!("worker-{}", uuid::Uuid::new_v4().simple()),
-            provider_override: std::sync::RwLock::new(None),
             db,
             clock,
             settings,
             secrets,
         };
-        Self {
+        Ok(Self {
             leptos_options,
             inner: Arc::new(inner),
-        }
+        })
     }
 
     pub fn db(&self) -> &Db {
@@ -76,13 +93,38 @@ impl AppState {
         self.inner.clock.as_ref()
     }
 
-    pub fn wake_workers(&self) {
-        // Wake one idle worker task (or leave it a permit when all are busy: the next to finish
-        // a pass claims again at once). Waking all of them made every send cost several claims.
-        self.inner.wake.notify_one();
-    }
-
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    pub fn secrets(&self) -> &Secrets {
+        &self.inner.secrets
+    }
+
+    /// The OTP use cases.
+    pub fn otp(&self) -> &OtpService {
+        &self.inner.otp
+    }
+
+    /// Which provider delivers an account's channel.
+    pub fn providers(&self) -> &ProviderRegistry {
+        &self.inner.providers
+    }
+
+    /// The HTTP client for connections out (callbacks, providers).
+    pub fn outbound(&self) -> &Outbound {
+        &self.inner.outbound
+    }
+
+    pub fn signals(&self) -> &Signals {
+        &self.inner.signals
+    }
+
+    pub fn guards(&self) -> &Guards {
+        &self.inner.guards
+    }
+
+    pub fn worker_id(&self) -> &str {
+        &self.inner.worker_id
     }
 }

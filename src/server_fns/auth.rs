@@ -94,7 +94,7 @@ pub async fn login(email: String, password: String) -> Result<(), ConsoleError> 
         .map_err(|e| ctx::service(anyhow::anyhow!("session insert: {e}").into()))?;
     // A new sign-in starts on the user's own account.
     let _ = session.remove::<String>(console_auth::ACTING_KEY).await;
-    state.inner.login_user_throttle.reset(&email_key);
+    state.guards().login_user_throttle.reset(&email_key);
     tracing::info!(user = %user.sid, account = %user.scope.sid(), "console login");
     leptos_axum::redirect("/");
     Ok(())

@@ -47,7 +47,7 @@ pub async fn rotate_auth_token() -> Result<String, ConsoleError> {
         .await
         .map_err(ctx::service)?;
     state
-        .inner
+        .guards()
         .auth_cache
         .forget_account(user.scope.sid().as_str());
     tracing::info!(user = %user.sid, account = %user.scope.sid(), "auth token rotated");
@@ -97,7 +97,7 @@ pub async fn revoke_api_key(sid: String) -> Result<ApiKeyView, ConsoleError> {
     let key = api_keys::revoke(state.db(), &user.scope, &sid, state.clock().now_ms())
         .await
         .map_err(ctx::service)?;
-    state.inner.auth_cache.forget(&key.sid);
+    state.guards().auth_cache.forget(&key.sid);
     tracing::info!(user = %user.sid, account = %user.scope.sid(), key = %key.sid, "API key revoked");
     Ok(key.into())
 }

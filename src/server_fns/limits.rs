@@ -45,6 +45,58 @@ pub fn describe(b: &Bucket) -> String {
     format!("{} per {} {}", b.max_otp, n, unit)
 }
 
+/// A limit refusal as the page shows it: bucket problems next to that bucket's fields.
+#[cfg(feature = "ssr")]
+fn limit_error(e: crate::server::services::limits::LimitError) -> ConsoleError {
+    use crate::domain::limit::{BucketError, MAX_INTERVAL, MAX_OTP};
+    use crate::domain::ErrorCode;
+    use crate::server::services::limits::{LimitError, LimitField};
+    let code = e.code();
+    let bucket = |i: usize| format!("bucket{}", i + 1);
+    match e {
+        LimitError::Invalid { field, problem } => {
+            let (name, label) = match field {
+                LimitField::Name => ("name", "Name"),
+                LimitField::Description => ("description", "Description"),
+                LimitField::Buckets => ("bucket1", "Buckets"),
+            };
+            ConsoleError::field(problem.code(), name, problem.message(label))
+        }
+        LimitError::Bucket(b) => match b {
+            BucketError::None => {
+                ConsoleError::field(code, "bucket1", "A limit needs at least one bucket.")
+            }
+            BucketError::TooMany => {
+                ConsoleError::field(code, "bucket2", "A limit has at most 2 buckets.")
+            }
+            BucketError::Name(i) | BucketError::DuplicateName(i) => {
+                ConsoleError::field(code, &bucket(i), "Each bucket needs its own name.")
+            }
+            BucketError::MaxOtp(i) => ConsoleError::field(
+                code,
+                &bucket(i),
+                format!("The number of OTPs must be 1–{MAX_OTP}."),
+            ),
+            BucketError::Interval(i) => ConsoleError::field(
+                code,
+                &bucket(i),
+                format!(
+                    "The interval must be 1 second to {} days.",
+                    MAX_INTERVAL / 86_400
+                ),
+            ),
+        },
+        LimitError::DuplicateName => ConsoleError::field(
+            ErrorCode::DuplicateName,
+            "name",
+            "A limit with this name already exists in this account.",
+        ),
+        LimitError::NotFound => ConsoleError::new(code, "The requested limit was not found."),
+        LimitError::Denied(m) => ConsoleError::new(code, m),
+        LimitError::Internal(err) => crate::server::auth::console::internal_error(err),
+    }
+}
+
 #[server(endpoint = "limits_list")]
 pub async fn list_limits() -> Result<Vec<LimitView>, ConsoleError> {
     use super::ctx;
@@ -55,12 +107,12 @@ pub async fn list_limits() -> Result<Vec<LimitView>, ConsoleError> {
     let since = state.clock().now_ms() - 24 * 3600 * 1000;
     let limits = limits::overview(state.db(), &user.scope, since)
         .await
-        .map_err(ctx::service)?;
+        .map_err(|e| ctx::fail(limit_error(e)))?;
     Ok(limits
         .into_iter()
         .map(|(l, blocked)| LimitView {
-            buckets: l.buckets(),
-            sid: l.sid,
+            buckets: l.buckets,
+            sid: l.sid.to_string(),
             name: l.name,
             description: l.description,
             blocked_24h: blocked,
@@ -84,7 +136,7 @@ pub async fn save_limit(
 ) -> Result<String, ConsoleError> {
     use super::ctx;
     use crate::domain::{ErrorCode, Role};
-    use crate::server::services::limits;
+    use crate::server::services::limits::{self, LimitChange};
     let user = ctx::user(&[Role::Admin, Role::Developer]).await?;
     let state = ctx::state()?;
     let mut buckets = Vec::new();
@@ -121,31 +173,33 @@ pub async fn save_limit(
                     "Pick a unit.",
                 ))
             })?;
-        buckets.push(serde_json::json!({"name": if i == 0 { "first" } else { "second" }, "maxOtp": max, "interval": every.saturating_mul(factor)}));
+        buckets.push(Bucket {
+            name: if i == 0 { "first" } else { "second" }.into(),
+            max_otp: max,
+            interval: every.saturating_mul(factor),
+        });
     }
-    let mut body = serde_json::Map::new();
-    body.insert("name".into(), name.into());
-    body.insert("description".into(), description.into());
-    body.insert("buckets".into(), buckets.into());
+    let description = description.trim();
+    if description.chars().count() > 256 {
+        return Err(ctx::fail(ConsoleError::field(
+            ErrorCode::InvalidParameter,
+            "description",
+            "Description must be at most 256 characters.",
+        )));
+    }
+    let change = LimitChange {
+        name: Some(name.trim().to_owned()),
+        description: Some(description.to_owned()),
+        buckets: Some(buckets),
+    };
     let row = if sid.trim().is_empty() {
-        limits::create(state.db(), state.clock(), &user.scope, &body).await
+        limits::create(state.db(), state.clock(), &user.scope, change).await
     } else {
-        limits::update(state.db(), state.clock(), &user.scope, &body, sid.trim()).await
+        limits::update(state.db(), state.clock(), &user.scope, sid.trim(), change).await
     }
-    .map_err(|e| {
-        // Bucket problems belong next to the bucket fields.
-        let mut err = ctx::service(e);
-        if err.field.as_deref() == Some("buckets") {
-            err.field = Some(if err.message.contains("buckets[1]") {
-                "bucket2".into()
-            } else {
-                "bucket1".into()
-            });
-        }
-        err
-    })?;
+    .map_err(|e| ctx::fail(limit_error(e)))?;
     tracing::info!(user = %user.sid, limit = %row.sid, "limit saved");
-    Ok(row.sid)
+    Ok(row.sid.to_string())
 }
 
 #[server(endpoint = "limits_delete")]
@@ -155,9 +209,9 @@ pub async fn delete_limit(sid: String) -> Result<(), ConsoleError> {
     use crate::server::services::limits;
     let user = ctx::user(&[Role::Admin, Role::Developer]).await?;
     let state = ctx::state()?;
-    limits::delete(state.db(), &user.scope, &serde_json::Map::new(), &sid)
+    limits::delete(state.db(), &user.scope, &sid)
         .await
-        .map_err(ctx::service)?;
+        .map_err(|e| ctx::fail(limit_error(e)))?;
     tracing::info!(user = %user.sid, limit = %sid, "limit deleted");
     Ok(())
 }

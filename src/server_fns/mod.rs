@@ -2,6 +2,8 @@
 //! checking the session and role on the server. Stable endpoints under `/api/`.
 pub mod auth;
 pub mod developers;
+#[cfg(feature = "ssr")]
+pub mod export;
 pub mod limits;
 pub mod otps;
 pub mod subaccounts;

@@ -52,7 +52,7 @@ impl SdrView {
 
     /// Still waiting for a verify (may be canceled).
     pub fn is_active(&self) -> bool {
-        matches!(self.status.as_str(), "pending" | "sent" | "delivered")
+        crate::domain::OtpStatus::parse(&self.status).is_some_and(|s| s.is_active())
     }
 }
 
@@ -104,19 +104,6 @@ pub struct OtpQuery {
     /// …or newer than this one.
     pub after: String,
 }
-
-/// The URL parameter of each filter of [`OtpQuery`], with the API field its errors name.
-pub const QUERY_FIELDS: [(&str, &str); 9] = [
-    ("destination", "to"),
-    ("request_id", "requestID"),
-    ("reference", "reference"),
-    ("status", "status"),
-    ("channel", "channel"),
-    ("country", "countryCode"),
-    ("service", "service"),
-    ("from", "startTime"),
-    ("until", "endTime"),
-];
 
 impl OtpQuery {
     /// Every URL parameter of the OTPs page: the filters, then the page position.
@@ -182,37 +169,6 @@ impl OtpQuery {
         pairs.extend(extra.iter().cloned());
         crate::domain::url::query_string(&pairs)
     }
-
-    /// The filters as the fields of a `/2fa/search` request.
-    #[cfg(feature = "ssr")]
-    pub fn to_fields(&self) -> serde_json::Map<String, Value> {
-        let mut m = serde_json::Map::new();
-        let mut put = |k: &str, v: &str| {
-            if !v.trim().is_empty() {
-                m.insert(k.into(), Value::String(v.trim().to_owned()));
-            }
-        };
-        if self.destination.contains('@') {
-            put("emailTo", &self.destination);
-        } else {
-            // People paste numbers as they read them: "+1 (415) 555-0100".
-            let compact: String = self
-                .destination
-                .chars()
-                .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
-                .collect();
-            put("to", &compact);
-        }
-        put("requestID", &self.request_id);
-        put("reference", &self.reference);
-        put("status", &self.status);
-        put("channel", &self.channel);
-        put("countryCode", &self.country);
-        put("service", &self.service);
-        put("startTime", &self.from);
-        put("endTime", &self.until);
-        m
-    }
 }
 
 /// Rows per page of the OTPs table.
@@ -235,45 +191,199 @@ pub struct OtpPage {
 #[cfg(feature = "ssr")]
 mod server {
     use super::*;
-    use crate::server::db::otps::OtpRow;
-    use crate::server::db::Db;
-    use crate::server::services::otp::input::Fields;
-    use crate::server::services::otp::sdr::{self, Cursor, OtpFilter, Seek};
-    use crate::server::services::{AccountScope, ServiceResult};
+    use crate::domain::{dates, email, phone, Channel, ErrorCode, Otp, OtpStatus, Problem};
+    use crate::server::clock::rfc3339;
+    use crate::server::services::otp::search::{self, OtpFilter, Position, Walk};
+    use crate::server::services::otp::{OtpError, OtpField, OtpService};
+    use crate::server::services::AccountScope;
 
-    pub fn view(row: &OtpRow) -> SdrView {
-        serde_json::from_value(sdr::summary(row)).expect("an SDR summary has every SdrView field")
-    }
-
-    /// The console's field names for an error about an API field.
-    pub fn console_field(err: &mut ConsoleError) {
-        if let Some(f) = err.field.as_deref() {
-            let api = if f == "emailTo" { "to" } else { f };
-            if let Some((console, _)) = QUERY_FIELDS.iter().find(|(_, a)| *a == api) {
-                err.field = Some((*console).to_owned());
-            }
+    /// How the console names the fields the OTP use cases judge.
+    pub fn field_name(f: OtpField) -> &'static str {
+        match f {
+            OtpField::To => "to",
+            OtpField::EmailTo => "email_to",
+            OtpField::Limits => "limits",
+            OtpField::IdempotencyKey => "idempotency_key",
+            OtpField::After => "before",
         }
     }
 
-    pub async fn search(db: &Db, scope: &AccountScope, q: &OtpQuery) -> ServiceResult<OtpPage> {
-        let fields = q.to_fields();
-        let filter = OtpFilter::parse(&Fields(&fields), scope)?;
-        let seek = if !q.before.is_empty() {
-            Seek::Older(Cursor::decode("before", &q.before)?)
-        } else if !q.after.is_empty() {
-            Seek::Newer(Cursor::decode("after", &q.after)?)
-        } else {
-            Seek::First
+    /// An OTP use case's refusal as the console shows it.
+    pub fn otp_error(e: OtpError) -> ConsoleError {
+        let message = match &e {
+            OtpError::UnknownLimit(name) => {
+                format!("Unknown limit {name:?}: create it first on the Limits page.")
+            }
+            other => other.message(field_name),
         };
-        let (rows, more) = sdr::search_keyset(db, &filter, &seek, PAGE_SIZE).await?;
-        let total = sdr::count_capped(db, &filter, COUNT_CAP).await?;
-        let first = rows.first().map(Cursor::of);
-        let last = rows.last().map(Cursor::of);
+        let field = e.field().map(field_name);
+        match e {
+            OtpError::Internal(err) => crate::server::auth::console::internal_error(err),
+            e => ConsoleError {
+                code: e.code(),
+                message,
+                field: field.map(str::to_owned),
+            },
+        }
+    }
+
+    /// A problem with one of the page's fields.
+    pub fn invalid(field: &str, label: &str, p: Problem) -> ConsoleError {
+        ConsoleError::field(p.code(), field, p.message(label))
+    }
+
+    pub fn view(o: &Otp) -> SdrView {
+        let ts = |ms: Option<i64>| ms.map(rfc3339);
+        SdrView {
+            request_id: o.sid.to_string(),
+            service: o.service.clone(),
+            reference: o.reference.clone(),
+            channel: o.channel.as_str().into(),
+            workflow: o
+                .workflow
+                .channels()
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
+            to: o.to.clone(),
+            from: o.from.clone(),
+            email_to: o.email_to.clone(),
+            country_code: o.country_code.clone(),
+            language: o.language.clone(),
+            status: o.status.as_str().into(),
+            cancel_reason: o.cancel_reason.clone(),
+            code_length: o.code_length,
+            code_type: o.code_type.as_str().into(),
+            expires_at: rfc3339(o.expires_at),
+            max_attempts: o.max_attempts,
+            verify_attempts: o.verify_attempts,
+            attempts_left: o.attempts_left(),
+            limits: Value::Object(
+                o.limits
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            ),
+            price: format!("{:.4}", o.price_micros as f64 / 1_000_000.0),
+            price_unit: o.price_unit.clone(),
+            date_created: rfc3339(o.date_created),
+            date_updated: rfc3339(o.date_updated),
+            sent_at: ts(o.sent_at),
+            delivered_at: ts(o.delivered_at),
+            verified_at: ts(o.verified_at),
+            canceled_at: ts(o.canceled_at),
+        }
+    }
+
+    /// The page's filters as a search filter; problems name the page's fields.
+    pub fn filter(q: &OtpQuery) -> Result<OtpFilter, ConsoleError> {
+        let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        let mut f = OtpFilter::default();
+        if let Some(d) = text(&q.destination) {
+            if d.contains('@') {
+                let e = email::parse_destination(&d)
+                    .map_err(|p| invalid("destination", "destination", p))?;
+                f.email_to = Some(e.as_str().to_owned());
+            } else {
+                // People paste numbers as they read them: "+1 (415) 555-0100".
+                let compact: String = d
+                    .chars()
+                    .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
+                    .collect();
+                f.to = Some(
+                    phone::to_find(&compact)
+                        .map_err(|p| invalid("destination", "destination", p))?,
+                );
+            }
+        }
+        f.request_id = text(&q.request_id);
+        f.reference = text(&q.reference);
+        f.service = text(&q.service);
+        if let Some(s) = text(&q.status) {
+            f.status = Some(OtpStatus::parse(&s).ok_or_else(|| {
+                invalid(
+                    "status",
+                    "status",
+                    Problem::says("must be one of pending, sent, delivered, verified, expired, canceled, max_attempts, failed, blocked."),
+                )
+            })?);
+        }
+        if let Some(c) = text(&q.channel) {
+            f.channel = Some(Channel::parse(&c).ok_or_else(|| {
+                invalid(
+                    "channel",
+                    "channel",
+                    Problem::says("must be sms, call or email."),
+                )
+            })?);
+        }
+        if let Some(c) = text(&q.country) {
+            let c = c.to_ascii_uppercase();
+            if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(invalid(
+                    "country",
+                    "country",
+                    Problem::says("must be an ISO 3166 alpha-2 code like US."),
+                ));
+            }
+            f.country_code = Some(c);
+        }
+        if let Some(from) = text(&q.from) {
+            f.created_from =
+                Some(dates::parse_time(&from, false).map_err(|p| invalid("from", "from", p))?);
+        }
+        if let Some(until) = text(&q.until) {
+            f.created_before =
+                Some(dates::parse_time(&until, true).map_err(|p| invalid("until", "until", p))?);
+        }
+        if let (Some(a), Some(b)) = (f.created_from, f.created_before) {
+            if a > b {
+                return Err(invalid(
+                    "until",
+                    "until",
+                    Problem::says("must not be before from."),
+                ));
+            }
+        }
+        Ok(f)
+    }
+
+    fn position(field: &str, raw: &str) -> Result<Position, ConsoleError> {
+        Position::decode(raw).ok_or_else(|| {
+            ConsoleError::field(
+                ErrorCode::InvalidParameter,
+                field,
+                format!("{field} is not a page position from this console."),
+            )
+        })
+    }
+
+    pub async fn search(
+        svc: &OtpService,
+        scope: &AccountScope,
+        q: &OtpQuery,
+    ) -> Result<OtpPage, ConsoleError> {
+        let f = filter(q)?;
+        let seek = if !q.before.is_empty() {
+            Walk::Older(position("before", &q.before)?)
+        } else if !q.after.is_empty() {
+            Walk::Newer(position("after", &q.after)?)
+        } else {
+            Walk::First
+        };
+        let (rows, more) = search::walk(svc, scope, &f, &seek, PAGE_SIZE)
+            .await
+            .map_err(otp_error)?;
+        let total = search::count_capped(svc, scope, &f, COUNT_CAP)
+            .await
+            .map_err(otp_error)?;
+        let first = rows.first().map(search::position_of);
+        let last = rows.last().map(search::position_of);
         // Walking older: more rows beyond means an older page; any cursor means a newer one.
         let (has_older, has_newer) = match seek {
-            Seek::First => (more, false),
-            Seek::Older(_) => (more, true),
-            Seek::Newer(_) => (true, more),
+            Walk::First => (more, false),
+            Walk::Older(_) => (more, true),
+            Walk::Newer(_) => (true, more),
         };
         Ok(OtpPage {
             rows: rows.iter().map(view).collect(),
@@ -283,8 +393,8 @@ mod server {
         })
     }
 
-    pub fn event_view(e: &Value) -> EventView {
-        let details = match &e["detail"] {
+    pub fn event_view(e: &crate::server::db::otps::EventRecord) -> EventView {
+        let details = match &e.detail {
             Value::Object(m) => m
                 .iter()
                 .filter(|(_, v)| !v.is_null())
@@ -299,15 +409,17 @@ mod server {
             _ => Vec::new(),
         };
         EventView {
-            at: e["at"].as_str().unwrap_or_default().to_owned(),
-            kind: e["type"].as_str().unwrap_or_default().to_owned(),
+            at: rfc3339(e.at),
+            kind: e.kind.clone(),
             details,
         }
     }
 }
 
 #[cfg(feature = "ssr")]
-pub use server::{search as search_otps_service, view as sdr_view};
+pub use server::{
+    filter as otp_filter, otp_error, search as search_otps_service, view as sdr_view,
+};
 
 /// The OTPs page: filtered, newest first, by position.
 #[server(endpoint = "otps_search")]
@@ -316,13 +428,9 @@ pub async fn search_otps(query: OtpQuery) -> Result<OtpPage, ConsoleError> {
     use crate::domain::Role;
     let user = ctx::user(&Role::ALL).await?;
     let state = ctx::state()?;
-    server::search(state.db(), &user.scope, &query)
+    server::search(state.otp(), &user.scope, &query)
         .await
-        .map_err(|e| {
-            let mut err = ctx::service(e);
-            server::console_field(&mut err);
-            err
-        })
+        .map_err(ctx::fail)
 }
 
 /// One SDR with its delivery attempts and timeline (never the code).
@@ -330,28 +438,28 @@ pub async fn search_otps(query: OtpQuery) -> Result<OtpPage, ConsoleError> {
 pub async fn otp_detail(request_id: String) -> Result<SdrDetail, ConsoleError> {
     use super::ctx;
     use crate::domain::Role;
-    use crate::server::services::otp::sdr;
+    use crate::server::clock::rfc3339;
+    use crate::server::services::otp::detail;
     let user = ctx::user(&Role::ALL).await?;
     let state = ctx::state()?;
-    let v = sdr::detail(
-        state.db(),
-        &user.scope,
-        &serde_json::Map::new(),
-        &request_id,
-    )
-    .await
-    .map_err(ctx::service)?;
-    let attempts = serde_json::from_value(v["deliveryAttempts"].clone()).unwrap_or_default();
-    let events = v["events"]
-        .as_array()
-        .map(|a| a.iter().map(server::event_view).collect())
-        .unwrap_or_default();
-    let sdr = serde_json::from_value(v)
-        .map_err(|e| ctx::service(crate::server::services::ServiceError::Internal(e.into())))?;
+    let d = detail::detail(state.otp(), &user.scope, &request_id)
+        .await
+        .map_err(|e| ctx::fail(server::otp_error(e)))?;
     Ok(SdrDetail {
-        sdr,
-        attempts,
-        events,
+        sdr: server::view(&d.otp),
+        attempts: d
+            .attempts
+            .iter()
+            .map(|a| AttemptView {
+                channel: a.channel.clone(),
+                provider: a.provider.clone(),
+                provider_sid: a.provider_sid.clone(),
+                status: a.status.clone(),
+                error: a.error.clone(),
+                date_created: rfc3339(a.date_created),
+            })
+            .collect(),
+        events: d.events.iter().map(server::event_view).collect(),
     })
 }
 
@@ -360,20 +468,19 @@ pub async fn otp_detail(request_id: String) -> Result<SdrDetail, ConsoleError> {
 pub async fn cancel_otp(request_id: String) -> Result<String, ConsoleError> {
     use super::ctx;
     use crate::domain::Role;
-    use crate::server::services::otp::cancel;
+    use crate::server::services::otp::cancel::{self, CancelCommand};
     let user = ctx::user(&Role::ALL).await?;
     let state = ctx::state()?;
-    let mut body = serde_json::Map::new();
-    body.insert("requestID".into(), request_id.into());
-    body.insert(
-        "reason".into(),
-        format!("canceled in the console by {}", user.email).into(),
-    );
-    let row = cancel::cancel(&state, &user.scope, &body, "console")
+    let cmd = CancelCommand {
+        request_id,
+        reason: Some(format!("canceled in the console by {}", user.email)),
+        by: "console",
+    };
+    let otp = cancel::cancel(state.otp(), &user.scope, cmd)
         .await
-        .map_err(ctx::service)?;
-    tracing::info!(user = %user.sid, otp = %row.sid, "otp canceled in the console");
-    Ok(row.status)
+        .map_err(|e| ctx::fail(server::otp_error(e)))?;
+    tracing::info!(user = %user.sid, otp = %otp.sid, "otp canceled in the console");
+    Ok(otp.status.as_str().to_owned())
 }
 
 /// The send form: the fields of `/2fa/send`, as text (empty means "not given").
@@ -409,56 +516,39 @@ pub struct SendAnswer {
 
 #[cfg(feature = "ssr")]
 impl SendForm {
-    /// The `/2fa/send` body; a malformed limits line names the `limits` field.
-    pub fn to_body(&self) -> Result<serde_json::Map<String, Value>, ConsoleError> {
-        use crate::domain::ErrorCode;
-        let mut m = serde_json::Map::new();
-        let channels: Vec<&str> = self
-            .channels
-            .iter()
-            .map(|c| c.trim())
-            .filter(|c| !c.is_empty())
-            .collect();
-        match channels.as_slice() {
-            [] => {}
-            [one] => {
-                m.insert("channel".into(), (*one).into());
-            }
-            many => {
-                m.insert("workflow".into(), many.to_vec().into());
-            }
-        }
-        for (k, v) in [
-            ("to", &self.to),
-            ("emailTo", &self.email_to),
-            ("service", &self.service),
-            ("from", &self.from),
-            ("language", &self.language),
-            ("voice", &self.voice),
-            ("codeType", &self.code_type),
-            ("reference", &self.reference),
-        ] {
-            if !v.trim().is_empty() {
-                m.insert(k.into(), v.trim().into());
-            }
-        }
-        for (k, v) in [
-            ("repeat", &self.repeat),
-            ("codeLength", &self.code_length),
-            ("expiry", &self.expiry),
-            ("maxAttempts", &self.max_attempts),
-        ] {
-            let v = v.trim();
-            if !v.is_empty() {
-                // Numbers stay numbers; anything else goes through as text for the API's message.
-                let value = v.parse::<i64>().map(Value::from).unwrap_or(v.into());
-                m.insert(k.into(), value);
-            }
-        }
-        if self.keep_old_otp_active {
-            m.insert("keepOldOtpActive".into(), true.into());
-        }
-        let mut limits = serde_json::Map::new();
+    /// The form as a send command; every problem names the form's own field.
+    pub fn to_command(
+        &self,
+    ) -> Result<crate::server::services::otp::send::SendCommand, ConsoleError> {
+        use crate::domain::otp::{self as rules, Voice};
+        use crate::domain::{email, phone, problem, CodeType, ErrorCode, Problem};
+        use server::invalid;
+        let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        let int = |name: &str, label: &str, v: &str, range: (i64, i64)| {
+            text(v)
+                .map(|v| {
+                    v.parse::<i64>()
+                        .map_err(|_| Problem::Range {
+                            min: range.0,
+                            max: range.1,
+                        })
+                        .and_then(|n| problem::in_range(n, range))
+                        .map_err(|p| invalid(name, label, p))
+                })
+                .transpose()
+        };
+        let bounded = |name: &str, label: &str, v: &str, range: (usize, usize)| {
+            text(v)
+                .map(|v| problem::text(&v, range).map_err(|p| invalid(name, label, p)))
+                .transpose()
+        };
+        let channels: Vec<String> = self.channels.iter().filter_map(|c| text(c)).collect();
+        let workflow = if channels.is_empty() {
+            None
+        } else {
+            Some(rules::parse_workflow(&channels).map_err(|p| invalid("channels", "Channels", p))?)
+        };
+        let mut limits = Vec::new();
         for line in self.limits.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let (name, key) = line.split_once('=').ok_or_else(|| {
                 ConsoleError::field(
@@ -467,12 +557,67 @@ impl SendForm {
                     format!("Write each limit as name=key (got {line:?})."),
                 )
             })?;
-            limits.insert(name.trim().into(), key.trim().into());
+            limits.push((name.trim().to_owned(), key.trim().to_owned()));
         }
-        if !limits.is_empty() {
-            m.insert("limits".into(), limits.into());
-        }
-        Ok(m)
+        Ok(crate::server::services::otp::send::SendCommand {
+            service: text(&self.service)
+                .ok_or_else(|| invalid("service", "Service", Problem::Required))
+                .and_then(|s| {
+                    problem::text(&s, rules::SERVICE_CHARS)
+                        .map_err(|p| invalid("service", "Service", p))
+                })?,
+            workflow,
+            workflow_timeout_secs: None,
+            to: text(&self.to)
+                .map(|t| phone::parse_destination(&t).map_err(|p| invalid("to", "Phone number", p)))
+                .transpose()?,
+            from: bounded("from", "From", &self.from, rules::FROM_CHARS)?,
+            email_to: text(&self.email_to)
+                .map(|e| {
+                    email::parse_destination(&e)
+                        .map_err(|p| invalid("email_to", "Email address", p))
+                })
+                .transpose()?,
+            email_from: None,
+            subject: None,
+            body: None,
+            language: text(&self.language)
+                .map(|l| rules::parse_language(&l).map_err(|p| invalid("language", "Language", p)))
+                .transpose()?,
+            voice: text(&self.voice)
+                .map(|v| Voice::parse(&v).map_err(|p| invalid("voice", "Voice", p)))
+                .transpose()?,
+            repeat: int("repeat", "Repeat", &self.repeat, rules::REPEAT)?,
+            code_length: int(
+                "code_length",
+                "Code length",
+                &self.code_length,
+                rules::CODE_LENGTH,
+            )?
+            .map(|n| n as usize),
+            code_type: text(&self.code_type)
+                .map(|t| {
+                    CodeType::parse_or_problem(&t).map_err(|p| invalid("code_type", "Code type", p))
+                })
+                .transpose()?,
+            code: None,
+            expiry_secs: int("expiry", "Expiry", &self.expiry, rules::EXPIRY_SECS)?,
+            max_attempts: int(
+                "max_attempts",
+                "Max attempts",
+                &self.max_attempts,
+                rules::MAX_ATTEMPTS,
+            )?,
+            keep_old_otp_active: self.keep_old_otp_active,
+            limits,
+            status_callback: None,
+            reference: bounded(
+                "reference",
+                "Reference",
+                &self.reference,
+                rules::REFERENCE_CHARS,
+            )?,
+        })
     }
 }
 
@@ -480,20 +625,35 @@ impl SendForm {
 #[server(endpoint = "otp_send_test")]
 pub async fn send_test_otp(form: SendForm) -> Result<SendAnswer, ConsoleError> {
     use super::ctx;
-    use crate::domain::Role;
+    use crate::domain::otp::SendReceipt;
+    use crate::domain::{ErrorCode, Role};
     use crate::server::services::otp::send;
     let user = ctx::user(&[Role::Admin, Role::Developer]).await?;
     let state = ctx::state()?;
-    let body = form.to_body().map_err(ctx::fail)?;
-    let out = send::send(&state, &user.scope, &body, None)
+    let cmd = form.to_command().map_err(ctx::fail)?;
+    let result = send::send(state.otp(), &user.scope, cmd, None)
         .await
-        .map_err(ctx::service)?;
-    let request_id = out.body["requestID"].as_str().map(str::to_owned);
+        .map_err(|e| ctx::fail(server::otp_error(e)))?;
+    let request_id = Some(result.request_id().to_string());
     tracing::info!(user = %user.sid, otp = ?request_id, "test otp sent from the console");
-    Ok(SendAnswer {
-        code: out.body["code"].as_u64().unwrap_or(out.status as u64) as u16,
-        message: out.body["message"].as_str().unwrap_or_default().to_owned(),
-        request_id,
+    Ok(match result.receipt() {
+        SendReceipt::Accepted { .. } => SendAnswer {
+            code: 200,
+            message: "OK".into(),
+            request_id,
+        },
+        // Recorded as blocked; the page shows why, as the API's 429 says it.
+        SendReceipt::Blocked {
+            limit,
+            bucket,
+            retry_after,
+            ..
+        } => {
+            return Err(ctx::fail(ConsoleError::new(
+                ErrorCode::LimitExceeded,
+                format!("Limit {limit:?} exceeded (bucket {bucket:?}): the next send is accepted in {retry_after} s."),
+            )))
+        }
     })
 }
 
@@ -520,21 +680,41 @@ pub struct TestOtpProgress {
 pub async fn test_otp_state(request_id: String) -> Result<TestOtpProgress, ConsoleError> {
     use super::ctx;
     use crate::domain::Role;
-    use crate::server::services::otp::sdr;
+    use crate::server::clock::rfc3339;
+    use crate::server::services::otp::{outbox, verify};
+    use crate::server::services::paging::PageRequest;
     let user = ctx::user(&[Role::Admin, Role::Developer]).await?;
     let state = ctx::state()?;
-    let row = sdr::load_row(state.db(), &user.scope, &request_id)
+    let otp = verify::load(state.otp(), &user.scope, &request_id)
         .await
-        .map_err(ctx::service)?;
-    let mut filter = serde_json::Map::new();
-    filter.insert("requestID".into(), row.sid.clone().into());
-    let outbox = sdr::sandbox_messages(state.db(), &user.scope, &filter)
-        .await
-        .map_err(ctx::service)?;
-    let messages = serde_json::from_value(outbox["messages"].clone()).unwrap_or_default();
+        .map_err(|e| ctx::fail(server::otp_error(e)))?;
+    let filter = outbox::OutboxFilter {
+        request_id: Some(otp.sid.to_string()),
+        ..Default::default()
+    };
+    let found = outbox::messages(
+        state.otp(),
+        &user.scope,
+        &filter,
+        PageRequest::default(),
+        std::time::Duration::ZERO,
+    )
+    .await
+    .map_err(|e| ctx::fail(server::otp_error(e)))?;
     Ok(TestOtpProgress {
-        sdr: server::view(&row),
-        messages,
+        sdr: server::view(&otp),
+        messages: found
+            .items
+            .iter()
+            .map(|m| SandboxView {
+                channel: m.channel.as_str().into(),
+                to: m.to.clone(),
+                email_to: m.email_to.clone(),
+                subject: m.subject.clone(),
+                text: m.text.clone(),
+                date_created: rfc3339(m.date_created),
+            })
+            .collect(),
     })
 }
 
@@ -542,17 +722,25 @@ pub async fn test_otp_state(request_id: String) -> Result<TestOtpProgress, Conso
 #[server(endpoint = "otp_verify_test")]
 pub async fn verify_test_otp(request_id: String, code: String) -> Result<String, ConsoleError> {
     use super::ctx;
-    use crate::domain::Role;
-    use crate::server::services::otp::verify;
+    use crate::domain::{ErrorCode, Role};
+    use crate::server::services::otp::verify::{self, VerifyCommand, VerifyTarget};
     let user = ctx::user(&[Role::Admin, Role::Developer]).await?;
     let state = ctx::state()?;
-    let mut body = serde_json::Map::new();
-    body.insert("requestID".into(), request_id.into());
-    body.insert("code".into(), code.into());
-    let v = verify::verify(&state, &user.scope, &body)
+    if crate::domain::code::normalize_input(&code).is_empty() {
+        return Err(ctx::fail(ConsoleError::field(
+            ErrorCode::InvalidParameter,
+            "code",
+            "Code is required.",
+        )));
+    }
+    let cmd = VerifyCommand {
+        target: VerifyTarget::Request(request_id),
+        code,
+    };
+    let otp = verify::verify(state.otp(), &user.scope, cmd)
         .await
-        .map_err(ctx::service)?;
-    Ok(v.row.status)
+        .map_err(|e| ctx::fail(server::otp_error(e)))?;
+    Ok(otp.status.as_str().to_owned())
 }
 
 /// A destination as the send would read it: the E.164 number and its country.

@@ -96,7 +96,10 @@ pub async fn update_subaccount(
     let account = accounts::update(state.db(), state.clock(), &user.home, &sid, name, status)
         .await
         .map_err(ctx::service)?;
-    state.inner.auth_cache.forget_account(account.sid.as_str());
+    state
+        .guards()
+        .auth_cache
+        .forget_account(account.sid.as_str());
     tracing::info!(user = %user.sid, account = %account.sid, status = %account.status.as_str(), "sub-account changed");
     Ok(account.into())
 }

@@ -2,8 +2,6 @@
 //! split by channel or status) and the Home page's last 24 hours and 30-day chart. Reports are
 //! the usage records API's (`services::usage_records`), pivoted into a table.
 use crate::domain::ConsoleError;
-#[cfg(feature = "ssr")]
-use crate::server_fns::otps::SdrView;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -24,21 +22,6 @@ pub struct UsageQuery {
     /// Bars stacked by `channel` (default) or `status`.
     pub by: String,
 }
-
-/// Each URL parameter of the Usage page with the usage API field its errors name, and its label.
-pub const USAGE_FIELDS: [(&str, &str, &str); 8] = [
-    ("period", "period", "Period"),
-    ("from", "startDate", "From"),
-    ("until", "endDate", "Until"),
-    ("country", "countryCode", "Country"),
-    ("channel", "channel", "Channel"),
-    ("status", "status", "Status"),
-    ("service", "service", "Service"),
-    ("by", "groupBy", "Bars by"),
-];
-
-/// A report covers at most this many periods (days of a Day report…).
-pub const MAX_PERIODS: usize = 1000;
 
 impl UsageQuery {
     pub const PARAMS: [&'static str; 8] = [
@@ -186,15 +169,135 @@ pub const HOME_FAILURES: i64 = 8;
 #[cfg(feature = "ssr")]
 mod server {
     use super::*;
-    use crate::domain::{Channel, OtpStatus};
+    use crate::domain::usage::{conversion_rate, date_at, Period};
+    use crate::domain::{Channel, ErrorCode, OtpStatus};
+    use crate::server::clock::rfc3339;
     use crate::server::db::Db;
-    use crate::server::services::otp::input::Fields;
-    use crate::server::services::otp::sdr::{self, OtpFilter, Seek};
-    use crate::server::services::usage::{self, Dimension};
-    use crate::server::services::usage_records::{self, Period};
-    use crate::server::services::{AccountScope, ServiceError, ServiceResult};
-    use serde_json::{Map, Value};
-    use time::{Date, Duration, Month};
+    use crate::server::services::usage::{
+        self, Report, ReportQuery, ReportRow, UsageError, UsageField,
+    };
+    use crate::server::services::AccountScope;
+
+    /// The page's state as a report question; problems name the page's fields.
+    fn question(q: &UsageQuery) -> Result<ReportQuery, ConsoleError> {
+        let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        let bad = |field: &str, label: &str, what: &str| {
+            ConsoleError::field(
+                ErrorCode::InvalidParameter,
+                field,
+                format!("{label} {what}"),
+            )
+        };
+        let country = match text(&q.country) {
+            Some(c) if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                return Err(bad(
+                    "country",
+                    "Country",
+                    "must be an ISO 3166 alpha-2 code like US.",
+                ))
+            }
+            c => c.map(|c| c.to_ascii_uppercase()),
+        };
+        let channel = text(&q.channel)
+            .map(|c| {
+                Channel::parse(&c)
+                    .ok_or_else(|| bad("channel", "Channel", "must be sms, call or email."))
+            })
+            .transpose()?;
+        let status = text(&q.status)
+            .map(|s| {
+                OtpStatus::parse(&s).ok_or_else(|| {
+                    bad("status", "Status", "must be one of pending, sent, delivered, verified, expired, canceled, max_attempts, failed, blocked.")
+                })
+            })
+            .transpose()?;
+        let service = match text(&q.service) {
+            Some(s) if s.chars().count() > 64 => {
+                return Err(bad("service", "Service", "must be 1–64 characters long."))
+            }
+            s => s,
+        };
+        Ok(ReportQuery {
+            period: match q.period() {
+                "month" => Period::Monthly,
+                "year" => Period::Yearly,
+                _ => Period::Daily,
+            },
+            from: text(&q.from),
+            until: text(&q.until),
+            country,
+            channel,
+            status,
+            service,
+            by_status: q.by() == "status",
+        })
+    }
+
+    /// A usage refusal as the page shows it, next to the page's own field.
+    pub fn usage_error(e: UsageError, period: &str) -> ConsoleError {
+        let name = |f: UsageField| match f {
+            UsageField::Start => ("from", "From"),
+            UsageField::End => ("until", "Until"),
+        };
+        match e {
+            UsageError::Invalid { field, problem } => {
+                let (field, label) = name(field);
+                ConsoleError::field(problem.code(), field, problem.message(label))
+            }
+            UsageError::EndBeforeStart { start, end } => ConsoleError::field(
+                ErrorCode::InvalidParameter,
+                "until",
+                format!("Until ({end}) must not be before From ({start})."),
+            ),
+            UsageError::TooManyPeriods { count, max } => ConsoleError::field(
+                ErrorCode::InvalidParameter,
+                "from",
+                format!("This range has {count} {period}s; a report shows at most {max}. Choose a later start or a longer period."),
+            ),
+            UsageError::Denied(m) => ConsoleError::new(ErrorCode::Forbidden, m),
+            UsageError::Internal(e) => crate::server::auth::console::internal_error(e),
+        }
+    }
+
+    fn row_view(r: &ReportRow, label: String) -> UsageRow {
+        UsageRow {
+            label,
+            start: r.first.map(|d| d.to_string()).unwrap_or_default(),
+            end: r.last.map(|d| d.to_string()).unwrap_or_default(),
+            values: r.values.clone(),
+            count: r.count,
+            verified: r.verified,
+            conversion: conversion_rate(r.verified, r.count),
+            price: format!("{:.4}", r.price_micros as f64 / 1_000_000.0),
+        }
+    }
+
+    fn report_view(r: &Report) -> UsageReport {
+        let period = match r.period {
+            Period::Monthly => "month",
+            Period::Yearly => "year",
+            _ => "day",
+        };
+        let label = |row: &ReportRow| {
+            let d = row.first.unwrap_or(r.start);
+            match period {
+                "month" => format!("{}-{:02}", d.year(), d.month() as u8),
+                "year" => d.year().to_string(),
+                _ => d.to_string(),
+            }
+        };
+        UsageReport {
+            period: period.into(),
+            start: r.start.to_string(),
+            end: r.end.to_string(),
+            by: if r.by_status { "status" } else { "channel" }.into(),
+            series: r.series.clone(),
+            rows: r.rows.iter().map(|row| row_view(row, label(row))).collect(),
+            totals: row_view(&r.totals, "Total".into()),
+            countries: Vec::new(),
+            services: Vec::new(),
+        }
+    }
 
     /// The report of `q` for `scope`, `now_ms` deciding what "today" is.
     pub async fn report(
@@ -202,138 +305,12 @@ mod server {
         scope: &AccountScope,
         q: &UsageQuery,
         now_ms: i64,
-    ) -> ServiceResult<UsageReport> {
-        let today = usage_records::date_of(now_ms.div_euclid(86_400_000));
-        let (period, api_period) = match q.period() {
-            "month" => ("month", Period::Monthly),
-            "year" => ("year", Period::Yearly),
-            _ => ("day", Period::Daily),
-        };
-        let end = if q.until.is_empty() {
-            today
-        } else {
-            usage_records::parse_date("endDate", &q.until, today)?
-        };
-        let start = if q.from.is_empty() {
-            match api_period {
-                Period::Monthly => months_back(usage_records::month_start(end), 11),
-                Period::Yearly => {
-                    Date::from_calendar_date(end.year() - 4, Month::January, 1).expect("Jan 1")
-                }
-                _ => end - Duration::days(29),
-            }
-        } else {
-            usage_records::parse_date("startDate", &q.from, today)?
-        };
-        let periods = usage_records::periods(api_period, start, end);
-        if periods.len() > MAX_PERIODS {
-            return Err(ServiceError::invalid(
-                "startDate",
-                format!(
-                    "This range has {} {period}s; a report shows at most {MAX_PERIODS}. Choose a later start or a longer period.",
-                    periods.len()
-                ),
-            ));
-        }
-
-        let mut fields = Map::new();
-        let mut put = |k: &str, v: &str| {
-            if !v.trim().is_empty() {
-                fields.insert(k.into(), Value::String(v.trim().to_owned()));
-            }
-        };
-        put("startDate", &start.to_string());
-        put("endDate", &end.to_string());
-        put("countryCode", &q.country);
-        put("channel", &q.channel);
-        put("status", &q.status);
-        put("service", &q.service);
-        put("groupBy", q.by());
-        let computed = usage_records::compute(db, scope, &fields, api_period, now_ms).await?;
-
-        // Series: every channel (stable colours), or the statuses present in their usual order.
-        let by = q.by();
-        let series: Vec<String> = if by == "status" {
-            OtpStatus::ALL
-                .iter()
-                .map(|s| s.as_str())
-                .filter(|s| {
-                    computed
-                        .records
-                        .iter()
-                        .any(|r| r["status"] == *s && r["count"].as_i64().unwrap_or(0) != 0)
-                })
-                .map(str::to_owned)
-                .collect()
-        } else {
-            Channel::ALL.iter().map(|c| c.as_str().to_owned()).collect()
-        };
-        let label = |d: Date| match period {
-            "month" => format!("{}-{:02}", d.year(), d.month() as u8),
-            "year" => d.year().to_string(),
-            _ => d.to_string(),
-        };
-        let mut rows: Vec<UsageRow> = periods
-            .iter()
-            .map(|(first, last)| UsageRow {
-                label: label(*first),
-                start: first.to_string(),
-                end: last.to_string(),
-                values: vec![0; series.len()],
-                ..Default::default()
-            })
-            .collect();
-        let index: std::collections::HashMap<String, usize> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, row)| (row.start.clone(), i))
-            .collect();
-        let mut prices = vec![0f64; rows.len()];
-        for r in &computed.records {
-            let Some(&i) = r["startTime"].as_str().and_then(|s| index.get(s)) else {
-                continue;
-            };
-            let count = r["count"].as_i64().unwrap_or(0);
-            if let Some(s) = series.iter().position(|s| r[by] == **s) {
-                rows[i].values[s] += count;
-            }
-            rows[i].count += count;
-            rows[i].verified += r["verified"].as_i64().unwrap_or(0);
-            prices[i] += r["price"]
-                .as_str()
-                .and_then(|p| p.parse::<f64>().ok())
-                .unwrap_or(0.0);
-        }
-        let mut totals = UsageRow {
-            label: "Total".into(),
-            start: start.to_string(),
-            end: end.to_string(),
-            values: vec![0; series.len()],
-            ..Default::default()
-        };
-        for (row, price) in rows.iter_mut().zip(&prices) {
-            row.conversion = rate(row.verified, row.count);
-            row.price = format!("{price:.4}");
-            for (t, v) in totals.values.iter_mut().zip(&row.values) {
-                *t += v;
-            }
-            totals.count += row.count;
-            totals.verified += row.verified;
-        }
-        totals.conversion = rate(totals.verified, totals.count);
-        totals.price = format!("{:.4}", prices.iter().sum::<f64>());
-
-        Ok(UsageReport {
-            period: period.into(),
-            start: start.to_string(),
-            end: end.to_string(),
-            by: by.into(),
-            series,
-            rows,
-            totals,
-            countries: Vec::new(),
-            services: Vec::new(),
-        })
+    ) -> Result<UsageReport, ConsoleError> {
+        let question = question(q)?;
+        let r = usage::report(db, scope, &question, date_at(now_ms))
+            .await
+            .map_err(|e| usage_error(e, q.period()))?;
+        Ok(report_view(&r))
     }
 
     /// The countries and services present in `scope`'s counters, for the page's filter lists.
@@ -341,111 +318,54 @@ mod server {
         db: &Db,
         scope: &AccountScope,
         mut report: UsageReport,
-    ) -> ServiceResult<UsageReport> {
-        let accounts = vec![scope.sid().to_string()];
-        report.countries = usage::present(db, &accounts, Dimension::Country).await?;
-        report.services = usage::present(db, &accounts, Dimension::Service).await?;
+    ) -> Result<UsageReport, ConsoleError> {
+        let (countries, services) = usage::present_values(db, scope)
+            .await
+            .map_err(|e| usage_error(e, "day"))?;
+        report.countries = countries;
+        report.services = services;
         Ok(report)
     }
 
-    fn rate(verified: i64, count: i64) -> f64 {
-        if count > 0 {
-            (verified as f64 / count as f64 * 10_000.0).round() / 10_000.0
-        } else {
-            0.0
-        }
-    }
-
-    fn months_back(first: Date, n: i32) -> Date {
-        let total = first.year() * 12 + first.month() as i32 - 1 - n;
-        let month = Month::try_from((total.rem_euclid(12) + 1) as u8).expect("1..=12");
-        Date::from_calendar_date(total.div_euclid(12), month, 1).expect("day 1")
-    }
-
     /// The Home page's figures for `scope` at `now_ms`.
-    pub async fn home(db: &Db, scope: &AccountScope, now_ms: i64) -> ServiceResult<HomeSummary> {
-        let recent = usage::recent(db, scope.sid().as_str(), now_ms - 86_400_000).await?;
-        let cards = Channel::ALL
-            .iter()
-            .map(|c| {
-                let ch = c.as_str();
-                let of = |pred: &dyn Fn(&str) -> bool| -> i64 {
-                    recent
-                        .iter()
-                        .filter(|(c, s, _)| c == ch && pred(s))
-                        .map(|(_, _, n)| n)
-                        .sum()
-                };
-                let sent = of(&|s| s != "blocked");
-                let verified = of(&|s| s == "verified");
-                ChannelCard {
-                    channel: ch.to_owned(),
-                    sent,
-                    verified,
-                    failed: of(&|s| s == "failed"),
-                    conversion: rate(verified, sent),
-                }
-            })
-            .collect();
-        let chart = report(
-            db,
-            scope,
-            &UsageQuery {
-                period: "day".into(),
-                by: "channel".into(),
-                ..Default::default()
-            },
-            now_ms,
-        )
-        .await?;
-        let mut fields = Map::new();
-        fields.insert("status".into(), Value::String("failed".into()));
-        let filter = OtpFilter::parse(&Fields(&fields), scope)?;
-        let (rows, _) = sdr::search_keyset(db, &filter, &Seek::First, HOME_FAILURES).await?;
-        let failures = rows
-            .iter()
-            .map(|row| {
-                let v: SdrView = crate::server_fns::otps::sdr_view(row);
-                FailedOtp {
-                    destination: v.destination(),
-                    request_id: v.request_id,
-                    channel: v.channel,
-                    service: v.service,
-                    date_created: v.date_created,
-                }
-            })
-            .collect();
+    pub async fn home(
+        db: &Db,
+        scope: &AccountScope,
+        now_ms: i64,
+    ) -> Result<HomeSummary, ConsoleError> {
+        let h = usage::home(db, scope, now_ms, HOME_FAILURES)
+            .await
+            .map_err(|e| usage_error(e, "day"))?;
         Ok(HomeSummary {
-            cards,
-            chart,
-            failures,
+            cards: h
+                .cards
+                .iter()
+                .map(|c| ChannelCard {
+                    channel: c.channel.as_str().into(),
+                    sent: c.sent,
+                    verified: c.verified,
+                    failed: c.failed,
+                    conversion: conversion_rate(c.verified, c.sent),
+                })
+                .collect(),
+            chart: report_view(&h.chart),
+            failures: h
+                .failures
+                .iter()
+                .map(|o| FailedOtp {
+                    request_id: o.sid.to_string(),
+                    destination: o.destination().unwrap_or_default().to_owned(),
+                    channel: o.channel.as_str().into(),
+                    service: o.service.clone(),
+                    date_created: rfc3339(o.date_created),
+                })
+                .collect(),
         })
-    }
-
-    /// A service error as the Usage page shows it: the page's field and label instead of the
-    /// API's (`from`/"From" for `startDate`…).
-    pub fn console_error(e: ServiceError) -> ConsoleError {
-        let mut err = crate::server::auth::console::console_error(e);
-        if let Some(f) = err.field.clone() {
-            if let Some((console, api, label)) = USAGE_FIELDS.iter().find(|(_, a, _)| *a == f) {
-                err.field = Some((*console).to_owned());
-                if let Some(rest) = err.message.strip_prefix(api) {
-                    err.message = format!("{label}{rest}");
-                }
-            }
-        }
-        for (_, api, label) in USAGE_FIELDS
-            .iter()
-            .filter(|(_, a, _)| a.contains(char::is_uppercase))
-        {
-            err.message = err.message.replace(api, label);
-        }
-        err
     }
 }
 
 #[cfg(feature = "ssr")]
-pub use server::{console_error, home as home_service, report as report_service};
+pub use server::{home as home_service, report as report_service};
 
 #[cfg(feature = "ssr")]
 fn now_ms() -> Result<i64, ConsoleError> {
@@ -461,10 +381,10 @@ pub async fn load_usage_report(query: UsageQuery) -> Result<UsageReport, Console
     let state = ctx::state()?;
     let report = server::report(state.db(), &user.scope, &query, now_ms()?)
         .await
-        .map_err(|e| ctx::fail(server::console_error(e)))?;
+        .map_err(ctx::fail)?;
     server::with_lists(state.db(), &user.scope, report)
         .await
-        .map_err(ctx::service)
+        .map_err(ctx::fail)
 }
 
 /// The Home page's figures.
@@ -476,5 +396,5 @@ pub async fn load_home_summary() -> Result<HomeSummary, ConsoleError> {
     let state = ctx::state()?;
     server::home(state.db(), &user.scope, now_ms()?)
         .await
-        .map_err(ctx::service)
+        .map_err(ctx::fail)
 }

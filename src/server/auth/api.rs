@@ -2,7 +2,7 @@
 //! Yields the caller's `AccountScope`; repeated failures from one address are slowed, then refused.
 use super::client_addr;
 use crate::domain::ErrorCode;
-use crate::server::rest::error::ApiError;
+use crate::server::rest::api_error::ApiError;
 use crate::server::services::accounts::{self, AuthFailure};
 use crate::server::services::AccountScope;
 use crate::server::state::AppState;
@@ -38,7 +38,7 @@ impl FromRequestParts<AppState> for ApiCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let cfg = &state.settings().api_auth;
         let addr = client_addr(parts, state.settings().trust_forwarded_for);
-        let throttle = &state.inner.api_auth_throttle;
+        let throttle = &state.guards().api_auth_throttle;
         let now = state.clock().now_ms();
         let failures = throttle.count(&addr, now);
         if failures >= cfg.refuse_after {
@@ -59,15 +59,15 @@ impl FromRequestParts<AppState> for ApiCaller {
                 "Authentication required: send HTTP Basic credentials AccountSid:AuthToken.",
             ));
         };
-        if let Some(scope) = state.inner.auth_cache.get(&user, &secret, now) {
+        if let Some(scope) = state.guards().auth_cache.get(&user, &secret, now) {
             return Ok(ApiCaller(scope));
         }
         // Read before the lookup: a revocation or rotation meanwhile keeps this answer out.
-        let generation = state.inner.auth_cache.generation();
+        let generation = state.guards().auth_cache.generation();
         match accounts::authenticate(state.db(), &user, &secret).await? {
             Ok(scope) => {
                 state
-                    .inner
+                    .guards()
                     .auth_cache
                     .put_if_current(&user, &secret, &scope, now, generation);
                 Ok(ApiCaller(scope))

@@ -22,16 +22,18 @@ pub fn console_error(err: ServiceError) -> ConsoleError {
             message,
             field: field.map(str::to_owned),
         },
-        ServiceError::RuleWith { code, message, .. } => ConsoleError::new(code, message),
-        ServiceError::Internal(e) => {
-            let id = uuid::Uuid::new_v4().simple().to_string();
-            tracing::error!(error_id = %id, error = ?e, "internal error in a console action");
-            ConsoleError::new(
-                ErrorCode::Internal,
-                format!("Something went wrong on our side (error id {id}). Please try again."),
-            )
-        }
+        ServiceError::Internal(e) => internal_error(e),
     }
+}
+
+/// An internal failure as the console shows it: an id to quote; the details go to the log.
+pub fn internal_error(e: anyhow::Error) -> ConsoleError {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    tracing::error!(error_id = %id, error = ?e, "internal error in a console action");
+    ConsoleError::new(
+        ErrorCode::Internal,
+        format!("Something went wrong on our side (error id {id}). Please try again."),
+    )
 }
 
 /// The signed-in user of this session, if any and still allowed in.
@@ -92,8 +94,8 @@ pub async fn require(
 pub fn login_refused(state: &AppState, email_key: &str, addr: &str) -> Option<u64> {
     let cfg = &state.settings().login;
     let now = state.clock().now_ms();
-    let user_t = &state.inner.login_user_throttle;
-    let addr_t = &state.inner.login_address_throttle;
+    let user_t = &state.guards().login_user_throttle;
+    let addr_t = &state.guards().login_address_throttle;
     if user_t.count(email_key, now) >= cfg.per_user {
         return Some(user_t.retry_after_secs(email_key, cfg.per_user, now));
     }
@@ -106,8 +108,11 @@ pub fn login_refused(state: &AppState, email_key: &str, addr: &str) -> Option<u6
 pub fn record_login_failure(state: &AppState, email_key: &str, addr: &str) {
     let now = state.clock().now_ms();
     state
-        .inner
+        .guards()
         .login_user_throttle
         .record_failure(email_key, now);
-    state.inner.login_address_throttle.record_failure(addr, now);
+    state
+        .guards()
+        .login_address_throttle
+        .record_failure(addr, now);
 }

@@ -3,12 +3,19 @@
 //! the same; `on_db!` runs one body against whichever pool is live.
 pub mod accounts;
 pub mod credentials;
+pub mod idempotency;
+pub mod jobs;
+pub mod limits;
 pub mod otps;
+pub mod sandbox;
 pub mod script;
+#[cfg(test)]
+mod script_tests;
+pub mod usage;
+pub mod users;
 pub mod writer;
 
 pub use writer::{commit_script, write_pool};
-pub mod users;
 
 use crate::server::config::{Settings, SqliteSynchronous};
 use anyhow::Context;
@@ -159,6 +166,107 @@ impl Db {
             }
         }
         on_db!(self, pool => pool.close().await)
+    }
+}
+
+/// Binds every argument to a query, in order.
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for a in $args {
+            q = match a {
+                $crate::server::db::script::Arg::Text(s) => q.bind(s.clone()),
+                $crate::server::db::script::Arg::Int(i) => q.bind(*i),
+                $crate::server::db::script::Arg::Int4(i) => q.bind(*i),
+            };
+        }
+        q
+    }};
+}
+pub(crate) use bind_args;
+
+/// One page of a filtered list and the total: `list_sql` takes `args` then LIMIT and OFFSET,
+/// `count_sql` takes `args`. A short page (not past the end) is the last one: the total then
+/// needs no second query.
+pub(crate) async fn page_of<R>(
+    db: &Db,
+    list_sql: &str,
+    count_sql: &str,
+    args: &[script::Arg],
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<R>, i64)>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    Ok(on_db!(db, pool => {
+        let rows = bind_args!(sqlx::query_as::<_, R>(list_sql), args)
+            .bind(limit).bind(offset).fetch_all(pool).await?;
+        let last = (rows.len() as i64) < limit && (!rows.is_empty() || offset == 0);
+        let total = if last {
+            offset + rows.len() as i64
+        } else {
+            bind_args!(sqlx::query_scalar::<_, i64>(count_sql), args).fetch_one(pool).await?
+        };
+        (rows, total)
+    }))
+}
+
+/// Ad-hoc statements for tests, tools and benchmarks (never on a request path).
+impl Db {
+    /// Runs one statement; returns the rows it changed.
+    pub async fn execute(&self, sql: &str, args: Vec<script::Arg>) -> sqlx::Result<u64> {
+        on_db!(self, pool => bind_args!(sqlx::query(sql), &args).execute(pool).await.map(|r| r.rows_affected()))
+    }
+
+    /// The first column of the first row, as a number.
+    pub async fn scalar_i64(&self, sql: &str, args: Vec<script::Arg>) -> sqlx::Result<i64> {
+        on_db!(self, pool => bind_args!(sqlx::query_scalar::<_, i64>(sql), &args).fetch_one(pool).await)
+    }
+
+    /// The first column of every row, as text.
+    pub async fn column_text(
+        &self,
+        sql: &str,
+        args: Vec<script::Arg>,
+    ) -> sqlx::Result<Vec<String>> {
+        on_db!(self, pool => bind_args!(sqlx::query_scalar::<_, String>(sql), &args).fetch_all(pool).await)
+    }
+
+    /// Every row of a table as text (all columns cast to text, `|`-separated), for "never
+    /// stored in clear" checks.
+    pub async fn dump_table(&self, table: &str) -> sqlx::Result<String> {
+        let columns: Vec<String> = match self {
+            Db::Sqlite(_) => {
+                self.column_text(&format!("SELECT name FROM pragma_table_info('{table}')"), Vec::new())
+                    .await?
+            }
+            Db::Postgres(_) => {
+                self.column_text(
+                    "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1",
+                    vec![script::Arg::from(table)],
+                )
+                .await?
+            }
+        };
+        let expr = columns
+            .iter()
+            .map(|c| format!("COALESCE(CAST({c} AS TEXT), '')"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        let rows = self
+            .column_text(&format!("SELECT {expr} FROM {table}"), Vec::new())
+            .await?;
+        Ok(rows.join("\n"))
+    }
+
+    /// The first column of the first row, as text (`None`: no row, or NULL).
+    pub async fn text(&self, sql: &str, args: Vec<script::Arg>) -> sqlx::Result<Option<String>> {
+        on_db!(self, pool => bind_args!(sqlx::query_scalar::<_, Option<String>>(sql), &args).fetch_optional(pool).await)
+            .map(Option::flatten)
     }
 }
 

@@ -1,39 +1,120 @@
-//! How codes leave the service. One trait for every provider kind (sandbox now; restcomm,
-//! twilio, smtp and webhook later): SMS text, a text-to-speech document, email with subject,
-//! text and HTML. Providers that confirm delivery later answer `Sent` and report through their
-//! callback; the sandbox answers `Delivered` at once.
+//! How codes leave the service. One trait for every provider kind: a provider gets a typed
+//! message (an SMS text, what a call says, or an email) and answers a typed outcome; it never
+//! touches the database. The [`ProviderRegistry`] resolves an account's channel to a provider.
+//! Providers that confirm delivery later answer `Sent` and report through their callback; the
+//! sandbox answers `Delivered` at once, with the outbox message the worker commits together
+//! with the attempt.
+pub mod registry;
 pub mod sandbox;
 
-use crate::domain::Channel;
-use crate::server::db::Db;
+use crate::domain::delivery::OutboxMessage;
+use crate::domain::otp::{Millis, Voice};
+use crate::domain::{AccountSid, Channel, OtpSid};
+
+pub use registry::ProviderRegistry;
+
+/// The kinds of provider there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProviderKind {
+    Sandbox,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Sandbox => "sandbox",
+        }
+    }
+}
+
+/// Where a message goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    /// E.164 number or `client:<name>`.
+    Phone(String),
+    Email(String),
+}
+
+impl Recipient {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Recipient::Phone(v) | Recipient::Email(v) => v,
+        }
+    }
+}
+
+/// What a message says, by channel.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Content {
+    Sms {
+        text: String,
+    },
+    /// What a call says (the code digit by digit), in which language and voice, how often.
+    Voice {
+        text: String,
+        language: String,
+        voice: Voice,
+        repeat: i64,
+    },
+    Email {
+        subject: String,
+        text: String,
+        html: Option<String>,
+    },
+}
+
+impl Content {
+    /// The text (SMS, what the call says, or the email's text part).
+    pub fn text(&self) -> &str {
+        match self {
+            Content::Sms { text } | Content::Voice { text, .. } | Content::Email { text, .. } => {
+                text
+            }
+        }
+    }
+
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            Content::Email { subject, .. } => Some(subject),
+            _ => None,
+        }
+    }
+}
+
+/// The content holds the code: it is never printed.
+impl std::fmt::Debug for Content {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Content(…)")
+    }
+}
 
 /// One message to deliver for one workflow step of an OTP.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct OutboundMessage {
-    pub otp_sid: String,
-    pub account_sid: String,
-    /// The workflow index: (otp_sid, step) identifies a delivery, which makes retries idempotent.
-    pub step: i32,
+    pub account_sid: AccountSid,
+    pub otp_sid: OtpSid,
+    /// The workflow step: (otp_sid, step) identifies a delivery.
+    pub step: usize,
     pub channel: Channel,
-    pub to: Option<String>,
-    pub email_to: Option<String>,
+    pub to: Recipient,
+    /// The sender (phone sender id or email address), if the request gave one.
     pub from: Option<String>,
-    pub email_from: Option<String>,
-    pub subject: Option<String>,
-    /// SMS text, email text, or what the call says.
-    pub text: String,
-    pub html: Option<String>,
-    pub language: String,
-    pub voice: String,
-    pub repeat: i32,
+    pub content: Content,
+    /// The same for every retry of this delivery: providers that take an idempotency key get
+    /// it, so a retry after a crash cannot produce a second message.
+    pub idempotency_key: String,
     /// When the worker handed it over (the injected clock).
-    pub at: crate::server::clock::Millis,
+    pub at: Millis,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProviderOutcome {
-    /// Accepted and already delivered.
-    Delivered { provider_sid: String },
+    /// Accepted and already delivered; `record` is the provider's own trace of it (the
+    /// sandbox's outbox message), committed with the attempt.
+    Delivered {
+        provider_sid: String,
+        record: Option<OutboxMessage>,
+    },
     /// Accepted; a delivery report will follow.
     Sent { provider_sid: String },
     /// Will never work for this destination: move on to the next channel.
@@ -44,30 +125,12 @@ pub enum ProviderOutcome {
 
 #[async_trait::async_trait]
 pub trait Provider: Send + Sync {
-    fn name(&self) -> &'static str;
-    async fn deliver(&self, db: &Db, msg: &OutboundMessage) -> ProviderOutcome;
-    /// Rows a successful delivery consists of, committed in the same transaction as its attempt
-    /// record (the sandbox's outbox message). Providers that deliver over the network have none.
-    fn records(&self, _msg: &OutboundMessage) -> crate::server::db::script::Script {
-        crate::server::db::script::Script::new()
-    }
-}
+    fn kind(&self) -> ProviderKind;
 
-/// The provider for an account and channel. Every account uses the sandbox until another
-/// provider is configured (Settings → Channels, a later issue).
-pub fn for_channel(
-    state: &crate::server::state::AppState,
-    _account: &str,
-    _channel: Channel,
-) -> std::sync::Arc<dyn Provider> {
-    if let Some(p) = state
-        .inner
-        .provider_override
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
-    {
-        return p;
+    /// The name delivery attempts show.
+    fn name(&self) -> String {
+        self.kind().as_str().to_owned()
     }
-    std::sync::Arc::new(sandbox::Sandbox)
+
+    async fn deliver(&self, msg: &OutboundMessage) -> ProviderOutcome;
 }

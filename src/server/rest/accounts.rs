@@ -1,30 +1,65 @@
 //! `/2fa/accounts`: the caller's own account and its sub-accounts.
-use super::error::ApiError;
-use super::input::ApiInput;
-use crate::domain::AccountStatus;
+use super::api_error::ApiError;
+use super::input::{invalid, ApiInput, Loose};
+use super::paging::{Page, PageParams};
+use crate::domain::{AccountStatus, Problem};
 use crate::server::auth::ApiCaller;
-use crate::server::services::otp::input::Fields;
-use crate::server::services::otp::sdr::Paging;
-use crate::server::services::ServiceError;
+#[allow(unused_imports)]
+use crate::server::rest::api_error::ErrorEnvelope;
 use crate::server::services::{accounts, scope::Account};
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-/// The wire shape of an account (no secrets).
-#[derive(Serialize)]
+/// An account (the auth token only in the answer that created it).
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Account)]
 pub struct AccountDto {
     pub account_sid: String,
     pub friendly_name: String,
     pub parent_sid: Option<String>,
-    pub status: &'static str,
+    /// active | suspended | closed
+    pub status: String,
     pub date_created: String,
     pub date_updated: String,
     pub uri: String,
+    /// Only in `POST /2fa/accounts`: shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_token: Option<String>,
+    /// Only in `GET /2fa/accounts/{sid}`: verifies `X-Smart2FA-Signature` of callbacks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_signing_secret: Option<String>,
+}
+
+/// `POST /2fa/accounts`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AccountCreate {
+    /// 1–128 chars.
+    #[schema(value_type = String, required = true)]
+    pub friendly_name: Loose,
+}
+
+/// `POST /2fa/accounts/{sid}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AccountUpdate {
+    #[schema(value_type = Option<String>)]
+    pub friendly_name: Loose,
+    /// active | suspended | closed
+    #[schema(value_type = Option<String>)]
+    pub status: Loose,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountsResponse {
+    #[serde(flatten)]
+    pub page: Page,
+    pub accounts: Vec<AccountDto>,
 }
 
 impl From<&Account> for AccountDto {
@@ -33,85 +68,101 @@ impl From<&Account> for AccountDto {
             account_sid: a.sid.to_string(),
             friendly_name: a.friendly_name.clone(),
             parent_sid: a.parent_sid.as_ref().map(ToString::to_string),
-            status: a.status.as_str(),
+            status: a.status.as_str().into(),
             date_created: crate::server::clock::rfc3339(a.date_created),
             date_updated: crate::server::clock::rfc3339(a.date_updated),
             uri: format!("/2fa/accounts/{}", a.sid),
+            auth_token: None,
+            callback_signing_secret: None,
         }
     }
 }
 
 /// `GET /2fa/accounts/{sid}`: the caller itself or one of its sub-accounts; otherwise 404.
+#[utoipa::path(get, path = "/2fa/accounts/{sid}", tag = "Accounts", params(("sid" = String, Path,)),
+    responses((status = 200, body = AccountDto), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_one(
     State(state): State<AppState>,
     ApiCaller(scope): ApiCaller,
     Path(sid): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AccountDto>, ApiError> {
     let account = accounts::get_visible(state.db(), &scope, &sid).await?;
-    let mut body = serde_json::to_value(AccountDto::from(&account)).unwrap_or_default();
     let secret = accounts::callback_secret(state.db(), account.sid.as_str())
         .await
         .map_err(ApiError::internal)?;
-    body["callbackSigningSecret"] = Value::String(secret);
-    Ok(Json(body))
+    Ok(Json(AccountDto {
+        callback_signing_secret: Some(secret),
+        ..AccountDto::from(&account)
+    }))
 }
 
 /// `POST /2fa/accounts`: create a sub-account; the auth token appears only in this answer.
+#[utoipa::path(post, path = "/2fa/accounts", tag = "Accounts", request_body = AccountCreate,
+    responses((status = 201, body = AccountDto), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 pub async fn create(
     State(state): State<AppState>,
     ApiCaller(scope): ApiCaller,
-    ApiInput(input): ApiInput,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let name = Fields(&input).text("friendlyName", 1, 128)?;
+    input: ApiInput,
+) -> Result<(StatusCode, Json<AccountDto>), ApiError> {
+    let req: AccountCreate = input.into_wire()?;
+    let name = req.friendly_name.text("friendlyName", (1, 128))?;
     let created = accounts::create_sub_account(state.db(), state.clock(), &scope, name).await?;
-    let mut body = serde_json::to_value(AccountDto::from(&created.account)).unwrap_or_default();
-    body["authToken"] = Value::String(created.auth_token);
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountDto {
+            auth_token: Some(created.auth_token),
+            ..AccountDto::from(&created.account)
+        }),
+    ))
 }
 
 /// `GET /2fa/accounts`: the caller's sub-accounts.
+#[utoipa::path(get, path = "/2fa/accounts", tag = "Accounts", responses((status = 200, body = AccountsResponse)))]
 pub async fn list(
     State(state): State<AppState>,
     ApiCaller(scope): ApiCaller,
-    ApiInput(input): ApiInput,
-) -> Result<Json<Value>, ApiError> {
-    let paging = Paging::parse(&Fields(&input))?;
-    let (items, total) = accounts::list_sub_accounts(
-        state.db(),
-        &scope,
-        paging.page_size,
-        paging.page * paging.page_size,
-    )
-    .await?;
-    let mut out = paging.envelope(total, items.len(), "/2fa/accounts", &[]);
-    out.insert(
-        "accounts".into(),
-        items.iter().map(|a| json!(AccountDto::from(a))).collect(),
-    );
-    Ok(Json(Value::Object(out)))
+    input: ApiInput,
+) -> Result<Json<AccountsResponse>, ApiError> {
+    let req: PageParams = input.into_wire()?;
+    let paging = req.parse()?;
+    let (items, total) =
+        accounts::list_sub_accounts(state.db(), &scope, paging.size, paging.offset()).await?;
+    Ok(Json(AccountsResponse {
+        page: Page::of(paging, total, items.len(), "/2fa/accounts", &[]),
+        accounts: items.iter().map(AccountDto::from).collect(),
+    }))
 }
 
 /// `POST /2fa/accounts/{sid}`: `{friendlyName?, status?}`.
+#[utoipa::path(post, path = "/2fa/accounts/{sid}", tag = "Accounts", params(("sid" = String, Path,)), request_body = AccountUpdate,
+    responses((status = 200, body = AccountDto), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn update(
     State(state): State<AppState>,
     ApiCaller(scope): ApiCaller,
     Path(sid): Path<String>,
-    ApiInput(input): ApiInput,
+    input: ApiInput,
 ) -> Result<Json<AccountDto>, ApiError> {
-    let f = Fields(&input);
-    let name = f.text("friendlyName", 1, 128)?;
-    let status = match f.string("status")? {
+    let req: AccountUpdate = input.into_wire()?;
+    let name = req.friendly_name.text("friendlyName", (1, 128))?;
+    let status = match req.status.string("status")? {
         None => None,
         Some(s) => Some(AccountStatus::parse(s.trim()).map_err(|_| {
-            ServiceError::invalid("status", "status must be active, suspended or closed.")
+            invalid(
+                "status",
+                Problem::says("must be active, suspended or closed."),
+            )
         })?),
     };
     if name.is_none() && status.is_none() {
-        return Err(
-            ServiceError::invalid("friendlyName", "Send friendlyName and/or status.").into(),
-        );
+        return Err(invalid(
+            "friendlyName",
+            Problem::sentence("Send friendlyName and/or status."),
+        ));
     }
     let account = accounts::update(state.db(), state.clock(), &scope, &sid, name, status).await?;
-    state.inner.auth_cache.forget_account(account.sid.as_str());
+    state
+        .guards()
+        .auth_cache
+        .forget_account(account.sid.as_str());
     Ok(Json(AccountDto::from(&account)))
 }

@@ -1,19 +1,20 @@
 //! The `/2fa` REST API: extract → service → JSON. Every error is the JSON envelope of api.md.
 pub mod accounts;
-pub mod error;
-pub mod errors;
+pub mod api_error;
+pub mod error_codes;
 pub mod input;
 pub mod limits;
 pub mod openapi;
 pub mod otps;
+pub mod paging;
 pub mod usage;
 
 use crate::domain::ErrorCode;
 use crate::server::state::AppState;
+use api_error::ApiError;
 use axum::body::Body;
 use axum::routing::{get, post};
 use axum::Router;
-use error::ApiError;
 use http::Request;
 
 pub fn router() -> Router<AppState> {
@@ -23,7 +24,7 @@ pub fn router() -> Router<AppState> {
             "/accounts/{sid}",
             get(accounts::get_one).post(accounts::update),
         )
-        .route("/errors", get(errors::list))
+        .route("/errors", get(error_codes::list))
         .route("/openapi.json", get(openapi::document))
         .route("/send", post(otps::send))
         .route("/verify", post(otps::verify))

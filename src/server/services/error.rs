@@ -10,16 +10,6 @@ pub enum ServiceError {
         message: String,
         field: Option<&'static str>,
     },
-    /// A broken rule whose answer carries more fields (`status`, `attemptsLeft`, `retryAfter`…).
-    #[error("{message}")]
-    RuleWith {
-        code: ErrorCode,
-        message: String,
-        extra: serde_json::Map<String, serde_json::Value>,
-        /// An HTTP status other than the code's own, where the contract says so (cancel answers
-        /// 409 for every final state, also for 7031 and 7034).
-        http_status: Option<u16>,
-    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -54,40 +44,9 @@ impl ServiceError {
         Self::rule(ErrorCode::Forbidden, message)
     }
 
-    pub fn with(code: ErrorCode, message: impl Into<String>, extra: serde_json::Value) -> Self {
-        let extra = match extra {
-            serde_json::Value::Object(m) => m,
-            _ => serde_json::Map::new(),
-        };
-        ServiceError::RuleWith {
-            code,
-            message: message.into(),
-            extra,
-            http_status: None,
-        }
-    }
-
-    /// The same rule answered with another HTTP status (only rules with extra fields use it).
-    pub fn with_http_status(self, status: u16) -> Self {
-        match self {
-            ServiceError::RuleWith {
-                code,
-                message,
-                extra,
-                ..
-            } => ServiceError::RuleWith {
-                code,
-                message,
-                extra,
-                http_status: Some(status),
-            },
-            other => other,
-        }
-    }
-
     pub fn code(&self) -> ErrorCode {
         match self {
-            ServiceError::Rule { code, .. } | ServiceError::RuleWith { code, .. } => *code,
+            ServiceError::Rule { code, .. } => *code,
             ServiceError::Internal(_) => ErrorCode::Internal,
         }
     }

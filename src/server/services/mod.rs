@@ -6,9 +6,9 @@ pub mod demo;
 pub mod error;
 pub mod limits;
 pub mod otp;
+pub mod paging;
 pub mod scope;
 pub mod usage;
-pub mod usage_records;
 pub mod users;
 
 pub use error::{ServiceError, ServiceResult};

@@ -67,16 +67,6 @@ impl AccountScope {
         other.sid == self.account.sid || other.parent_sid.as_ref() == Some(&self.account.sid)
     }
 
-    /// The `accountSid` a caller passed to act for this scope, as a query pair for the links of
-    /// an answer (a parent following `nextPageUri` must stay on its sub-account's data).
-    pub fn acting_for(&self, caller: &AccountScope) -> Vec<(String, String)> {
-        if self.sid() == caller.sid() {
-            Vec::new()
-        } else {
-            vec![("accountSid".to_owned(), self.sid().to_string())]
-        }
-    }
-
     /// The scope for `accountSid` when a caller acts for a sub-account: itself or a direct
     /// sub-account; anything else answers 403 without saying whether it exists.
     pub async fn act_as(

@@ -1,231 +1,501 @@
-//! Usage counters: OTPs per account, UTC day of creation, service, channel, country and current
-//! status, with their price. Database triggers append every OTP insert and change to
-//! `usage_deltas` inside the transaction that makes it; [`compact`] folds the deltas into
-//! `usage_daily`; readers add both, so a report always equals what the OTP table says.
-//! [`rebuild`] recomputes everything from the OTP table (repair) and says how much differed.
-use crate::on_db;
-use crate::server::db::{BeginWrite, Db};
-use crate::server::services::ServiceResult;
+//! Usage: records per period read from the usage counters (never a scan of the OTPs), the
+//! console's report (a pivot of those records) and its Home page figures, and the counters'
+//! repair. Database triggers keep the counters in the same transaction as every OTP change;
+//! `db::usage` holds how they are stored, folded and read.
+use super::{AccountScope, ServiceError};
+use crate::domain::usage::{self as rules, Dimension, Period};
+use crate::domain::{Channel, ErrorCode, Otp, OtpStatus, Problem};
+use crate::server::db::otps::search::{self as otp_search, OtpFilter, Seek};
+use crate::server::db::usage::{self as store, CounterQuery};
+use crate::server::db::Db;
 use std::collections::BTreeMap;
+use time::{Date, Duration};
 
-/// `(account_sid, day, service, channel, country_code, status)`.
-pub type UsageKey = (String, i64, String, String, String, String);
-/// `(count, price)`.
-pub type UsageValue = (i64, i64);
+pub use store::{compact, Rebuilt};
 
-type Row = (String, i64, String, String, String, String, i64, i64);
-
-/// Adds up `source` rows into `table`, keyed by `day_expr` (the day, or its month's first day).
-fn fold(table: &str, day_expr: &str, source: &str) -> String {
-    format!(
-        "INSERT INTO {table} (account_sid, day, service, channel, country_code, status, count, price) \
-         SELECT account_sid, {day_expr}, service, channel, country_code, status, SUM(count), SUM(price) FROM {source} WHERE true \
-         GROUP BY account_sid, {day_expr}, service, channel, country_code, status \
-         ON CONFLICT (account_sid, day, service, channel, country_code, status) \
-         DO UPDATE SET count = {table}.count + excluded.count, price = {table}.price + excluded.price"
-    )
+/// Recomputes every counter from the OTPs; says how many had differed.
+pub async fn rebuild(db: &Db) -> anyhow::Result<Rebuilt> {
+    store::rebuild(db).await
 }
 
-/// The first day of `day`'s UTC month, in days since 1970-01-01, in SQL.
-fn month_of(db: &Db) -> &'static str {
-    match db {
-        Db::Sqlite(_) => "CAST(julianday(date(day * 86400, 'unixepoch', 'start of month')) - 2440587.5 AS INTEGER)",
-        Db::Postgres(_) => "(date_trunc('month', DATE '1970-01-01' + day::int)::date - DATE '1970-01-01')::bigint",
+/// A usage question: which period cut, which range, which filters and groups.
+#[derive(Debug, Clone)]
+pub struct RecordsQuery {
+    pub period: Period,
+    /// First and last day, `YYYY-MM-DD` or relative (`-30days`); default the last 30 days.
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub channel: Option<Channel>,
+    pub country: Option<String>,
+    pub status: Option<OtpStatus>,
+    pub service: Option<String>,
+    pub group_by: Vec<Dimension>,
+    pub include_subaccounts: bool,
+    /// Refuse ranges of more periods than this.
+    pub max_periods: Option<i64>,
+}
+
+impl RecordsQuery {
+    pub fn new(period: Period) -> Self {
+        RecordsQuery {
+            period,
+            start: None,
+            end: None,
+            channel: None,
+            country: None,
+            status: None,
+            service: None,
+            group_by: Vec::new(),
+            include_subaccounts: false,
+            max_periods: None,
+        }
+    }
+
+    fn filter(&self, d: Dimension) -> Option<String> {
+        match d {
+            Dimension::Channel => self.channel.map(|c| c.as_str().to_owned()),
+            Dimension::Country => self.country.clone(),
+            Dimension::Status => self.status.map(|s| s.as_str().to_owned()),
+            Dimension::Service => self.service.clone(),
+        }
     }
 }
 
-const FROM_OTPS: &str = "INSERT INTO usage_daily (account_sid, day, service, channel, country_code, status, count, price) \
-    SELECT account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status, COUNT(*), SUM(price) \
-    FROM otps GROUP BY account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status";
-
-/// Folds every committed delta into `usage_daily` and `usage_monthly`; answers how many deltas
-/// were folded. One
-/// compactor at a time (SQLite's write lock; a transaction-scoped advisory lock on PostgreSQL,
-/// where another instance already compacting means this one skips).
-pub async fn compact(db: &Db) -> ServiceResult<u64> {
-    let n = match db {
-        Db::Sqlite(pool) => {
-            let mut tx = pool.begin_write().await?;
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_deltas")
-                .fetch_one(&mut *tx)
-                .await?;
-            if n > 0 {
-                sqlx::query(&fold("usage_daily", "day", "usage_deltas"))
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(&fold("usage_monthly", month_of(db), "usage_deltas"))
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("DELETE FROM usage_deltas")
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            n as u64
-        }
-        Db::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            let mine: bool = sqlx::query_scalar(
-                "SELECT pg_try_advisory_xact_lock(hashtext('smart2fa.usage.compact'))",
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            if !mine {
-                return Ok(0);
-            }
-            // Exactly the rows this statement deletes are the rows it adds up.
-            let sql = format!(
-                "WITH moved AS (DELETE FROM usage_deltas RETURNING account_sid, day, service, channel, country_code, status, count, price), \
-                 daily AS ({}), monthly AS ({}) SELECT COUNT(*) FROM moved",
-                fold("usage_daily", "day", "moved"),
-                fold("usage_monthly", month_of(db), "moved")
-            );
-            let n: i64 = sqlx::query_scalar(&sql).fetch_one(&mut *tx).await?;
-            tx.commit().await?;
-            n as u64
-        }
-    };
-    Ok(n)
-}
-
-/// Every counter of `account` (all accounts when `None`) as the reports see them: folded
-/// counters plus pending deltas, zeros left out.
-pub async fn live(db: &Db, account: Option<&str>) -> ServiceResult<BTreeMap<UsageKey, UsageValue>> {
-    let rows: Vec<Row> =
-        on_db!(db, pool => sqlx::query_as::<_, Row>(LIVE).bind(account).fetch_all(pool).await)?;
-    Ok(collect(rows))
-}
-
-const LIVE: &str = "SELECT account_sid, day, service, channel, country_code, status, CAST(SUM(count) AS BIGINT), CAST(SUM(price) AS BIGINT) FROM ( \
-        SELECT account_sid, day, service, channel, country_code, status, count, price FROM usage_daily \
-          WHERE ($1 IS NULL OR account_sid = $1) \
-        UNION ALL \
-        SELECT account_sid, day, service, channel, country_code, status, count, price FROM usage_deltas \
-          WHERE ($1 IS NULL OR account_sid = $1)) AS u \
-        GROUP BY account_sid, day, service, channel, country_code, status";
-
-/// The same counters computed from the OTP table itself (the truth the counters must match).
-pub async fn from_otps(
-    db: &Db,
-    account: Option<&str>,
-) -> ServiceResult<BTreeMap<UsageKey, UsageValue>> {
-    let rows: Vec<Row> =
-        on_db!(db, pool => sqlx::query_as::<_, Row>(TRUTH).bind(account).fetch_all(pool).await)?;
-    Ok(collect(rows))
-}
-
-const TRUTH: &str = "SELECT account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status, \
-        COUNT(*), CAST(SUM(price) AS BIGINT) FROM otps WHERE ($1 IS NULL OR account_sid = $1) \
-        GROUP BY account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status";
-
-fn collect(rows: Vec<Row>) -> BTreeMap<UsageKey, UsageValue> {
-    rows.into_iter()
-        .filter(|r| r.6 != 0 || r.7 != 0)
-        .map(|(a, d, s, c, cc, st, n, p)| ((a, d, s, c, cc, st), (n, p)))
-        .collect()
-}
-
-/// What [`rebuild`] found and did.
+/// A record's value for one dimension.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rebuilt {
-    /// Counter rows written.
-    pub rows: u64,
-    /// Counters whose live value differed from the OTP table before the rebuild.
-    pub differences: usize,
+pub enum Slice {
+    /// Neither grouped nor filtered by it.
+    All,
+    /// Grouped or filtered: this value (empty for "none": OTPs without a country).
+    Value(String),
 }
 
-/// Recomputes every counter from the OTP table while OTP writes wait (SQLite's write lock; a
-/// SHARE lock on `otps` on PostgreSQL), then answers how many counters had differed.
-pub async fn rebuild(db: &Db) -> ServiceResult<Rebuilt> {
-    let (rows, live, truth) = on_db!(db, pool => async {
-        let mut tx = pool.begin_write().await?;
-        if matches!(db, Db::Postgres(_)) {
-            sqlx::query("LOCK TABLE otps IN SHARE MODE").execute(&mut *tx).await?;
+/// OTPs created in a period (and group): how many, how many verified, their price.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageRecord {
+    pub start: Date,
+    pub end: Date,
+    pub slices: BTreeMap<Dimension, Slice>,
+    pub count: i64,
+    pub verified: i64,
+    pub price_micros: i64,
+}
+
+impl UsageRecord {
+    pub fn slice(&self, d: Dimension) -> &Slice {
+        self.slices.get(&d).unwrap_or(&Slice::All)
+    }
+
+    pub fn conversion_rate(&self) -> f64 {
+        rules::conversion_rate(self.verified, self.count)
+    }
+}
+
+/// Every record of a question, in order of period then group values, and the range it covers.
+#[derive(Debug, Clone)]
+pub struct Records {
+    pub records: Vec<UsageRecord>,
+    pub start: Date,
+    pub end: Date,
+    /// Sub-accounts' OTPs are included.
+    pub with_subaccounts: bool,
+}
+
+/// A field a usage question is judged on by the use case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageField {
+    Start,
+    End,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("invalid {field:?}: {problem:?}")]
+    Invalid { field: UsageField, problem: Problem },
+    #[error("end {end} before start {start}")]
+    EndBeforeStart { start: Date, end: Date },
+    /// The range has more periods than a question may cover.
+    #[error("{count} periods, at most {max}")]
+    TooManyPeriods { count: i64, max: i64 },
+    #[error("{0}")]
+    Denied(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl UsageError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            UsageError::Invalid { problem, .. } => problem.code(),
+            UsageError::EndBeforeStart { .. } | UsageError::TooManyPeriods { .. } => {
+                ErrorCode::InvalidParameter
+            }
+            UsageError::Denied(_) => ErrorCode::Forbidden,
+            UsageError::Internal(_) => ErrorCode::Internal,
         }
-        // Compared inside the lock, so concurrent sends cannot show up as differences.
-        let none: Option<&str> = None;
-        let live: Vec<Row> = sqlx::query_as(LIVE).bind(none).fetch_all(&mut *tx).await?;
-        let truth: Vec<Row> = sqlx::query_as(TRUTH).bind(none).fetch_all(&mut *tx).await?;
-        sqlx::query("DELETE FROM usage_deltas").execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM usage_daily").execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM usage_monthly").execute(&mut *tx).await?;
-        let rows = sqlx::query(FROM_OTPS).execute(&mut *tx).await?.rows_affected();
-        sqlx::query(&fold("usage_monthly", month_of(db), "usage_daily")).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>((rows, live, truth))
-    }.await)?;
-    let (live, truth) = (collect(live), collect(truth));
-    let keys: std::collections::BTreeSet<&UsageKey> = live.keys().chain(truth.keys()).collect();
-    let differences = keys
-        .into_iter()
-        .filter(|k| live.get(*k) != truth.get(*k))
-        .count();
-    Ok(Rebuilt { rows, differences })
+    }
 }
 
-/// Monthly counters that disagree with the daily counters added up by month (0 when consistent;
-/// deltas not yet folded are not looked at).
-pub async fn monthly_differences(db: &Db) -> ServiceResult<usize> {
-    let month = month_of(db);
-    let by_month = format!(
-        "SELECT account_sid, {month}, service, channel, country_code, status, CAST(SUM(count) AS BIGINT), CAST(SUM(price) AS BIGINT) \
-         FROM usage_daily GROUP BY account_sid, {month}, service, channel, country_code, status"
-    );
-    let monthly = "SELECT account_sid, day, service, channel, country_code, status, count, price FROM usage_monthly";
-    let (a, b): (Vec<Row>, Vec<Row>) = on_db!(db, pool => {
-        let a = sqlx::query_as::<_, Row>(&by_month).fetch_all(pool).await?;
-        let b = sqlx::query_as::<_, Row>(monthly).fetch_all(pool).await?;
-        (a, b)
-    });
-    let (a, b) = (collect(a), collect(b));
-    let keys: std::collections::BTreeSet<&UsageKey> = a.keys().chain(b.keys()).collect();
-    Ok(keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).count())
+impl From<ServiceError> for UsageError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Rule {
+                code: ErrorCode::Forbidden,
+                message,
+                ..
+            } => UsageError::Denied(message),
+            ServiceError::Rule { code, message, .. } => {
+                UsageError::Internal(anyhow::anyhow!("unexpected rule {code:?}: {message}"))
+            }
+            ServiceError::Internal(e) => UsageError::Internal(e),
+        }
+    }
 }
 
-/// OTPs of `account` created at or after `since_ms`, per current channel and status, from the
-/// OTP table (counters are per day; this window is not). Walks `otps_by_account_created`.
-pub async fn recent(
-    db: &Db,
-    account: &str,
-    since_ms: i64,
-) -> ServiceResult<Vec<(String, String, i64)>> {
-    const SQL: &str = "SELECT channel, status, COUNT(*) FROM otps \
-        WHERE account_sid = $1 AND date_created >= $2 GROUP BY channel, status";
-    Ok(on_db!(db, pool => sqlx::query_as(SQL).bind(account).bind(since_ms).fetch_all(pool).await)?)
-}
+pub type UsageResult<T> = Result<T, UsageError>;
 
-/// The distinct values of `column` (`country_code` or `service`) in `accounts`' counters, sorted:
-/// what a report filter can usefully offer. Reads the monthly counters and pending deltas.
-pub async fn present(
-    db: &Db,
-    accounts: &[String],
-    column: Dimension,
-) -> ServiceResult<Vec<String>> {
-    let column = match column {
+fn column(d: Dimension) -> &'static str {
+    match d {
+        Dimension::Channel => "channel",
         Dimension::Country => "country_code",
+        Dimension::Status => "status",
         Dimension::Service => "service",
-    };
-    let list = (1..=accounts.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT DISTINCT {column} FROM usage_monthly WHERE account_sid IN ({list}) AND {column} <> '' \
-         UNION SELECT DISTINCT {column} FROM usage_deltas WHERE account_sid IN ({list}) AND {column} <> '' \
-         ORDER BY 1"
-    );
-    Ok(on_db!(db, pool => {
-        let mut q = sqlx::query_scalar::<_, String>(&sql);
-        for a in accounts {
-            q = q.bind(a.clone());
-        }
-        q.fetch_all(pool).await
-    })?)
+    }
 }
 
-/// A report dimension whose present values [`present`] lists.
-#[derive(Debug, Clone, Copy)]
-pub enum Dimension {
-    Country,
-    Service,
+/// The range a question covers, inclusive.
+fn range(q: &RecordsQuery, today: Date) -> UsageResult<(Date, Date)> {
+    if let Some(fixed) = q.period.fixed_range(today) {
+        return Ok(fixed);
+    }
+    let parse = |field, raw: &str| {
+        rules::parse_date(raw, today).map_err(|problem| UsageError::Invalid { field, problem })
+    };
+    let end = match &q.end {
+        Some(s) => parse(UsageField::End, s)?,
+        None => today,
+    };
+    let start = match &q.start {
+        Some(s) => parse(UsageField::Start, s)?,
+        None => end - Duration::days(29),
+    };
+    if start > end {
+        return Err(UsageError::EndBeforeStart { start, end });
+    }
+    Ok((start, end))
+}
+
+/// The records of a question, all of them, on `today`.
+pub async fn records(
+    db: &Db,
+    scope: &AccountScope,
+    q: &RecordsQuery,
+    today: Date,
+) -> UsageResult<Records> {
+    let (start, end) = range(q, today)?;
+    if let Some(max) = q.max_periods {
+        let count = rules::count_periods(q.period, start, end);
+        if count > max {
+            return Err(UsageError::TooManyPeriods { count, max });
+        }
+    }
+    let mut accounts = vec![scope.sid().to_string()];
+    if q.include_subaccounts {
+        accounts.extend(store::sub_accounts(db, scope.sid()).await?);
+    }
+    let mut group_by: Vec<Dimension> = Vec::new();
+    for d in &q.group_by {
+        if !group_by.contains(d) {
+            group_by.push(*d);
+        }
+    }
+    let filters: Vec<(&'static str, String)> = Dimension::ALL
+        .iter()
+        .filter_map(|d| q.filter(*d).map(|v| (column(*d), v)))
+        .collect();
+    // Whole months inside the range are read from the monthly counters (a year is ~12 rows per
+    // combination instead of ~365); the days around them, and Daily reports, from the daily ones.
+    let months = if matches!(q.period, Period::Daily | Period::Today | Period::Yesterday) {
+        None
+    } else {
+        rules::whole_months(start, end)
+    };
+    let group_columns: Vec<&'static str> = group_by.iter().map(|d| column(*d)).collect();
+    let rows = store::counters(
+        db,
+        &CounterQuery {
+            accounts: &accounts,
+            range: (rules::day_of(start), rules::day_of(end)),
+            months,
+            group_by: &group_columns,
+            filters: &filters,
+        },
+    )
+    .await?;
+    // Fold days into periods: key = (period start, group values).
+    let mut totals: BTreeMap<(Date, Vec<String>), (i64, i64, i64)> = BTreeMap::new();
+    for (day, groups, count, verified, price) in rows {
+        let t = totals
+            .entry((q.period.first_of(rules::date_of(day), start), groups))
+            .or_default();
+        t.0 += count;
+        t.1 += verified;
+        t.2 += price;
+    }
+    // Without grouping, every period of the range has a record (zeros included), so a chart has
+    // one point per day/month/year.
+    if group_by.is_empty() {
+        for (first, _) in rules::periods(q.period, start, end) {
+            totals.entry((first, Vec::new())).or_default();
+        }
+    }
+    let records = totals
+        .into_iter()
+        .filter(|((_, groups), (count, _, _))| {
+            group_by.is_empty() || *count != 0 || groups.is_empty()
+        })
+        .map(|((first, groups), (count, verified, price))| {
+            let mut slices = BTreeMap::new();
+            for (d, value) in group_by.iter().zip(groups) {
+                slices.insert(*d, Slice::Value(value));
+            }
+            for d in Dimension::ALL {
+                if let Some(v) = q.filter(d) {
+                    slices.insert(d, Slice::Value(v));
+                }
+            }
+            UsageRecord {
+                start: first,
+                end: q.period.last_of(first, end),
+                slices,
+                count,
+                verified,
+                price_micros: price,
+            }
+        })
+        .collect();
+    Ok(Records {
+        records,
+        start,
+        end,
+        with_subaccounts: accounts.len() > 1,
+    })
+}
+
+/// The console's report: by day, month or year over a range, stacked by channel or status.
+#[derive(Debug, Clone)]
+pub struct ReportQuery {
+    pub period: Period,
+    pub from: Option<String>,
+    pub until: Option<String>,
+    pub country: Option<String>,
+    pub channel: Option<Channel>,
+    pub status: Option<OtpStatus>,
+    pub service: Option<String>,
+    /// Stack by status (else by channel).
+    pub by_status: bool,
+}
+
+/// A report covers at most this many periods (days of a Day report…).
+pub const MAX_PERIODS: i64 = 1000;
+
+/// One line of a report: a period, its count per series, and its totals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportRow {
+    pub first: Option<Date>,
+    pub last: Option<Date>,
+    pub values: Vec<i64>,
+    pub count: i64,
+    pub verified: i64,
+    pub price_micros: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub period: Period,
+    pub start: Date,
+    pub end: Date,
+    pub by_status: bool,
+    /// Every channel (stable colours), or the statuses present in their usual order.
+    pub series: Vec<String>,
+    pub rows: Vec<ReportRow>,
+    pub totals: ReportRow,
+}
+
+/// The report of `q` on `today`.
+pub async fn report(
+    db: &Db,
+    scope: &AccountScope,
+    q: &ReportQuery,
+    today: Date,
+) -> UsageResult<Report> {
+    let end = match &q.until {
+        Some(s) => rules::parse_date(s, today).map_err(|problem| UsageError::Invalid {
+            field: UsageField::End,
+            problem,
+        })?,
+        None => today,
+    };
+    let default_start = match q.period {
+        Period::Monthly => rules::months_back(rules::month_start(end), 11),
+        Period::Yearly => {
+            Date::from_calendar_date(end.year() - 4, time::Month::January, 1).expect("Jan 1")
+        }
+        _ => end - Duration::days(29),
+    };
+    let mut question = RecordsQuery::new(q.period);
+    question.start = Some(q.from.clone().unwrap_or_else(|| default_start.to_string()));
+    question.end = Some(end.to_string());
+    question.country = q.country.clone();
+    question.channel = q.channel;
+    question.status = q.status;
+    question.service = q.service.clone();
+    let by = if q.by_status {
+        Dimension::Status
+    } else {
+        Dimension::Channel
+    };
+    question.group_by = vec![by];
+    question.max_periods = Some(MAX_PERIODS);
+    let found = records(db, scope, &question, today).await?;
+    let value = |r: &UsageRecord| match r.slice(by) {
+        Slice::Value(v) => v.clone(),
+        Slice::All => String::new(),
+    };
+    let series: Vec<String> = if q.by_status {
+        OtpStatus::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .filter(|s| found.records.iter().any(|r| value(r) == *s && r.count != 0))
+            .map(str::to_owned)
+            .collect()
+    } else {
+        Channel::ALL.iter().map(|c| c.as_str().to_owned()).collect()
+    };
+    let mut rows: Vec<ReportRow> = rules::periods(q.period, found.start, found.end)
+        .into_iter()
+        .map(|(first, last)| ReportRow {
+            first: Some(first),
+            last: Some(last),
+            values: vec![0; series.len()],
+            ..Default::default()
+        })
+        .collect();
+    let index: BTreeMap<Date, usize> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.first.map(|f| (f, i)))
+        .collect();
+    for r in &found.records {
+        let Some(&i) = index.get(&r.start) else {
+            continue;
+        };
+        if let Some(s) = series.iter().position(|s| *s == value(r)) {
+            rows[i].values[s] += r.count;
+        }
+        rows[i].count += r.count;
+        rows[i].verified += r.verified;
+        rows[i].price_micros += r.price_micros;
+    }
+    let mut totals = ReportRow {
+        first: Some(found.start),
+        last: Some(found.end),
+        values: vec![0; series.len()],
+        ..Default::default()
+    };
+    for row in &rows {
+        for (t, v) in totals.values.iter_mut().zip(&row.values) {
+            *t += v;
+        }
+        totals.count += row.count;
+        totals.verified += row.verified;
+        totals.price_micros += row.price_micros;
+    }
+    Ok(Report {
+        period: q.period,
+        start: found.start,
+        end: found.end,
+        by_status: q.by_status,
+        series,
+        rows,
+        totals,
+    })
+}
+
+/// The countries and services present in `scope`'s counters (what a filter can offer).
+pub async fn present_values(
+    db: &Db,
+    scope: &AccountScope,
+) -> UsageResult<(Vec<String>, Vec<String>)> {
+    let accounts = vec![scope.sid().to_string()];
+    let countries = store::present(db, &accounts, store::Dimension::Country).await?;
+    let services = store::present(db, &accounts, store::Dimension::Service).await?;
+    Ok((countries, services))
+}
+
+/// One channel's last 24 hours.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelDay {
+    pub channel: Channel,
+    /// Requests not blocked by a limit.
+    pub sent: i64,
+    pub verified: i64,
+    pub failed: i64,
+}
+
+/// The Home page: the last 24 hours per channel, 30 days by channel, the latest failures.
+#[derive(Debug, Clone)]
+pub struct Home {
+    pub cards: Vec<ChannelDay>,
+    pub chart: Report,
+    pub failures: Vec<Otp>,
+}
+
+pub async fn home(db: &Db, scope: &AccountScope, now_ms: i64, failures: i64) -> UsageResult<Home> {
+    let recent = store::recent(db, scope.sid(), now_ms - 86_400_000).await?;
+    let cards = Channel::ALL
+        .iter()
+        .map(|c| {
+            let of = |pred: &dyn Fn(&str) -> bool| -> i64 {
+                recent
+                    .iter()
+                    .filter(|(ch, s, _)| ch == c.as_str() && pred(s))
+                    .map(|(_, _, n)| n)
+                    .sum()
+            };
+            ChannelDay {
+                channel: *c,
+                sent: of(&|s| s != OtpStatus::Blocked.as_str()),
+                verified: of(&|s| s == OtpStatus::Verified.as_str()),
+                failed: of(&|s| s == OtpStatus::Failed.as_str()),
+            }
+        })
+        .collect();
+    let chart = report(
+        db,
+        scope,
+        &ReportQuery {
+            period: Period::Daily,
+            from: None,
+            until: None,
+            country: None,
+            channel: None,
+            status: None,
+            service: None,
+            by_status: false,
+        },
+        rules::date_at(now_ms),
+    )
+    .await?;
+    let filter = OtpFilter {
+        status: Some(OtpStatus::Failed),
+        ..Default::default()
+    };
+    let (failures, _) =
+        otp_search::keyset(db, scope.sid(), &filter, &Seek::First, failures).await?;
+    Ok(Home {
+        cards,
+        chart,
+        failures,
+    })
 }

@@ -1,13 +1,13 @@
 //! Status callbacks: a signed JSON POST for every status change, retried with back-off through
 //! the same durable queue (6 tries over about 15 minutes); every try is in the SDR timeline.
-use super::delivery::complete;
-use crate::on_db;
+use crate::domain::timeline::{CallbackAnswer, OtpEvent};
+use crate::domain::OtpStatus;
 use crate::server::clock::rfc3339;
-use crate::server::db::otps::{JobRow, OtpRow};
-use crate::server::services::otp::events::{self, insert_event};
+use crate::server::db::jobs::{self, Job};
+use crate::server::db::otps::changes::OtpChanges;
+use crate::server::db::script::Script;
 use crate::server::state::AppState;
-use serde_json::json;
-use std::time::Duration;
+use serde::Serialize;
 
 /// Waits before try 2, 3, … (seconds): 30 s, 1 min, 2 min, 4 min, 8 min.
 const RETRY_SCHEDULE: [i64; 5] = [30, 60, 120, 240, 480];
@@ -22,47 +22,58 @@ pub fn signature(secret: &str, t: i64, body: &str) -> String {
     format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-fn client() -> &'static reqwest::Client {
-    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("smart2fa/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("HTTP client")
-    })
+/// The body of a status callback, as the API documents it (keys in alphabetical order, as
+/// earlier versions sent them).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CallbackBody<'a> {
+    account_sid: &'a str,
+    attempts_left: i64,
+    channel: &'a str,
+    country_code: Option<&'a str>,
+    email_to: Option<&'a str>,
+    #[serde(rename = "requestID")]
+    request_id: &'a str,
+    service: &'a str,
+    status: &'a str,
+    timestamp: String,
+    to: Option<&'a str>,
 }
 
-pub async fn post(state: &AppState, job: &JobRow, row: &OtpRow) -> anyhow::Result<()> {
-    let Some(url) = row.status_callback.clone() else {
-        return complete(state, job.id, Some("no callback URL")).await;
+pub async fn post(state: &AppState, job: &Job) -> anyhow::Result<()> {
+    let now = state.clock().now_ms();
+    let Some(otp) = crate::server::db::otps::get(state.db(), &job.otp_sid).await? else {
+        return jobs::complete(state.db(), job.id, now, Some("OTP not found")).await;
     };
-    let changed_at = job.created_at.unwrap_or(row.date_updated);
-    let status = job.payload.clone().unwrap_or_else(|| row.status.clone());
-    let attempts_left = if status == "max_attempts" {
+    let Some(url) = otp.status_callback.clone() else {
+        return jobs::complete(state.db(), job.id, now, Some("no callback URL")).await;
+    };
+    let changed_at = job.created_at.unwrap_or(otp.date_updated);
+    let status = job.callback_status.unwrap_or(otp.status);
+    let attempts_left = if status == OtpStatus::MaxAttempts {
         0
     } else {
-        (row.max_attempts - row.verify_attempts).max(0)
+        (otp.max_attempts - otp.verify_attempts).max(0)
     };
-    let body = json!({
-        "requestID": row.sid,
-        "accountSid": row.account_sid,
-        "service": row.service,
-        "status": status,
-        "channel": row.channel,
-        "to": row.to_number,
-        "emailTo": row.email_to,
-        "countryCode": row.country_code,
-        "attemptsLeft": attempts_left,
-        "timestamp": rfc3339(changed_at),
-    })
-    .to_string();
-    let now = state.clock().now_ms();
+    let body = serde_json::to_string(&CallbackBody {
+        request_id: otp.sid.as_str(),
+        account_sid: otp.account_sid.as_str(),
+        service: &otp.service,
+        status: status.as_str(),
+        channel: otp.channel.as_str(),
+        to: otp.to.as_deref(),
+        email_to: otp.email_to.as_deref(),
+        country_code: otp.country_code.as_deref(),
+        attempts_left,
+        timestamp: rfc3339(changed_at),
+    })?;
     let secret =
-        crate::server::services::accounts::callback_secret(state.db(), &row.account_sid).await?;
+        crate::server::services::accounts::callback_secret(state.db(), otp.account_sid.as_str())
+            .await?;
     let sig = signature(&secret, now / 1000, &body);
-    let result = client()
+    let result = state
+        .outbound()
+        .client()
         .post(&url)
         .header("content-type", "application/json")
         .header(SIGNATURE_HEADER, sig)
@@ -70,32 +81,43 @@ pub async fn post(state: &AppState, job: &JobRow, row: &OtpRow) -> anyhow::Resul
         .send()
         .await;
     let (answer, ok) = match &result {
-        Ok(res) => (json!(res.status().as_u16()), res.status().is_success()),
-        Err(e) if e.is_timeout() => (json!("timeout"), false),
-        Err(_) => (json!("connection failed"), false),
+        Ok(res) => (
+            CallbackAnswer::Status(res.status().as_u16()),
+            res.status().is_success(),
+        ),
+        Err(e) if e.is_timeout() => (CallbackAnswer::Timeout, false),
+        Err(_) => (CallbackAnswer::ConnectionFailed, false),
     };
     let done = ok || job.tries as usize > RETRY_SCHEDULE.len();
     let next_run = (!done).then(|| {
         now + RETRY_SCHEDULE[(job.tries as usize - 1).min(RETRY_SCHEDULE.len() - 1)] * 1000
     });
-    let detail = json!({"status": status, "url": url, "answer": answer, "try": job.tries, "willRetry": next_run.is_some()});
-    on_db!(state.db(), pool => async {
-        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        insert_event!(&row.sid, now, events::CALLBACK, detail).execute(&mut *tx).await?;
-        match next_run {
-            None => {
-                sqlx::query("UPDATE jobs SET done_at = $1, last_error = $2 WHERE id = $3")
-                    .bind(now).bind((!ok).then(|| answer.to_string())).bind(job.id).execute(&mut *tx).await?;
-            }
-            Some(at) => {
-                sqlx::query("UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_at = $1, last_error = $2 WHERE id = $3")
-                    .bind(at).bind(answer.to_string()).bind(job.id).execute(&mut *tx).await?;
-            }
-        }
-        tx.commit().await
-    }.await)?;
+    let answer_text = match answer {
+        CallbackAnswer::Status(code) => code.to_string(),
+        CallbackAnswer::Timeout => "\"timeout\"".into(),
+        CallbackAnswer::ConnectionFailed => "\"connection failed\"".into(),
+    };
+    let mut changes = OtpChanges::new();
+    changes.event(
+        &otp.sid,
+        now,
+        &OtpEvent::Callback {
+            status: status.as_str().to_owned(),
+            url,
+            answer,
+            try_no: job.tries,
+            will_retry: next_run.is_some(),
+        },
+    );
+    let mut s = Script::new();
+    match next_run {
+        None => jobs::done(&mut s, job.id, now, (!ok).then_some(answer_text.as_str())),
+        Some(at) => jobs::retry_later(&mut s, job.id, at, &answer_text),
+    }
+    changes.extend(s);
+    changes.commit(state.db()).await?;
     if !ok {
-        tracing::info!(request_id = %row.sid, answer = %answer, try_no = job.tries, "status callback not accepted");
+        tracing::info!(request_id = %otp.sid, answer = %answer_text, try_no = job.tries, "status callback not accepted");
     }
     Ok(())
 }

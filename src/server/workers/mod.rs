@@ -1,12 +1,12 @@
-//! Background work: the durable delivery queue (deliveries, workflow fallbacks), the expiry
-//! sweeper and the usage compactor. Jobs are claimed with a lease, so several server processes
-//! can share one database and a crashed worker's job is taken up again once its lease runs out.
+//! Background work: the durable job queue (deliveries, workflow fallbacks, status callbacks),
+//! the expiry sweeper and the usage compactor. Jobs are claimed with a lease, so several server
+//! processes can share one database and a crashed worker's job is taken up again once its
+//! lease runs out.
 pub mod callbacks;
 pub mod delivery;
-pub mod queue;
-pub mod sweeper;
 
-use crate::server::services::usage;
+use crate::server::db::jobs::{self, Job, JobKind};
+use crate::server::services::{otp::expire, usage};
 use crate::server::state::AppState;
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ pub fn spawn(state: AppState) {
                 if n == 0 {
                     if swept.is_none_or(|t| t.elapsed() >= SWEEP_EVERY) {
                         swept = Some(std::time::Instant::now());
-                        if let Err(e) = sweeper::sweep(&state).await {
+                        if let Err(e) = expire::sweep(state.otp()).await {
                             tracing::error!(error = ?e, "expiry sweep failed");
                         }
                     }
@@ -44,7 +44,7 @@ pub fn spawn(state: AppState) {
                     }
                 }
                 tokio::select! {
-                    _ = state.inner.wake.notified() => {}
+                    _ = state.signals().work() => {}
                     _ = tokio::time::sleep(Duration::from_millis(250)) => {}
                 }
             }
@@ -56,15 +56,22 @@ pub fn spawn(state: AppState) {
 pub async fn run_due(state: &AppState) -> anyhow::Result<usize> {
     let mut n = 0;
     loop {
-        let jobs = queue::claim(state).await?;
-        if jobs.is_empty() {
+        let lease_ms = state.settings().job_lease_secs as i64 * 1000;
+        let claimed = jobs::claim(
+            state.db(),
+            state.worker_id(),
+            state.clock().now_ms(),
+            lease_ms,
+        )
+        .await?;
+        if claimed.is_empty() {
             return Ok(n);
         }
         // The jobs of different OTPs run side by side (their writes then commit together, and
         // slow providers overlap); one OTP's jobs run in order, so its callbacks keep theirs.
         // A failing job does not hold up the rest of its batch (each has its own lease).
-        let mut by_otp: Vec<Vec<crate::server::db::otps::JobRow>> = Vec::new();
-        for job in jobs {
+        let mut by_otp: Vec<Vec<Job>> = Vec::new();
+        for job in claimed {
             match by_otp
                 .iter_mut()
                 .find(|same| same[0].otp_sid == job.otp_sid)
@@ -76,7 +83,7 @@ pub async fn run_due(state: &AppState) -> anyhow::Result<usize> {
         let outcomes = futures::future::join_all(by_otp.into_iter().map(|same| async move {
             let mut outcomes = Vec::with_capacity(same.len());
             for job in same {
-                outcomes.push(delivery::process(state, job).await);
+                outcomes.push(process(state, job).await);
             }
             outcomes
         }))
@@ -89,9 +96,22 @@ pub async fn run_due(state: &AppState) -> anyhow::Result<usize> {
             }
         }
         // Whoever waits for a sandbox message (long-polling readers) looks again.
-        state.inner.delivered.notify_waiters();
+        state.signals().deliveries_ran();
         if let Some(e) = failure {
             return Err(e);
+        }
+    }
+}
+
+/// One job: by its kind.
+async fn process(state: &AppState, job: Job) -> anyhow::Result<()> {
+    let now = state.clock().now_ms();
+    match job.kind {
+        Some(JobKind::Deliver) | Some(JobKind::Fallback) => delivery::process(state, job).await,
+        Some(JobKind::Callback) => callbacks::post(state, &job).await,
+        None => {
+            let error = format!("unknown job kind {}", job.kind_name());
+            jobs::complete(state.db(), job.id, now, Some(&error)).await
         }
     }
 }

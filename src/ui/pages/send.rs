@@ -153,15 +153,12 @@ fn SendForm(send: ServerAction<SendTestOtp>) -> impl IntoView {
             </div>
         }
     };
-    let input = move |name: &'static str,
-                      api: &'static str,
-                      label: &'static str,
-                      placeholder: &'static str| {
+    let input = move |name: &'static str, label: &'static str, placeholder: &'static str| {
         view! {
             <div class="field">
                 <label for=format!("send-{name}")>{label}</label>
                 <input id=format!("send-{name}") name=format!("form[{name}]") type="text" placeholder=placeholder/>
-                {err(api)}
+                {err(name)}
             </div>
         }
     };
@@ -173,8 +170,7 @@ fn SendForm(send: ServerAction<SendTestOtp>) -> impl IntoView {
                     {channel_select(0, "First")}
                     {channel_select(1, "Then")}
                     {channel_select(2, "Then")}
-                    {err("workflow")}
-                    {err("channel")}
+                    {err("channels")}
                 </fieldset>
                 <div class="row">
                     <div class="field">
@@ -189,15 +185,15 @@ fn SendForm(send: ServerAction<SendTestOtp>) -> impl IntoView {
                         </Transition>
                         {err("to")}
                     </div>
-                    {input("email_to", "emailTo", "Email address", "name@example.com")}
-                    {input("service", "service", "Service", "MyApp")}
+                    {input("email_to", "Email address", "name@example.com")}
+                    {input("service", "Service", "MyApp")}
                 </div>
                 <details>
                     <summary>"More options"</summary>
                     <div class="row">
-                        {input("from", "from", "From (sender id)", "")}
-                        {input("reference", "reference", "Reference", "")}
-                        {input("language", "language", "Language", "en-US")}
+                        {input("from", "From (sender id)", "")}
+                        {input("reference", "Reference", "")}
+                        {input("language", "Language", "en-US")}
                         <div class="field">
                             <label for="send-voice">"Voice (calls)"</label>
                             <select id="send-voice" name="form[voice]">
@@ -207,20 +203,20 @@ fn SendForm(send: ServerAction<SendTestOtp>) -> impl IntoView {
                             </select>
                             {err("voice")}
                         </div>
-                        {input("repeat", "repeat", "Repeat (calls)", "1")}
+                        {input("repeat", "Repeat (calls)", "1")}
                     </div>
                     <div class="row">
-                        {input("code_length", "codeLength", "Code length", "6")}
+                        {input("code_length", "Code length", "6")}
                         <div class="field">
                             <label for="send-code-type">"Code type"</label>
                             <select id="send-code-type" name="form[code_type]">
                                 <option value="">"Numeric"</option>
                                 <option value="alphanumeric">"Alphanumeric"</option>
                             </select>
-                            {err("codeType")}
+                            {err("code_type")}
                         </div>
-                        {input("expiry", "expiry", "Expiry (seconds)", "600")}
-                        {input("max_attempts", "maxAttempts", "Max attempts", "5")}
+                        {input("expiry", "Expiry (seconds)", "600")}
+                        {input("max_attempts", "Max attempts", "5")}
                     </div>
                     <div class="field checkbox">
                         <label><input type="checkbox" name="form[keep_old_otp_active]" value="true"/>" Keep older OTPs to this destination active"</label>

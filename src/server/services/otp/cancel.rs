@@ -1,78 +1,56 @@
-//! `POST /2fa/cancel`: ends an active OTP; a final one answers `409` with its state (an
-//! overdue one the sweeper has not reached yet is expired first, so it answers `expired`).
-use super::changes::Otps;
-use super::events;
-use super::input::Fields;
-use super::{final_state_error, sdr, verify};
-use crate::args;
-use crate::domain::OtpStatus;
-use crate::server::db::otps::{OtpRow, ACTIVE};
-use crate::server::db::script::Script;
-use crate::server::services::ServiceError;
-use crate::server::services::{AccountScope, ServiceResult};
-use crate::server::state::AppState;
-use serde_json::{json, Map, Value};
+//! Cancel an active OTP; a final one is refused with its state (an overdue one the sweeper has
+//! not reached yet is expired first, so it answers `expired`).
+use super::expire::expire;
+use super::verify::load;
+use super::{OtpError, OtpResult, OtpService};
+use crate::domain::timeline::OtpEvent;
+use crate::domain::Otp;
+use crate::server::db::otps::changes::{Move, OtpChanges, Selection};
+use crate::server::db::otps::{self as store};
+use crate::server::services::AccountScope;
 
-pub async fn cancel(
-    state: &AppState,
-    caller: &AccountScope,
-    raw: &Map<String, Value>,
-    who: &str,
-) -> ServiceResult<OtpRow> {
-    let f = Fields(raw);
-    let scope = f.scope(state.db(), caller).await?;
-    let request_id = f.required_text("requestID", 1, 64)?;
-    let reason = f.text("reason", 1, 200)?;
-    let row = sdr::load_row(state.db(), &scope, &request_id).await?;
-    let now = state.clock().now_ms();
-    let reason_text = reason.clone().unwrap_or_else(|| "requested".into());
-    // Only if it is still active and unexpired when the script runs (the condition of the final
-    // change).
-    let canceling = Otps::one(&row.sid).and(
-        &format!("status IN {ACTIVE} AND expires_at > $1"),
-        args![now],
-    );
-    let mut s = Script::new();
-    canceling.event(
-        &mut s,
-        now,
-        events::CANCELED,
-        &json!({"reason": reason_text, "by": who}),
-    );
-    if row.status_callback.is_some() {
-        canceling.callback(&mut s, now, "canceled");
-    }
-    canceling.update(
-        &mut s,
-        "status = 'canceled', cancel_reason = $1, canceled_at = $2, date_updated = $2",
-        args![reason_text.as_str(), now],
-    );
-    let changed = crate::server::db::commit_script(state.db(), s)
-        .await?
-        .last()
-        == Some(&1);
-    let mut current = sdr::reload(state.db(), &row.sid).await?;
-    if !changed {
-        let mut status = OtpStatus::parse(&current.status).unwrap_or(OtpStatus::Canceled);
-        if !status.is_final() {
-            // Still active, so it was overdue: it expires now, as a verify would find it.
-            verify::expire(state, &row.sid, now).await?;
-            current = sdr::reload(state.db(), &row.sid).await?;
-            status = OtpStatus::parse(&current.status).unwrap_or(OtpStatus::Expired);
-        }
-        return Err(already_final(status));
-    }
-    state.wake_workers();
-    Ok(current)
+#[derive(Debug, Clone)]
+pub struct CancelCommand {
+    /// The requestID as the caller gave it.
+    pub request_id: String,
+    /// Why, for the timeline (default "requested").
+    pub reason: Option<String>,
+    /// Who: `api` or `console`.
+    pub by: &'static str,
 }
 
-/// The contract's answer for canceling a final OTP: `409` with its status and the code of that
-/// state (7031–7035). A blocked OTP was never active: it answers as verify does (404, 7003).
-fn already_final(status: OtpStatus) -> ServiceError {
-    let err = final_state_error(status);
-    if status == OtpStatus::Blocked {
-        err
-    } else {
-        err.with_http_status(409)
+pub async fn cancel(svc: &OtpService, scope: &AccountScope, cmd: CancelCommand) -> OtpResult<Otp> {
+    let otp = load(svc, scope, &cmd.request_id).await?;
+    let now = svc.now();
+    let reason = cmd.reason.unwrap_or_else(|| "requested".into());
+    // Only if it is still active and unexpired when the changes run.
+    let mut changes = OtpChanges::new();
+    let canceled = changes
+        .apply(
+            Selection::one(&otp.sid).unexpired(now),
+            Move::Cancel { reason: &reason },
+            now,
+        )
+        .event(OtpEvent::Canceled {
+            reason: reason.clone(),
+            by: cmd.by.to_owned(),
+        })
+        .callback(otp.has_callback())
+        .push();
+    let moved = changes.commit(svc.db()).await?.moved(canceled) == 1;
+    let mut current = store::get(svc.db(), &otp.sid)
+        .await?
+        .ok_or(OtpError::NotFound)?;
+    if !moved {
+        if current.status.is_active() {
+            // Still active, so it was overdue: it expires now, as a verify would find it.
+            expire(svc, &current, now).await?;
+            current = store::get(svc.db(), &otp.sid)
+                .await?
+                .ok_or(OtpError::NotFound)?;
+        }
+        return Err(OtpError::NotCancelable(current.status));
     }
+    svc.signals().jobs_committed();
+    Ok(current)
 }

@@ -1,46 +1,57 @@
-//! The OTP use cases: send, verify, cancel, the SDR and search, the sandbox outbox, and the
-//! timeline events they write.
+//! The OTP use cases: send, verify, cancel, expire; the session detail record, search and the
+//! sandbox outbox. Typed commands in, domain results or an [`OtpError`] out; every status
+//! change is a transition the database's OTP store applies.
 pub mod cancel;
-pub mod changes;
-pub mod events;
-pub mod input;
-pub mod params;
+pub mod detail;
+pub mod error;
+pub mod expire;
+pub mod outbox;
 pub mod protection;
-pub mod sdr;
+pub mod search;
 pub mod send;
 pub mod verify;
 
-use crate::domain::{ErrorCode, OtpStatus};
-use crate::server::services::ServiceError;
+pub use error::{OtpError, OtpField, OtpResult};
 
-/// The answer for an OTP that is already in a final state (verify and cancel share it).
-pub fn final_state_error(status: OtpStatus) -> ServiceError {
-    let (code, message) = match status {
-        OtpStatus::Verified => (ErrorCode::AlreadyVerified, "This OTP was already verified."),
-        OtpStatus::Expired => (ErrorCode::Expired, "This OTP expired. Send a new one."),
-        OtpStatus::Canceled => (
-            ErrorCode::Canceled,
-            "This OTP was canceled. Send a new one.",
-        ),
-        OtpStatus::MaxAttempts => (
-            ErrorCode::TooManyAttempts,
-            "Too many wrong codes: this OTP is locked. Send a new one.",
-        ),
-        OtpStatus::Failed => (
-            ErrorCode::DeliveryFailed,
-            "Delivery failed on every channel. Send a new one.",
-        ),
-        OtpStatus::Blocked => (
-            ErrorCode::NotFound,
-            "This OTP was blocked by a limit and never sent.",
-        ),
-        OtpStatus::Pending | OtpStatus::Sent | OtpStatus::Delivered => {
-            (ErrorCode::Internal, "OTP is active.")
+use crate::server::clock::{Clock, Millis};
+use crate::server::db::Db;
+use crate::server::signals::Signals;
+use std::sync::Arc;
+
+/// What the OTP use cases work with: the database, the clock, the key of the codes' HMACs and
+/// seals, and the in-process wake-ups. Built once at start.
+#[derive(Clone)]
+pub struct OtpService {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    code_key: Arc<Vec<u8>>,
+    signals: Arc<Signals>,
+}
+
+impl OtpService {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, code_key: Vec<u8>, signals: Arc<Signals>) -> Self {
+        Self {
+            db,
+            clock,
+            code_key: Arc::new(code_key),
+            signals,
         }
-    };
-    ServiceError::with(
-        code,
-        message,
-        serde_json::json!({"status": status.as_str()}),
-    )
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn now(&self) -> Millis {
+        self.clock.now_ms()
+    }
+
+    /// The key of the codes' HMACs and seals.
+    pub(crate) fn code_key(&self) -> &[u8] {
+        &self.code_key
+    }
+
+    pub fn signals(&self) -> &Signals {
+        &self.signals
+    }
 }

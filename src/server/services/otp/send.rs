@@ -1,360 +1,459 @@
-//! `POST /2fa/send`: validate, protect the destination, supersede older OTPs, store the OTP with
-//! its code's HMAC, its sealed code and its first delivery job in one transaction, then answer.
-use super::changes::Otps;
-use super::events;
-use super::params::SendParams;
-use super::protection;
-use crate::args;
-use crate::domain::code;
-use crate::domain::{ErrorCode, OtpSid};
-use crate::on_db;
-use crate::server::clock::rfc3339;
+//! Send an OTP: check the command against the account, protect the destination, then store the
+//! OTP with its code's HMAC, its sealed code and its first delivery job in one transaction (or,
+//! when a named limit is full, record it as `blocked`), and answer.
+use super::{protection, OtpError, OtpField, OtpResult, OtpService};
+use crate::domain::code::{self, CodeType};
+use crate::domain::destination::Destination;
+use crate::domain::otp::{self as rules, CodeHash, SendReceipt, Voice};
+use crate::domain::phone::PhoneDestination;
+use crate::domain::{AccountStatus, Channel, EmailAddress, OtpSid, Problem, Workflow};
 use crate::server::crypto;
-use crate::server::db::script::{RunScript, Script};
-use crate::server::db::{self, otps::ACTIVE};
-use crate::server::services::{limits, AccountScope, ServiceError, ServiceResult};
-use crate::server::state::AppState;
-use serde_json::{json, Map, Value};
+use crate::server::db::limits::Charge;
+use crate::server::db::otps::send::{self as store, NewOtp, SendWrite, Written};
+use crate::server::services::AccountScope;
 
-/// What `send` answers: HTTP status and body (also what an idempotent replay returns).
+/// What to send. Values are parsed already; what is left out takes the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct SendCommand {
+    pub service: String,
+    /// The channels to try in order; default SMS only.
+    pub workflow: Option<Workflow>,
+    pub workflow_timeout_secs: Option<i64>,
+    pub to: Option<PhoneDestination>,
+    pub from: Option<String>,
+    pub email_to: Option<EmailAddress>,
+    pub email_from: Option<EmailAddress>,
+    pub subject: Option<String>,
+    /// A message text with `{code}`, instead of the template.
+    pub body: Option<String>,
+    pub language: Option<String>,
+    pub voice: Option<Voice>,
+    pub repeat: Option<i64>,
+    pub code_length: Option<usize>,
+    pub code_type: Option<CodeType>,
+    /// A code the caller chose, instead of a generated one.
+    pub code: Option<String>,
+    pub expiry_secs: Option<i64>,
+    pub max_attempts: Option<i64>,
+    pub keep_old_otp_active: bool,
+    /// Named limits to charge: (limit name, key).
+    pub limits: Vec<(String, String)>,
+    pub status_callback: Option<String>,
+    pub reference: Option<String>,
+}
+
+/// An `Idempotency-Key` and a fingerprint of the request it came with.
 #[derive(Debug, Clone)]
-pub struct SendOutcome {
-    pub status: u16,
-    pub body: Value,
-    pub replayed: bool,
+pub struct IdempotencyKey {
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// How a send ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendResult {
+    /// Accepted: the OTP is `pending` and its delivery is queued.
+    Accepted(SendReceipt),
+    /// Refused by a named limit: recorded as `blocked`, never delivered.
+    Blocked(SendReceipt),
+    /// The same `Idempotency-Key` was used in the last 24 hours: what that request got.
+    Replayed(SendReceipt),
+}
+
+impl SendResult {
+    pub fn receipt(&self) -> &SendReceipt {
+        match self {
+            SendResult::Accepted(r) | SendResult::Blocked(r) | SendResult::Replayed(r) => r,
+        }
+    }
+
+    pub fn request_id(&self) -> &OtpSid {
+        match self.receipt() {
+            SendReceipt::Accepted { request_id, .. } | SendReceipt::Blocked { request_id, .. } => {
+                request_id
+            }
+        }
+    }
 }
 
 pub async fn send(
-    state: &AppState,
-    caller: &AccountScope,
-    raw: &Map<String, Value>,
-    idempotency_key: Option<&str>,
-) -> ServiceResult<SendOutcome> {
-    let params = SendParams::parse(raw)?;
-    let scope = caller
-        .act_as(state.db(), params.account_sid.as_ref())
-        .await?;
-    // A parent may still read a suspended or closed sub-account's history, but not send for it
-    // (its own credentials are refused altogether).
-    if scope.account().status != crate::domain::AccountStatus::Active {
-        return Err(ServiceError::forbidden(format!(
-            "Account {} is {}: it cannot send codes until it is active again.",
-            scope.sid(),
-            scope.account().status.as_str()
-        )));
-    }
-    let account = scope.sid().as_str().to_owned();
-    let db = state.db();
-    let now = state.clock().now_ms();
-
-    let request_hash = crypto::hash_token(&Value::Object(raw.clone()).to_string());
-    if let Some(key) = idempotency_key {
-        if key.is_empty() || key.len() > 128 {
-            return Err(ServiceError::invalid(
-                "Idempotency-Key",
-                "The Idempotency-Key header must be 1–128 characters.",
-            ));
-        }
-        if let Some(found) = replay(state, &account, key, &request_hash).await? {
-            return Ok(found);
+    svc: &OtpService,
+    scope: &AccountScope,
+    cmd: SendCommand,
+    idempotency: Option<IdempotencyKey>,
+) -> OtpResult<SendResult> {
+    ensure_can_send(scope)?;
+    let plan = Plan::of(cmd)?;
+    if let Some(key) = &idempotency {
+        if let Some(found) = replay(svc, scope, key).await? {
+            return Ok(SendResult::Replayed(found));
         }
     }
-
-    let charges = limits::resolve(db, &account, &params.limits).await?;
-    let pg = matches!(db, crate::server::db::Db::Postgres(_));
-    let dest = params.destination();
-    protection::check(db, &account, &dest, now).await?;
-
-    let sid = OtpSid::generate();
-    let the_code = match &params.code {
-        Some(c) => c.clone(),
-        None => {
-            let mut bytes = crypto::random_bytes::<64>().into_iter().cycle();
-            let mut fresh = || -> u8 {
-                // 64 random bytes are far more than any code needs; refill if ever exhausted.
-                bytes
-                    .next()
-                    .unwrap_or_else(|| crypto::random_bytes::<1>()[0])
-            };
-            code::generate(params.code_length, params.code_type, &mut fresh)
+    let charges = resolve_limits(svc, scope, &plan.cmd.limits).await?;
+    let now = svc.now();
+    protection::check(svc, scope.sid(), &plan.destination, now).await?;
+    let (otp, sealed) = plan.new_otp(svc, scope, now);
+    let accepted = receipt(&otp);
+    let written = write(svc, &plan, &otp, &sealed, &charges, &idempotency, &accepted).await?;
+    match written {
+        Written::Accepted => {
+            svc.signals().jobs_committed();
+            tracing::info!(request_id = %otp.sid, account = %scope.sid(), channel = otp.workflow.first().as_str(), "otp accepted");
+            Ok(SendResult::Accepted(accepted))
         }
-    };
-    let key = &state.inner.secrets.code_hash_key;
-    let code_hash = crypto::code_hmac(key, sid.as_str(), &the_code);
-    let sealed = crypto::seal(key, sid.as_str(), &the_code);
-    drop(the_code);
-
-    let expires_at = now + params.expiry_secs * 1000;
-    let first = params.workflow[0];
-    let workflow_text = params
-        .workflow
-        .iter()
-        .map(|c| c.as_str())
-        .collect::<Vec<_>>()
-        .join(",");
-    let limits_json = if params.limits.is_empty() {
-        None
-    } else {
-        Some(
-            Value::Object(
-                params
-                    .limits
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                    .collect(),
-            )
-            .to_string(),
-        )
-    };
-    let mut body = json!({
-        "code": 200,
-        "message": "OK",
-        "requestID": sid.as_str(),
-        "status": "pending",
-        "channel": first.as_str(),
-        "expiresAt": rfc3339(expires_at),
-        "attemptsLeft": params.max_attempts,
-    });
-    if let Some(to) = &params.to {
-        body["to"] = Value::String(to.as_str().to_owned());
-    }
-    if let Some(e) = &params.email_to {
-        body["emailTo"] = Value::String(e.as_str().to_owned());
-    }
-    let created_detail = json!({
-        "channel": first.as_str(),
-        "workflow": workflow_text,
-        "expiresAt": rfc3339(expires_at),
-        "maxAttempts": params.max_attempts,
-        "reference": params.reference,
-    });
-
-    // The OTP row, written in both the accepted and the blocked path.
-    let insert_otp = args![
-        sid.as_str(),
-        account.as_str(),
-        params.service.as_str(),
-        params.reference.as_deref(),
-        first.as_str(),
-        workflow_text.as_str(),
-        params.workflow_timeout as i32,
-        params.to.as_ref().map(|t| t.as_str()),
-        params.from.as_deref(),
-        params.email_to.as_ref().map(|e| e.as_str()),
-        params.email_from.as_ref().map(|e| e.as_str()),
-        params.subject.as_deref(),
-        params.body.as_deref(),
-        params.to.as_ref().and_then(|t| t.country()),
-        params.language.as_str(),
-        params.voice.as_str(),
-        params.repeat as i32,
-        code_hash.as_str(),
-        params.code_length as i32,
-        params.code_type.as_str(),
-        expires_at,
-        params.max_attempts as i32,
-        params.status_callback.as_deref(),
-        limits_json.as_deref(),
-        now
-    ];
-    // What an accepted send writes, as one script: limit hits, the older OTPs it supersedes
-    // (unless kept active), the OTP, its sealed code, its events and its first delivery job.
-    let mut accepted = Script::new();
-    for c in &charges {
-        let longest = c.buckets.iter().map(|b| b.interval).max().unwrap_or(0) * 1000;
-        accepted.push(
-            limits::INSERT_HIT,
-            args![c.limit_sid.as_str(), c.key.as_str(), now, sid.as_str()],
-        );
-        accepted.push(
-            limits::PRUNE_HITS,
-            args![c.limit_sid.as_str(), c.key.as_str(), now - longest],
-        );
-    }
-    if !params.keep_old_otp_active {
-        let older = Otps::of_destination(&account, &params.service, dest.column(), dest.value())
-            .and(&format!("status IN {ACTIVE}"), args![]);
-        older.event(
-            &mut accepted,
-            now,
-            events::SUPERSEDED,
-            &json!({"reason": "superseded", "by": sid.as_str()}),
-        );
-        older.callback(&mut accepted, now, "canceled");
-        older.update(
-            &mut accepted,
-            "status = 'canceled', cancel_reason = 'superseded', canceled_at = $1, date_updated = $1",
-            args![now],
-        );
-    }
-    accepted.push(db::otps::INSERT, insert_otp.clone());
-    accepted.push(
-        "INSERT INTO otp_codes (otp_sid, sealed) VALUES ($1, $2)",
-        args![sid.as_str(), sealed.as_str()],
-    );
-    let new_otp = Otps::one(sid.as_str());
-    new_otp.event(&mut accepted, now, events::CREATED, &created_detail);
-    for c in &charges {
-        new_otp.event(
-            &mut accepted,
-            now,
-            events::LIMIT_CHECK,
-            &json!({"limit": c.name, "key": c.key, "result": "ok"}),
-        );
-    }
-    accepted.push(
-        db::otps::INSERT_JOB,
-        args!["deliver", sid.as_str(), 0i32, now],
-    );
-
-    // Most sends have no idempotency key and no named limit: nothing to read or decide inside
-    // the transaction, so the script commits with whatever else is being written (group commit).
-    let result: Result<TxOutcome, sqlx::Error> = if idempotency_key.is_none() && charges.is_empty()
-    {
-        db::commit_script(db, accepted)
-            .await
-            .map(|_| TxOutcome::Accepted)
-    } else {
-        on_db!(db, pool => async {
-        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        if let Some(key) = idempotency_key {
-            let inserted = sqlx::query(
-                "INSERT INTO idempotency_keys (account_sid, idem_key, request_hash, status, response, date_created) \
-                 VALUES ($1, $2, $3, 200, $4, $5) ON CONFLICT (account_sid, idem_key) DO NOTHING",
-            )
-            .bind(&account).bind(key).bind(&request_hash).bind(body.to_string()).bind(now)
-            .execute(&mut *tx).await?.rows_affected();
-            if inserted == 0 {
-                tx.rollback().await?;
-                return Ok(TxOutcome::Replay);
-            }
+        Written::Blocked(refusal) => {
+            tracing::info!(request_id = %otp.sid, account = %scope.sid(), "otp blocked by a limit");
+            Ok(SendResult::Blocked(SendReceipt::Blocked {
+                request_id: otp.sid,
+                limit: refusal.limit.clone(),
+                bucket: refusal.bucket.clone(),
+                retry_after: refusal.retry_after(),
+            }))
         }
-        // Named limits: every bucket of every limit must have room. Serialized per (limit, key).
-        let mut block: Option<(String, String, i64)> = None;
-        let mut full: Vec<&str> = Vec::new();
-        for c in &charges {
-            if pg {
-                sqlx::query(limits::PG_LOCK_KEY).bind(format!("{}|{}", c.limit_sid, c.key)).execute(&mut *tx).await?;
-            }
-            for b in &c.buckets {
-                let nth: Option<i64> = sqlx::query_scalar(limits::NTH_NEWEST_HIT)
-                    .bind(&c.limit_sid).bind(&c.key).bind(b.max_otp - 1)
-                    .fetch_optional(&mut *tx).await?;
-                if let Some(wait) = crate::domain::limit::wait_ms(b, nth, now) {
-                    full.push(c.name.as_str());
-                    if block.as_ref().is_none_or(|(_, _, w)| wait > *w) {
-                        block = Some((c.name.clone(), b.name.clone(), wait));
-                    }
-                }
-            }
-        }
-        if let Some((limit_name, bucket, wait)) = block {
-            let retry_after = (wait + 999) / 1000;
-            let blocked_by = charges.iter().find(|c| c.name == limit_name).map(|c| c.limit_sid.clone());
-            let answer = blocked_answer(&limit_name, &bucket, retry_after, sid.as_str());
-            let mut blocked = Script::new();
-            blocked.push(db::otps::INSERT, insert_otp);
-            new_otp.update(&mut blocked, "status = 'blocked', blocked_by = $1", args![blocked_by]);
-            new_otp.event(&mut blocked, now, events::CREATED, &created_detail);
-            for c in &charges {
-                let result = if full.contains(&c.name.as_str()) { "full" } else { "ok" };
-                new_otp.event(&mut blocked, now, events::LIMIT_CHECK, &json!({"limit": c.name, "key": c.key, "result": result}));
-            }
-            new_otp.event(&mut blocked, now, events::BLOCKED, &json!({"limit": limit_name, "bucket": bucket, "retryAfter": retry_after}));
-            if let Some(key) = idempotency_key {
-                blocked.push(
-                    "UPDATE idempotency_keys SET status = 429, response = $1 WHERE account_sid = $2 AND idem_key = $3",
-                    args![answer.to_string(), account.as_str(), key],
-                );
-            }
-            tx.run(&blocked).await?;
-            tx.commit().await?;
-            return Ok(TxOutcome::Blocked(answer));
-        }
-        tx.run(&accepted).await?;
-        tx.commit().await?;
-        Ok(TxOutcome::Accepted)
-    }.await)
-    };
-
-    let outcome = result?;
-    if let TxOutcome::Blocked(answer) = outcome {
-        tracing::info!(request_id = %sid, account = %account, "otp blocked by a limit");
-        return Err(ServiceError::with(
-            ErrorCode::LimitExceeded,
-            answer["message"].as_str().unwrap_or_default(),
-            json!({"limit": answer["limit"], "bucket": answer["bucket"], "retryAfter": answer["retryAfter"], "requestID": answer["requestID"]}),
-        ));
-    }
-    if matches!(outcome, TxOutcome::Replay) {
         // Another request with this key won the race: answer what it answered.
-        let key = idempotency_key.unwrap_or_default();
-        return replay(state, &account, key, &request_hash)
-            .await?
-            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("idempotency record vanished")));
+        Written::Replay => match idempotency.as_ref() {
+            Some(key) => replay(svc, scope, key)
+                .await?
+                .map(SendResult::Replayed)
+                .ok_or_else(|| anyhow::anyhow!("idempotency record vanished").into()),
+            None => Err(anyhow::anyhow!("replay without an idempotency key").into()),
+        },
     }
-    state.wake_workers();
-    tracing::info!(request_id = %sid, account = %account, channel = first.as_str(), "otp accepted");
-    Ok(SendOutcome {
-        status: 200,
-        body,
-        replayed: false,
-    })
+}
+
+/// A parent may still read a suspended or closed sub-account's history, but not send for it
+/// (its own credentials are refused altogether).
+fn ensure_can_send(scope: &AccountScope) -> OtpResult<()> {
+    let account = scope.account();
+    if account.status != AccountStatus::Active {
+        return Err(OtpError::AccountInactive {
+            account: account.sid.clone(),
+            status: account.status,
+        });
+    }
+    Ok(())
+}
+
+/// The command with its defaults and the rules that span fields applied.
+struct Plan {
+    cmd: SendCommand,
+    workflow: Workflow,
+    destination: Destination,
+    code_length: usize,
+}
+
+impl Plan {
+    fn of(mut cmd: SendCommand) -> OtpResult<Plan> {
+        let workflow = cmd
+            .workflow
+            .take()
+            .unwrap_or_else(|| Workflow::single(Channel::Sms));
+        check(&cmd, &workflow)?;
+        let destination = match (&cmd.to, &cmd.email_to) {
+            (Some(p), _) => Destination::Phone(p.clone()),
+            (None, Some(e)) => Destination::Email(e.clone()),
+            (None, None) => unreachable!("every workflow needs a phone or an email destination"),
+        };
+        // A caller's own code sets the length.
+        let code_length = match &cmd.code {
+            Some(c) => c.len(),
+            None => cmd.code_length.unwrap_or(rules::DEFAULT_CODE_LENGTH),
+        };
+        Ok(Plan {
+            cmd,
+            workflow,
+            destination,
+            code_length,
+        })
+    }
+
+    /// The OTP to store, and its code sealed for delivery (the code itself is dropped here).
+    fn new_otp(&self, svc: &OtpService, scope: &AccountScope, now: i64) -> (NewOtp, String) {
+        let c = &self.cmd;
+        let sid = OtpSid::generate();
+        let code_type = c.code_type.unwrap_or_default();
+        let the_code = c
+            .code
+            .clone()
+            .unwrap_or_else(|| generate_code(self.code_length, code_type));
+        let code_hash = CodeHash(crypto::code_hmac(svc.code_key(), sid.as_str(), &the_code));
+        let sealed = crypto::seal(svc.code_key(), sid.as_str(), &the_code);
+        drop(the_code);
+        let mut limits = c.limits.clone();
+        limits.sort();
+        let otp = NewOtp {
+            sid,
+            account_sid: scope.sid().clone(),
+            service: c.service.clone(),
+            reference: c.reference.clone(),
+            workflow: self.workflow.clone(),
+            workflow_timeout_secs: c
+                .workflow_timeout_secs
+                .unwrap_or(rules::DEFAULT_WORKFLOW_TIMEOUT_SECS),
+            to: c.to.as_ref().map(|t| t.as_str().to_owned()),
+            from: c.from.clone(),
+            email_to: c.email_to.as_ref().map(|e| e.as_str().to_owned()),
+            email_from: c.email_from.as_ref().map(|e| e.as_str().to_owned()),
+            subject: c.subject.clone(),
+            body: c.body.clone(),
+            country_code: c.to.as_ref().and_then(|t| t.country()).map(str::to_owned),
+            language: c
+                .language
+                .clone()
+                .unwrap_or_else(|| rules::DEFAULT_LANGUAGE.to_owned()),
+            voice: c.voice.unwrap_or_default(),
+            repeat: c.repeat.unwrap_or(rules::DEFAULT_REPEAT),
+            code_hash,
+            code_length: self.code_length as i64,
+            code_type,
+            expires_at: now + c.expiry_secs.unwrap_or(rules::DEFAULT_EXPIRY_SECS) * 1000,
+            max_attempts: c.max_attempts.unwrap_or(rules::DEFAULT_MAX_ATTEMPTS),
+            status_callback: c.status_callback.clone(),
+            limits,
+            date_created: now,
+        };
+        (otp, sealed)
+    }
+}
+
+/// The rules that span a command's fields: the destinations its channels need, how many limits.
+fn check(cmd: &SendCommand, workflow: &Workflow) -> OtpResult<()> {
+    if workflow.uses_phone() && cmd.to.is_none() {
+        return Err(OtpError::Invalid {
+            field: OtpField::To,
+            problem: Problem::says(
+                "is required for sms and call: an E.164 number like +14155550100.",
+            ),
+        });
+    }
+    if workflow.uses_email() && cmd.email_to.is_none() {
+        return Err(OtpError::Invalid {
+            field: OtpField::EmailTo,
+            problem: Problem::says("is required for the email channel."),
+        });
+    }
+    if cmd.limits.len() > rules::MAX_LIMITS_PER_SEND {
+        return Err(OtpError::Invalid {
+            field: OtpField::Limits,
+            problem: Problem::says(format!(
+                "may name at most {} limits.",
+                rules::MAX_LIMITS_PER_SEND
+            )),
+        });
+    }
+    Ok(())
+}
+
+/// A fresh code from the operating system's random source, drawn without bias.
+fn generate_code(len: usize, kind: CodeType) -> String {
+    let mut bytes = crypto::random_bytes::<64>().into_iter();
+    // 64 random bytes are far more than any code needs; refill if ever exhausted.
+    let mut fresh = || {
+        bytes
+            .next()
+            .unwrap_or_else(|| crypto::random_bytes::<1>()[0])
+    };
+    code::generate(len, kind, &mut fresh)
+}
+
+/// The answer of an accepted send.
+fn receipt(otp: &NewOtp) -> SendReceipt {
+    SendReceipt::Accepted {
+        request_id: otp.sid.clone(),
+        channel: otp.workflow.first(),
+        to: otp.to.clone(),
+        email_to: otp.email_to.clone(),
+        expires_at: otp.expires_at,
+        attempts_left: otp.max_attempts,
+    }
+}
+
+async fn write(
+    svc: &OtpService,
+    plan: &Plan,
+    otp: &NewOtp,
+    sealed: &str,
+    charges: &[Charge],
+    idempotency: &Option<IdempotencyKey>,
+    accepted: &SendReceipt,
+) -> OtpResult<Written> {
+    let supersede = (!plan.cmd.keep_old_otp_active).then_some(&plan.destination);
+    let w = SendWrite {
+        otp,
+        sealed_code: sealed,
+        supersede,
+        charges,
+        idempotency: idempotency
+            .as_ref()
+            .map(|k| (k.key.as_str(), k.request_hash.as_str())),
+        accepted,
+    };
+    Ok(store::write(svc.db(), &w).await?)
 }
 
 /// The stored answer for an idempotency key used within 24 h, if any.
 async fn replay(
-    state: &AppState,
-    account: &str,
-    key: &str,
-    request_hash: &str,
-) -> ServiceResult<Option<SendOutcome>> {
-    let cutoff = state.clock().now_ms() - 24 * 60 * 60 * 1000;
-    let row: Option<(String, i32, String, i64)> = on_db!(state.db(), pool => sqlx::query_as(
-        "SELECT request_hash, status, response, date_created FROM idempotency_keys WHERE account_sid = $1 AND idem_key = $2")
-        .bind(account).bind(key).fetch_optional(pool).await)?;
-    let Some((hash, status, response, created)) = row else {
+    svc: &OtpService,
+    scope: &AccountScope,
+    key: &IdempotencyKey,
+) -> OtpResult<Option<SendReceipt>> {
+    use crate::server::db::idempotency;
+    let cutoff = svc.now() - 24 * 60 * 60 * 1000;
+    let Some(found) = idempotency::find(svc.db(), scope.sid(), &key.key).await? else {
         return Ok(None);
     };
-    if created <= cutoff {
+    if found.date_created <= cutoff {
         // Expired key: forget it and treat the request as new.
-        on_db!(state.db(), pool => sqlx::query("DELETE FROM idempotency_keys WHERE account_sid = $1 AND idem_key = $2 AND date_created <= $3")
-            .bind(account).bind(key).bind(cutoff).execute(pool).await.map(|_| ()))?;
+        idempotency::forget_if_older(svc.db(), scope.sid(), &key.key, cutoff).await?;
         return Ok(None);
     }
-    if hash != request_hash {
-        return Err(ServiceError::Rule {
-            code: ErrorCode::InvalidParameter,
-            message: "This Idempotency-Key was already used with a different request in the last 24 hours.".into(),
-            field: Some("Idempotency-Key"),
+    if found.request_hash != key.request_hash {
+        return Err(OtpError::IdempotencyKeyReused);
+    }
+    Ok(Some(found.receipt))
+}
+
+/// The named limits of a send as charges, in (limit, key) order (so concurrent sends lock them
+/// in one order). An unknown name is refused.
+async fn resolve_limits(
+    svc: &OtpService,
+    scope: &AccountScope,
+    named: &[(String, String)],
+) -> OtpResult<Vec<Charge>> {
+    let mut out = Vec::with_capacity(named.len());
+    for (name, key) in named {
+        if key.is_empty() || key.chars().count() > 256 {
+            return Err(OtpError::Invalid {
+                field: OtpField::Limits,
+                problem: Problem::sentence(format!(
+                    "The key for limit {name:?} must be 1–256 characters."
+                )),
+            });
+        }
+        let limit = crate::server::db::limits::find_by_name(svc.db(), scope.sid(), name)
+            .await?
+            .ok_or_else(|| OtpError::UnknownLimit(name.clone()))?;
+        out.push(Charge {
+            limit_sid: limit.sid,
+            name: limit.name,
+            key: key.clone(),
+            buckets: limit.buckets,
         });
     }
-    let body: Value =
-        serde_json::from_str(&response).map_err(|e| anyhow::anyhow!("stored response: {e}"))?;
-    Ok(Some(SendOutcome {
-        status: status as u16,
-        body,
-        replayed: true,
-    }))
+    out.sort_by(|a, b| (&a.limit_sid, &a.key).cmp(&(&b.limit_sid, &b.key)));
+    Ok(out)
 }
 
-enum TxOutcome {
-    Accepted,
-    /// Another request with the same Idempotency-Key committed first.
-    Replay,
-    /// Refused by a named limit; recorded as `blocked`. Holds the 429 answer.
-    Blocked(Value),
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::clock::SystemClock;
+    use std::sync::Arc;
 
-fn blocked_answer(limit: &str, bucket: &str, retry_after: i64, request_id: &str) -> Value {
-    json!({
-        "code": 429,
-        "errorCode": ErrorCode::LimitExceeded.code(),
-        "message": format!("Limit {limit:?} exceeded (bucket {bucket:?}): the next send is accepted in {retry_after} s."),
-        "moreInfo": format!("/2fa/errors#{}", ErrorCode::LimitExceeded.code()),
-        "limit": limit,
-        "bucket": bucket,
-        "retryAfter": retry_after,
-        "requestID": request_id,
-    })
+    fn svc() -> OtpService {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .connect_lazy("sqlite::memory:")
+            .unwrap();
+        OtpService::new(
+            crate::server::db::Db::Sqlite(pool),
+            Arc::new(SystemClock),
+            vec![7; 32],
+            Default::default(),
+        )
+    }
+
+    fn scope() -> AccountScope {
+        AccountScope::authenticated(crate::server::services::scope::Account {
+            sid: crate::domain::AccountSid::parse(&format!("AC{}", "a".repeat(32))).unwrap(),
+            parent_sid: None,
+            friendly_name: "A".into(),
+            status: AccountStatus::Active,
+            date_created: 0,
+            date_updated: 0,
+        })
+    }
+
+    fn to(raw: &str) -> Option<PhoneDestination> {
+        Some(PhoneDestination::parse(raw).unwrap())
+    }
+
+    #[tokio::test]
+    async fn defaults() {
+        let cmd = SendCommand {
+            service: "MyApp".into(),
+            to: to("+14155550100"),
+            ..Default::default()
+        };
+        let plan = Plan::of(cmd).unwrap();
+        let (otp, sealed) = plan.new_otp(&svc(), &scope(), 1_000);
+        assert_eq!(otp.workflow, Workflow::single(Channel::Sms));
+        assert_eq!(
+            (
+                otp.code_length,
+                otp.expires_at,
+                otp.max_attempts,
+                otp.repeat
+            ),
+            (6, 601_000, 5, 2)
+        );
+        assert_eq!((otp.language.as_str(), otp.voice), ("en-US", Voice::Woman));
+        assert_eq!(otp.country_code.as_deref(), Some("US"));
+        assert_eq!(otp.code_type, CodeType::Numeric);
+        // Only a keyed hash and a seal of the code are kept.
+        let code = crypto::open(&[7; 32], otp.sid.as_str(), &sealed).unwrap();
+        assert_eq!(code.len(), 6);
+        assert!(crypto::code_matches(
+            &[7; 32],
+            otp.sid.as_str(),
+            &code,
+            &otp.code_hash.0
+        ));
+    }
+
+    #[test]
+    fn rules_that_span_fields_name_their_field() {
+        let needs = |workflow: Vec<Channel>, cmd: SendCommand| {
+            let w = Workflow::new(workflow).unwrap();
+            match check(&cmd, &w) {
+                Err(OtpError::Invalid { field, .. }) => Some(field),
+                Ok(()) => None,
+                Err(other) => panic!("{other:?}"),
+            }
+        };
+        let base = SendCommand {
+            service: "x".into(),
+            ..Default::default()
+        };
+        assert_eq!(needs(vec![Channel::Sms], base.clone()), Some(OtpField::To));
+        assert_eq!(
+            needs(vec![Channel::Email], base.clone()),
+            Some(OtpField::EmailTo)
+        );
+        let both = SendCommand {
+            to: to("+14155550100"),
+            email_to: Some(EmailAddress::parse("a@example.com").unwrap()),
+            ..base.clone()
+        };
+        assert_eq!(
+            needs(vec![Channel::Sms, Channel::Email], both.clone()),
+            None
+        );
+        let many = SendCommand {
+            limits: (0..6).map(|i| (format!("l{i}"), "k".to_owned())).collect(),
+            ..both
+        };
+        assert_eq!(needs(vec![Channel::Sms], many), Some(OtpField::Limits));
+    }
+
+    #[test]
+    fn a_callers_code_sets_the_length() {
+        let cmd = SendCommand {
+            service: "x".into(),
+            to: to("+14155550100"),
+            code: Some("AB12".into()),
+            code_length: Some(8),
+            ..Default::default()
+        };
+        assert_eq!(Plan::of(cmd).unwrap().code_length, 4);
+    }
 }

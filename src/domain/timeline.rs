@@ -1,0 +1,110 @@
+//! The timeline of an OTP: every event its session detail record shows, written in the same
+//! transaction as the change it records. (How an event is stored is the database's business.)
+use super::ids::OtpSid;
+use super::otp::{Channel, Millis};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OtpEvent {
+    Created {
+        channel: Channel,
+        workflow: String,
+        expires_at: Millis,
+        max_attempts: i64,
+        reference: Option<String>,
+    },
+    /// A named limit was checked for this send.
+    LimitCheck {
+        limit: String,
+        key: String,
+        full: bool,
+    },
+    Blocked {
+        limit: String,
+        bucket: String,
+        retry_after: i64,
+    },
+    /// Canceled because `by` took its place.
+    Superseded {
+        by: OtpSid,
+    },
+    AttemptSent {
+        channel: Channel,
+        provider: String,
+        provider_sid: String,
+    },
+    DeliveryReport {
+        channel: Channel,
+        status: String,
+    },
+    DeliveryFailed {
+        channel: Channel,
+        provider: String,
+        error: String,
+    },
+    DeliveryRetry {
+        channel: Channel,
+        provider: String,
+        error: String,
+        try_no: i64,
+        retry_at: Millis,
+    },
+    Fallback {
+        from: Channel,
+        to: Channel,
+        reason: String,
+    },
+    Failed {
+        last_channel: Channel,
+        error: String,
+    },
+    VerifyFailed {
+        attempts_left: i64,
+    },
+    Verified,
+    Locked {
+        attempts: i64,
+    },
+    Canceled {
+        reason: String,
+        by: String,
+    },
+    Expired,
+    Callback {
+        status: String,
+        url: String,
+        answer: CallbackAnswer,
+        try_no: i64,
+        will_retry: bool,
+    },
+}
+
+/// What a status callback's receiver answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackAnswer {
+    Status(u16),
+    Timeout,
+    ConnectionFailed,
+}
+
+impl OtpEvent {
+    /// The event's type, as the SDR names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OtpEvent::Created { .. } => "created",
+            OtpEvent::LimitCheck { .. } => "limit_check",
+            OtpEvent::Blocked { .. } => "blocked",
+            OtpEvent::Superseded { .. } | OtpEvent::Canceled { .. } => "canceled",
+            OtpEvent::AttemptSent { .. } => "attempt_sent",
+            OtpEvent::DeliveryReport { .. } => "delivery_report",
+            OtpEvent::DeliveryFailed { .. } => "delivery_failed",
+            OtpEvent::DeliveryRetry { .. } => "delivery_retry",
+            OtpEvent::Fallback { .. } => "fallback",
+            OtpEvent::Failed { .. } => "failed",
+            OtpEvent::VerifyFailed { .. } => "verify_failed",
+            OtpEvent::Verified => "verified",
+            OtpEvent::Locked { .. } => "max_attempts",
+            OtpEvent::Expired => "expired",
+            OtpEvent::Callback { .. } => "callback",
+        }
+    }
+}

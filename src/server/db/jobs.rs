@@ -1,0 +1,191 @@
+//! The durable job queue: deliveries, workflow fallbacks and status callbacks. Jobs are claimed
+//! with a lease, so several server processes can share one database and a crashed worker's job
+//! is taken up again once its lease runs out.
+use crate::args;
+use crate::domain::{OtpSid, OtpStatus};
+use crate::server::clock::Millis;
+use crate::server::db::script::Script;
+use crate::server::db::Db;
+use anyhow::Context;
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Deliver a workflow step through its provider.
+    Deliver,
+    /// The workflow timer: move on to the next channel if the step was not verified in time.
+    Fallback,
+    /// Post a status callback.
+    Callback,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Deliver => "deliver",
+            JobKind::Fallback => "fallback",
+            JobKind::Callback => "callback",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [JobKind::Deliver, JobKind::Fallback, JobKind::Callback]
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+    }
+}
+
+/// A claimed job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    /// `None`: a kind this version does not know (it is completed with an error).
+    pub kind: Option<JobKind>,
+    pub otp_sid: OtpSid,
+    /// The workflow step a delivery or fallback is for.
+    pub step: usize,
+    /// Tries so far, this one included.
+    pub tries: i64,
+    /// For a callback: the status it reports.
+    pub callback_status: Option<OtpStatus>,
+    /// When the change a callback reports happened.
+    pub created_at: Option<Millis>,
+    pub(crate) raw_kind: String,
+}
+
+impl Job {
+    pub fn kind_name(&self) -> &str {
+        &self.raw_kind
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: i64,
+    kind: String,
+    otp_sid: String,
+    step: i32,
+    tries: i32,
+    payload: Option<String>,
+    created_at: Option<Millis>,
+    run_at: Millis,
+}
+
+/// Jobs one claim takes at most (one write instead of one per job; each keeps its own lease).
+pub const CLAIM_BATCH: i64 = 16;
+
+/// Claims up to [`CLAIM_BATCH`] of the oldest due jobs (unclaimed, or whose lease ran out) for
+/// `owner` until `now + lease_ms`, oldest first. Exactly one worker wins a job: the UPDATE
+/// re-checks the lease, and PostgreSQL skips rows another worker has locked.
+pub async fn claim(db: &Db, owner: &str, now: Millis, lease_ms: i64) -> anyhow::Result<Vec<Job>> {
+    let lock = match db {
+        Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        Db::Sqlite(_) => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET lease_owner = $1, lease_until = $2, tries = tries + 1 \
+         WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 \
+                      AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at, id LIMIT {CLAIM_BATCH}{lock}) \
+         AND done_at IS NULL AND (lease_until IS NULL OR lease_until < $3) \
+         RETURNING id, kind, otp_sid, step, tries, payload, created_at, run_at"
+    );
+    let mut rows: Vec<JobRow> = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_as(&sql)
+                .bind(owner)
+                .bind(now + lease_ms)
+                .bind(now)
+                .fetch_all(&crate::server::db::write_pool(pool))
+                .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(&sql)
+                .bind(owner)
+                .bind(now + lease_ms)
+                .bind(now)
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    // RETURNING has no order: run them oldest first.
+    rows.sort_by_key(|r| (r.run_at, r.id));
+    rows.into_iter()
+        .map(|r| {
+            Ok(Job {
+                id: r.id,
+                kind: JobKind::parse(&r.kind),
+                otp_sid: OtpSid::parse(&r.otp_sid).context("stored job OTP")?,
+                step: r.step.max(0) as usize,
+                tries: i64::from(r.tries),
+                callback_status: r.payload.as_deref().and_then(OtpStatus::parse),
+                created_at: r.created_at,
+                raw_kind: r.kind,
+            })
+        })
+        .collect()
+}
+
+/// A new job, due at `run_at`.
+pub(crate) fn insert(s: &mut Script, kind: JobKind, otp: &OtpSid, step: usize, run_at: Millis) {
+    s.push(
+        "INSERT INTO jobs (kind, otp_sid, step, run_at) VALUES ($1, $2, $3, $4)",
+        args![kind.as_str(), otp.as_str(), step as i32, run_at],
+    );
+}
+
+/// The job is done (with why, if it ended without doing its work).
+pub fn done(s: &mut Script, id: i64, now: Millis, error: Option<&str>) {
+    match error {
+        None => s.push("UPDATE jobs SET done_at = $1 WHERE id = $2", args![now, id]),
+        Some(e) => s.push(
+            "UPDATE jobs SET done_at = $1, last_error = $2 WHERE id = $3",
+            args![now, e, id],
+        ),
+    };
+}
+
+/// The job runs again at `run_at` (its lease released), and why.
+pub fn retry_later(s: &mut Script, id: i64, run_at: Millis, error: &str) {
+    s.push(
+        "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_at = $1, last_error = $2 WHERE id = $3",
+        args![run_at, error, id],
+    );
+}
+
+/// Completes a job on its own.
+pub async fn complete(db: &Db, id: i64, now: Millis, error: Option<&str>) -> anyhow::Result<()> {
+    let mut s = Script::new();
+    s.push(
+        "UPDATE jobs SET done_at = $1, last_error = $2 WHERE id = $3",
+        args![now, error, id],
+    );
+    crate::server::db::commit_script(db, s).await?;
+    Ok(())
+}
+
+/// Back-off for the n-th try: 1 s, 2 s, 4 s … capped at 5 minutes.
+pub fn backoff_ms(tries: i64) -> i64 {
+    let exp = tries.clamp(1, 20) as u32 - 1;
+    (1000i64 << exp.min(9)).min(5 * 60 * 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(backoff_ms(1), 1000);
+        assert_eq!(backoff_ms(2), 2000);
+        assert_eq!(backoff_ms(5), 16000);
+        assert_eq!(backoff_ms(30), 5 * 60 * 1000);
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for k in [JobKind::Deliver, JobKind::Fallback, JobKind::Callback] {
+            assert_eq!(JobKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(JobKind::parse("mail"), None);
+    }
+}

@@ -1,0 +1,311 @@
+//! Usage counters: OTPs per account, UTC day of creation, service, channel, country and current
+//! status, with their price. Database triggers append every OTP insert and change to
+//! `usage_deltas` inside the transaction that makes it; [`compact`] folds the deltas into
+//! `usage_daily`; readers add both, so a report always equals what the OTP table says.
+//! [`rebuild`] recomputes everything from the OTP table (repair) and says how much differed.
+use crate::domain::AccountSid;
+use crate::on_db;
+use crate::server::db::{BeginWrite, Db};
+use std::collections::BTreeMap;
+
+type ServiceResult<T> = anyhow::Result<T>;
+
+/// `(account_sid, day, service, channel, country_code, status)`.
+pub type UsageKey = (String, i64, String, String, String, String);
+/// `(count, price)`.
+pub type UsageValue = (i64, i64);
+
+type Row = (String, i64, String, String, String, String, i64, i64);
+
+/// Adds up `source` rows into `table`, keyed by `day_expr` (the day, or its month's first day).
+fn fold(table: &str, day_expr: &str, source: &str) -> String {
+    format!(
+        "INSERT INTO {table} (account_sid, day, service, channel, country_code, status, count, price) \
+         SELECT account_sid, {day_expr}, service, channel, country_code, status, SUM(count), SUM(price) FROM {source} WHERE true \
+         GROUP BY account_sid, {day_expr}, service, channel, country_code, status \
+         ON CONFLICT (account_sid, day, service, channel, country_code, status) \
+         DO UPDATE SET count = {table}.count + excluded.count, price = {table}.price + excluded.price"
+    )
+}
+
+/// The first day of `day`'s UTC month, in days since 1970-01-01, in SQL.
+fn month_of(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => "CAST(julianday(date(day * 86400, 'unixepoch', 'start of month')) - 2440587.5 AS INTEGER)",
+        Db::Postgres(_) => "(date_trunc('month', DATE '1970-01-01' + day::int)::date - DATE '1970-01-01')::bigint",
+    }
+}
+
+const FROM_OTPS: &str = "INSERT INTO usage_daily (account_sid, day, service, channel, country_code, status, count, price) \
+    SELECT account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status, COUNT(*), SUM(price) \
+    FROM otps GROUP BY account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status";
+
+/// Folds every committed delta into `usage_daily` and `usage_monthly`; answers how many deltas
+/// were folded. One
+/// compactor at a time (SQLite's write lock; a transaction-scoped advisory lock on PostgreSQL,
+/// where another instance already compacting means this one skips).
+pub async fn compact(db: &Db) -> ServiceResult<u64> {
+    let n = match db {
+        Db::Sqlite(pool) => {
+            let mut tx = pool.begin_write().await?;
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_deltas")
+                .fetch_one(&mut *tx)
+                .await?;
+            if n > 0 {
+                sqlx::query(&fold("usage_daily", "day", "usage_deltas"))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(&fold("usage_monthly", month_of(db), "usage_deltas"))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM usage_deltas")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            n as u64
+        }
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            let mine: bool = sqlx::query_scalar(
+                "SELECT pg_try_advisory_xact_lock(hashtext('smart2fa.usage.compact'))",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if !mine {
+                return Ok(0);
+            }
+            // Exactly the rows this statement deletes are the rows it adds up.
+            let sql = format!(
+                "WITH moved AS (DELETE FROM usage_deltas RETURNING account_sid, day, service, channel, country_code, status, count, price), \
+                 daily AS ({}), monthly AS ({}) SELECT COUNT(*) FROM moved",
+                fold("usage_daily", "day", "moved"),
+                fold("usage_monthly", month_of(db), "moved")
+            );
+            let n: i64 = sqlx::query_scalar(&sql).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            n as u64
+        }
+    };
+    Ok(n)
+}
+
+/// Every counter of `account` (all accounts when `None`) as the reports see them: folded
+/// counters plus pending deltas, zeros left out.
+pub async fn live(db: &Db, account: Option<&str>) -> ServiceResult<BTreeMap<UsageKey, UsageValue>> {
+    let rows: Vec<Row> =
+        on_db!(db, pool => sqlx::query_as::<_, Row>(LIVE).bind(account).fetch_all(pool).await)?;
+    Ok(collect(rows))
+}
+
+const LIVE: &str = "SELECT account_sid, day, service, channel, country_code, status, CAST(SUM(count) AS BIGINT), CAST(SUM(price) AS BIGINT) FROM ( \
+        SELECT account_sid, day, service, channel, country_code, status, count, price FROM usage_daily \
+          WHERE ($1 IS NULL OR account_sid = $1) \
+        UNION ALL \
+        SELECT account_sid, day, service, channel, country_code, status, count, price FROM usage_deltas \
+          WHERE ($1 IS NULL OR account_sid = $1)) AS u \
+        GROUP BY account_sid, day, service, channel, country_code, status";
+
+/// The same counters computed from the OTP table itself (the truth the counters must match).
+pub async fn from_otps(
+    db: &Db,
+    account: Option<&str>,
+) -> ServiceResult<BTreeMap<UsageKey, UsageValue>> {
+    let rows: Vec<Row> =
+        on_db!(db, pool => sqlx::query_as::<_, Row>(TRUTH).bind(account).fetch_all(pool).await)?;
+    Ok(collect(rows))
+}
+
+const TRUTH: &str = "SELECT account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status, \
+        COUNT(*), CAST(SUM(price) AS BIGINT) FROM otps WHERE ($1 IS NULL OR account_sid = $1) \
+        GROUP BY account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status";
+
+fn collect(rows: Vec<Row>) -> BTreeMap<UsageKey, UsageValue> {
+    rows.into_iter()
+        .filter(|r| r.6 != 0 || r.7 != 0)
+        .map(|(a, d, s, c, cc, st, n, p)| ((a, d, s, c, cc, st), (n, p)))
+        .collect()
+}
+
+/// What [`rebuild`] found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Counter rows written.
+    pub rows: u64,
+    /// Counters whose live value differed from the OTP table before the rebuild.
+    pub differences: usize,
+}
+
+/// Recomputes every counter from the OTP table while OTP writes wait (SQLite's write lock; a
+/// SHARE lock on `otps` on PostgreSQL), then answers how many counters had differed.
+pub async fn rebuild(db: &Db) -> ServiceResult<Rebuilt> {
+    let (rows, live, truth) = on_db!(db, pool => async {
+        let mut tx = pool.begin_write().await?;
+        if matches!(db, Db::Postgres(_)) {
+            sqlx::query("LOCK TABLE otps IN SHARE MODE").execute(&mut *tx).await?;
+        }
+        // Compared inside the lock, so concurrent sends cannot show up as differences.
+        let none: Option<&str> = None;
+        let live: Vec<Row> = sqlx::query_as(LIVE).bind(none).fetch_all(&mut *tx).await?;
+        let truth: Vec<Row> = sqlx::query_as(TRUTH).bind(none).fetch_all(&mut *tx).await?;
+        sqlx::query("DELETE FROM usage_deltas").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM usage_daily").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM usage_monthly").execute(&mut *tx).await?;
+        let rows = sqlx::query(FROM_OTPS).execute(&mut *tx).await?.rows_affected();
+        sqlx::query(&fold("usage_monthly", month_of(db), "usage_daily")).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>((rows, live, truth))
+    }.await)?;
+    let (live, truth) = (collect(live), collect(truth));
+    let keys: std::collections::BTreeSet<&UsageKey> = live.keys().chain(truth.keys()).collect();
+    let differences = keys
+        .into_iter()
+        .filter(|k| live.get(*k) != truth.get(*k))
+        .count();
+    Ok(Rebuilt { rows, differences })
+}
+
+/// Monthly counters that disagree with the daily counters added up by month (0 when consistent;
+/// deltas not yet folded are not looked at).
+pub async fn monthly_differences(db: &Db) -> ServiceResult<usize> {
+    let month = month_of(db);
+    let by_month = format!(
+        "SELECT account_sid, {month}, service, channel, country_code, status, CAST(SUM(count) AS BIGINT), CAST(SUM(price) AS BIGINT) \
+         FROM usage_daily GROUP BY account_sid, {month}, service, channel, country_code, status"
+    );
+    let monthly = "SELECT account_sid, day, service, channel, country_code, status, count, price FROM usage_monthly";
+    let (a, b): (Vec<Row>, Vec<Row>) = on_db!(db, pool => {
+        let a = sqlx::query_as::<_, Row>(&by_month).fetch_all(pool).await?;
+        let b = sqlx::query_as::<_, Row>(monthly).fetch_all(pool).await?;
+        (a, b)
+    });
+    let (a, b) = (collect(a), collect(b));
+    let keys: std::collections::BTreeSet<&UsageKey> = a.keys().chain(b.keys()).collect();
+    Ok(keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).count())
+}
+
+/// OTPs of `account` created at or after `since_ms`, per current channel and status, from the
+/// OTP table (counters are per day; this window is not). Walks `otps_by_account_created`.
+pub async fn recent(
+    db: &Db,
+    account: &AccountSid,
+    since_ms: i64,
+) -> ServiceResult<Vec<(String, String, i64)>> {
+    const SQL: &str = "SELECT channel, status, COUNT(*) FROM otps \
+        WHERE account_sid = $1 AND date_created >= $2 GROUP BY channel, status";
+    Ok(
+        on_db!(db, pool => sqlx::query_as(SQL).bind(account.as_str()).bind(since_ms).fetch_all(pool).await)?,
+    )
+}
+
+/// The sub-accounts of `account`.
+pub async fn sub_accounts(db: &Db, account: &AccountSid) -> ServiceResult<Vec<String>> {
+    Ok(
+        on_db!(db, pool => sqlx::query_scalar("SELECT sid FROM accounts WHERE parent_sid = $1")
+        .bind(account.as_str()).fetch_all(pool).await)?,
+    )
+}
+
+/// One counter row read for a report: day, the requested group values, count, verified, price.
+pub type CounterRow = (i64, Vec<String>, i64, i64, i64);
+
+/// What to read: `accounts`' counters (folded and pending) between two days, summed per day
+/// and per the `group_by` columns, narrowed by `filters` (column, value).
+pub struct CounterQuery<'a> {
+    pub accounts: &'a [String],
+    /// (first day, last day), days since 1970-01-01.
+    pub range: (i64, i64),
+    /// When whole months lie inside the range: (first month's first day, last month's first
+    /// day, last month's last day); those months are read from the monthly counters.
+    pub months: Option<(i64, i64, i64)>,
+    pub group_by: &'a [&'static str],
+    pub filters: &'a [(&'static str, String)],
+}
+
+pub async fn counters(db: &Db, q: &CounterQuery<'_>) -> ServiceResult<Vec<CounterRow>> {
+    let (first_day, last_day) = q.range;
+    let mut args: Vec<String> = Vec::new();
+    let account_list = q
+        .accounts
+        .iter()
+        .map(|a| {
+            args.push(a.clone());
+            format!("${}", args.len())
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut clauses = vec![format!("account_sid IN ({account_list})")];
+    for (column, value) in q.filters {
+        args.push(value.clone());
+        clauses.push(format!("{column} = ${}", args.len()));
+    }
+    let base = clauses.join(" AND ");
+    let whole = format!("{base} AND day >= {first_day} AND day <= {last_day}");
+    let columns = "day, service, channel, country_code, status, count, price";
+    let counters = match q.months {
+        None => format!("SELECT {columns} FROM usage_daily WHERE {whole}"),
+        Some((m0, m1, m1_end)) => format!(
+            "SELECT {columns} FROM usage_monthly WHERE {base} AND day >= {m0} AND day <= {m1} \
+             UNION ALL SELECT {columns} FROM usage_daily WHERE {base} \
+               AND ((day >= {first_day} AND day < {m0}) OR (day > {m1_end} AND day <= {last_day}))"
+        ),
+    };
+    let select_groups: String = q.group_by.iter().map(|c| format!(", {c}")).collect();
+    let sql = format!(
+        "SELECT day{select_groups}, CAST(SUM(count) AS BIGINT), \
+         CAST(SUM(CASE WHEN status = 'verified' THEN count ELSE 0 END) AS BIGINT), CAST(SUM(price) AS BIGINT) \
+         FROM ({counters} UNION ALL SELECT {columns} FROM usage_deltas WHERE {whole}) AS u \
+         GROUP BY day{select_groups}"
+    );
+    let n = q.group_by.len();
+    let rows = on_db!(db, pool => {
+        let mut query = sqlx::query(&sql);
+        for a in &args {
+            query = query.bind(a.clone());
+        }
+        let rows = query.fetch_all(pool).await?;
+        rows.iter().map(|r| {
+            use sqlx::Row as _;
+            let day: i64 = r.try_get(0)?;
+            let groups = (0..n).map(|i| r.try_get::<String, _>(1 + i)).collect::<Result<Vec<_>, _>>()?;
+            Ok::<CounterRow, sqlx::Error>((day, groups, r.try_get(1 + n)?, r.try_get(2 + n)?, r.try_get(3 + n)?))
+        }).collect::<Result<Vec<CounterRow>, sqlx::Error>>()?
+    });
+    Ok(rows)
+}
+
+/// The distinct values of `column` (`country_code` or `service`) in `accounts`' counters, sorted:
+/// what a report filter can usefully offer. Reads the monthly counters and pending deltas.
+pub async fn present(
+    db: &Db,
+    accounts: &[String],
+    column: Dimension,
+) -> ServiceResult<Vec<String>> {
+    let column = match column {
+        Dimension::Country => "country_code",
+        Dimension::Service => "service",
+    };
+    let list = (1..=accounts.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT DISTINCT {column} FROM usage_monthly WHERE account_sid IN ({list}) AND {column} <> '' \
+         UNION SELECT DISTINCT {column} FROM usage_deltas WHERE account_sid IN ({list}) AND {column} <> '' \
+         ORDER BY 1"
+    );
+    Ok(on_db!(db, pool => {
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for a in accounts {
+            q = q.bind(a.clone());
+        }
+        q.fetch_all(pool).await
+    })?)
+}
+
+/// A report dimension whose present values [`present`] lists.
+#[derive(Debug, Clone, Copy)]
+pub enum Dimension {
+    Country,
+    Service,
+}

@@ -1,0 +1,51 @@
+//! In-crate HTTP tests: the real app on port 0 against a fresh database, on SQLite always and
+//! on PostgreSQL when `SMART2FA_TEST_DATABASE_URL` names a server (always in CI).
+pub(crate) mod harness;
+
+mod accounts_api;
+mod accounts_store;
+mod api_auth;
+mod api_keys;
+#[cfg(feature = "bench")]
+mod bench;
+mod callbacks;
+mod cli;
+mod console;
+mod console_otps;
+mod console_usage;
+mod crash;
+mod health;
+mod limits_api;
+mod openapi;
+mod otp_api;
+mod otp_flows;
+mod store;
+mod subaccounts;
+mod usage;
+mod usage_api;
+mod users;
+
+/// Generates `sqlite::name` and `postgres::name` tests from `async fn name(Backend)`.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::server::db::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::tests::harness::postgres_available() {
+                        super::$name($crate::server::db::Backend::Postgres).await
+                    }
+                }
+            )*
+        }
+    };
+}
+pub(crate) use both_backends;
