@@ -2,6 +2,7 @@
 //! PostgreSQL for deployments with several instances). SQL text is shared where it really is
 //! the same; `on_db!` runs one body against whichever pool is live.
 pub mod accounts;
+pub mod api_keys;
 pub mod credentials;
 pub mod otps;
 pub mod script;
