@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod credentials;
 pub mod otps;
 pub mod script;
+pub mod seed;
 pub mod writer;
 
 pub use writer::{commit_script, write_pool};
