@@ -1,5 +1,6 @@
 //! `users` rows: console users with argon2id password hashes.
-use super::Db;
+use super::{BeginWrite, Db};
+use crate::domain::{AccountSid, EmailAddress, Role, UserSid};
 use crate::on_db;
 use crate::server::clock::Millis;
 
@@ -34,4 +35,39 @@ pub const INSERT: &str = "INSERT INTO users (sid, account_sid, email, email_key,
 pub async fn record_login(db: &Db, sid: &str, at: Millis) -> sqlx::Result<()> {
     on_db!(db, pool => sqlx::query("UPDATE users SET last_login_at = $1 WHERE sid = $2")
         .bind(at).bind(sid).execute(pool).await.map(|_| ()))
+}
+
+/// A user row to insert (the password already hashed).
+pub struct NewUserRow<'a> {
+    pub sid: &'a UserSid,
+    pub account: &'a AccountSid,
+    pub email: &'a EmailAddress,
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub now: Millis,
+}
+
+/// The INSERT of a [`NewUserRow`], built inside an `on_db!` arm so it binds for either backend.
+macro_rules! insert_query {
+    ($user:expr) => {
+        sqlx::query($crate::server::db::users::INSERT)
+            .bind($user.sid.as_str())
+            .bind($user.account.as_str())
+            .bind($user.email.as_str())
+            .bind($user.email.login_key())
+            .bind($user.password_hash)
+            .bind($user.role.as_str())
+            .bind($user.now)
+            .bind($user.now)
+    };
+}
+pub(super) use insert_query;
+
+/// Inserts one user in its own write transaction.
+pub async fn insert(db: &Db, user: &NewUserRow<'_>) -> sqlx::Result<()> {
+    on_db!(db, pool => async {
+        let mut tx = BeginWrite::begin_write(pool).await?;
+        insert_query!(user).execute(&mut *tx).await?;
+        tx.commit().await
+    }.await)
 }

@@ -52,21 +52,24 @@ impl NewUser {
     }
 }
 
-/// The INSERT of a prepared user, built inside an `on_db!` arm so it binds for either backend.
-macro_rules! insert_user_query {
-    ($sid:expr, $account:expr, $user:expr, $now:expr) => {
-        sqlx::query(crate::server::db::users::INSERT)
-            .bind($sid.as_str())
-            .bind($account.as_str())
-            .bind($user.email.as_str())
-            .bind($user.email.login_key())
-            .bind($user.password_hash.as_str())
-            .bind($user.role.as_str())
-            .bind($now)
-            .bind($now)
-    };
+impl PreparedUser {
+    /// The row that stores this user as `sid` in `account`.
+    pub(crate) fn row<'a>(
+        &'a self,
+        sid: &'a UserSid,
+        account: &'a AccountSid,
+        now: Millis,
+    ) -> db::users::NewUserRow<'a> {
+        db::users::NewUserRow {
+            sid,
+            account,
+            email: &self.email,
+            password_hash: &self.password_hash,
+            role: self.role,
+            now,
+        }
+    }
 }
-pub(crate) use insert_user_query;
 
 /// Adds a console user to an account.
 pub async fn create(
@@ -84,11 +87,7 @@ pub async fn create(
     let user = input.prepare()?;
     let sid = UserSid::generate();
     let now = clock.now_ms();
-    let result: sqlx::Result<()> = crate::on_db!(db, pool => async {
-        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        insert_user_query!(sid, account, user, now).execute(&mut *tx).await?;
-        tx.commit().await
-    }.await);
+    let result = db::users::insert(db, &user.row(&sid, account, now)).await;
     match result {
         Ok(()) => Ok(sid),
         Err(e) if db::is_unique_violation(&e) => Err(ServiceError::Rule {
