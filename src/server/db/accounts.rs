@@ -1,5 +1,7 @@
 //! `accounts` rows.
-use super::Db;
+use super::users::{insert_query, NewUserRow};
+use super::{BeginWrite, Db};
+use crate::domain::{AccountSid, AccountStatus};
 use crate::on_db;
 use crate::server::clock::Millis;
 
@@ -45,3 +47,87 @@ pub async fn find_by_name(db: &Db, name: &str) -> sqlx::Result<Option<AccountRow
 
 pub const INSERT: &str = "INSERT INTO accounts (sid, parent_sid, friendly_name, status, date_created, date_updated, callback_secret) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// A new account and the hash of its auth token.
+pub struct NewAccountRow<'a> {
+    pub sid: &'a AccountSid,
+    pub parent_sid: Option<&'a AccountSid>,
+    pub friendly_name: &'a str,
+    pub status: AccountStatus,
+    pub callback_secret: &'a str,
+    pub auth_token_hash: &'a str,
+    pub now: Millis,
+}
+
+/// Inserts an account, its auth token (the credential whose sid is the account's) and
+/// optionally its first user, in one write transaction.
+pub async fn insert_with_auth_token(
+    db: &Db,
+    account: &NewAccountRow<'_>,
+    first_user: Option<&NewUserRow<'_>>,
+) -> sqlx::Result<()> {
+    on_db!(db, pool => async {
+        let mut tx = BeginWrite::begin_write(pool).await?;
+        sqlx::query(INSERT)
+            .bind(account.sid.as_str())
+            .bind(account.parent_sid.map(|p| p.as_str()))
+            .bind(account.friendly_name)
+            .bind(account.status.as_str())
+            .bind(account.now)
+            .bind(account.now)
+            .bind(account.callback_secret)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(super::credentials::INSERT)
+            .bind(account.sid.as_str())
+            .bind(account.sid.as_str())
+            .bind("auth_token")
+            .bind("Auth token")
+            .bind(account.auth_token_hash)
+            .bind(account.now)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(user) = first_user {
+            insert_query!(user).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }.await)
+}
+
+/// Sets an account's status; returns whether the account exists.
+pub async fn set_status(
+    db: &Db,
+    sid: &AccountSid,
+    status: AccountStatus,
+    at: Millis,
+) -> sqlx::Result<bool> {
+    let changed = on_db!(db, pool => sqlx::query("UPDATE accounts SET status = $1, date_updated = $2 WHERE sid = $3")
+        .bind(status.as_str()).bind(at).bind(sid.as_str()).execute(pool).await?.rows_affected());
+    Ok(changed != 0)
+}
+
+/// Renames an account and/or changes its status (`None` keeps the stored value).
+pub async fn update(
+    db: &Db,
+    sid: &AccountSid,
+    friendly_name: Option<&str>,
+    status: Option<AccountStatus>,
+    at: Millis,
+) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE accounts SET friendly_name = COALESCE($1, friendly_name), status = COALESCE($2, status), date_updated = $3 WHERE sid = $4")
+        .bind(friendly_name).bind(status.map(|s| s.as_str())).bind(at).bind(sid.as_str())
+        .execute(pool).await.map(|_| ()))
+}
+
+/// The account's callback signing secret (empty for accounts that predate it and have none yet).
+pub async fn callback_secret(db: &Db, sid: &str) -> sqlx::Result<String> {
+    on_db!(db, pool => sqlx::query_scalar::<_, String>("SELECT callback_secret FROM accounts WHERE sid = $1")
+        .bind(sid).fetch_one(pool).await)
+}
+
+/// Stores `secret` as the account's callback secret unless it already has one.
+pub async fn set_callback_secret_if_empty(db: &Db, sid: &str, secret: &str) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query("UPDATE accounts SET callback_secret = $1 WHERE sid = $2 AND callback_secret = ''")
+        .bind(secret).bind(sid).execute(pool).await.map(|_| ()))
+}

@@ -2,6 +2,7 @@
 //! PostgreSQL for deployments with several instances). SQL text is shared where it really is
 //! the same; `on_db!` runs one body against whichever pool is live.
 pub mod accounts;
+pub mod api_keys;
 pub mod credentials;
 pub mod idempotency;
 pub mod jobs;
@@ -11,6 +12,7 @@ pub mod sandbox;
 pub mod script;
 #[cfg(test)]
 mod script_tests;
+pub mod seed;
 pub mod usage;
 pub mod users;
 pub mod writer;

@@ -1,9 +1,8 @@
 //! Accounts, sub-accounts and their API credentials.
 use super::scope::Account;
-use super::users::{insert_user_query, NewUser};
+use super::users::NewUser;
 use super::{AccountScope, ServiceError, ServiceResult};
 use crate::domain::{AccountSid, AccountStatus, ErrorCode, UserSid};
-use crate::on_db;
 use crate::server::clock::Clock;
 use crate::server::crypto;
 use crate::server::db::{self, Db};
@@ -93,32 +92,25 @@ pub async fn create(
     let auth_token = crypto::random_hex(16);
     let token_hash = crypto::hash_token(&auth_token);
     let admin_sid = admin.as_ref().map(|_| UserSid::generate());
-    let result: Result<(), sqlx::Error> = on_db!(db, pool => async {
-        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        sqlx::query(db::accounts::INSERT)
-            .bind(account.sid.as_str())
-            .bind(account.parent_sid.as_ref().map(|p| p.as_str()))
-            .bind(&account.friendly_name)
-            .bind(account.status.as_str())
-            .bind(now)
-            .bind(now)
-            .bind(crypto::random_hex(32))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(db::credentials::INSERT)
-            .bind(account.sid.as_str())
-            .bind(account.sid.as_str())
-            .bind("auth_token")
-            .bind("Auth token")
-            .bind(&token_hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        if let (Some(user), Some(sid)) = (&admin, &admin_sid) {
-            insert_user_query!(sid, account.sid, user, now).execute(&mut *tx).await?;
-        }
-        tx.commit().await
-    }.await);
+    let callback_secret = crypto::random_hex(32);
+    let admin_row = admin
+        .as_ref()
+        .zip(admin_sid.as_ref())
+        .map(|(user, sid)| user.row(sid, &account.sid, now));
+    let result = db::accounts::insert_with_auth_token(
+        db,
+        &db::accounts::NewAccountRow {
+            sid: &account.sid,
+            parent_sid: account.parent_sid.as_ref(),
+            friendly_name: &account.friendly_name,
+            status: account.status,
+            callback_secret: &callback_secret,
+            auth_token_hash: &token_hash,
+            now,
+        },
+        admin_row.as_ref(),
+    )
+    .await;
     match result {
         Ok(()) => Ok(CreatedAccount {
             account,
@@ -223,10 +215,7 @@ pub async fn set_status(
     sid: &AccountSid,
     status: AccountStatus,
 ) -> ServiceResult<()> {
-    let now = clock.now_ms();
-    let changed = on_db!(db, pool => sqlx::query("UPDATE accounts SET status = $1, date_updated = $2 WHERE sid = $3")
-        .bind(status.as_str()).bind(now).bind(sid.as_str()).execute(pool).await?.rows_affected());
-    if changed == 0 {
+    if !db::accounts::set_status(db, sid, status, clock.now_ms()).await? {
         return Err(ServiceError::not_found("account"));
     }
     Ok(())
@@ -299,26 +288,18 @@ pub async fn update(
     }
     let name = friendly_name.map(|n| parse_friendly_name(&n)).transpose()?;
     let now = clock.now_ms();
-    on_db!(db, pool => sqlx::query(
-        "UPDATE accounts SET friendly_name = COALESCE($1, friendly_name), status = COALESCE($2, status), date_updated = $3 WHERE sid = $4")
-        .bind(name.as_deref()).bind(status.map(|s| s.as_str())).bind(now).bind(target.sid.as_str())
-        .execute(pool).await.map(|_| ()))?;
+    db::accounts::update(db, &target.sid, name.as_deref(), status, now).await?;
     get_visible(db, scope, sid).await
 }
 
 /// The secret an account's status callbacks are signed with (created on first use for
 /// accounts that predate it). Not an API credential: it only proves callbacks come from us.
 pub async fn callback_secret(db: &Db, account: &str) -> anyhow::Result<String> {
-    let read = || async {
-        on_db!(db, pool => sqlx::query_scalar::<_, String>("SELECT callback_secret FROM accounts WHERE sid = $1")
-            .bind(account).fetch_one(pool).await)
-    };
-    let current = read().await?;
+    let current = db::accounts::callback_secret(db, account).await?;
     if !current.is_empty() {
         return Ok(current);
     }
     let fresh = crypto::random_hex(32);
-    on_db!(db, pool => sqlx::query("UPDATE accounts SET callback_secret = $1 WHERE sid = $2 AND callback_secret = ''")
-        .bind(&fresh).bind(account).execute(pool).await.map(|_| ()))?;
-    Ok(read().await?)
+    db::accounts::set_callback_secret_if_empty(db, account, &fresh).await?;
+    Ok(db::accounts::callback_secret(db, account).await?)
 }

@@ -3,22 +3,15 @@
 //! is kept. A revoked key stays listed (who had access, and until when) but never authenticates
 //! again.
 use crate::domain::ApiKeySid;
-use crate::on_db;
 use crate::server::clock::Millis;
 use crate::server::crypto;
 use crate::server::db::{self, Db};
 use crate::server::services::{AccountScope, ServiceError, ServiceResult};
 
+pub use crate::server::db::api_keys::ApiKey;
+
 /// At most this many keys that are not revoked per account.
 pub const MAX_ACTIVE: i64 = 50;
-
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct ApiKey {
-    pub sid: String,
-    pub friendly_name: String,
-    pub date_created: Millis,
-    pub revoked_at: Option<Millis>,
-}
 
 /// Creates a key named `friendly_name` (1–64 characters); answers it and its secret, the only
 /// time the secret is seen.
@@ -35,9 +28,7 @@ pub async fn create(
             "Give the key a name of 1–64 characters (say which integration uses it).",
         ));
     }
-    let active: i64 = on_db!(db, pool => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM api_credentials WHERE account_sid = $1 AND kind = 'api_key' AND revoked_at IS NULL")
-        .bind(scope.sid().as_str()).fetch_one(pool).await)?;
+    let active = db::api_keys::count_active(db, scope.sid()).await?;
     if active >= MAX_ACTIVE {
         return Err(ServiceError::invalid(
             "friendlyName",
@@ -51,20 +42,13 @@ pub async fn create(
         revoked_at: None,
     };
     let secret = crypto::random_hex(16);
-    on_db!(db, pool => sqlx::query(db::credentials::INSERT)
-        .bind(&key.sid).bind(scope.sid().as_str()).bind("api_key").bind(&key.friendly_name)
-        .bind(crypto::hash_token(&secret)).bind(now)
-        .execute(pool).await.map(|_| ()))?;
+    db::api_keys::insert(db, scope.sid(), &key, &crypto::hash_token(&secret)).await?;
     Ok((key, secret))
 }
 
 /// The account's keys: active ones first, newest first within each group.
 pub async fn list(db: &Db, scope: &AccountScope) -> ServiceResult<Vec<ApiKey>> {
-    Ok(on_db!(db, pool => sqlx::query_as::<_, ApiKey>(
-        "SELECT sid, friendly_name, date_created, revoked_at FROM api_credentials \
-         WHERE account_sid = $1 AND kind = 'api_key' \
-         ORDER BY CASE WHEN revoked_at IS NULL THEN 0 ELSE 1 END, date_created DESC, sid DESC")
-        .bind(scope.sid().as_str()).fetch_all(pool).await)?)
+    Ok(db::api_keys::list(db, scope.sid()).await?)
 }
 
 /// Revokes a key of the account (again: no change). Another account's key, or an unknown sid,
@@ -77,13 +61,7 @@ pub async fn revoke(
 ) -> ServiceResult<ApiKey> {
     let not_found = || ServiceError::not_found("API key");
     let sid = ApiKeySid::parse(sid.trim()).map_err(|_| not_found())?;
-    on_db!(db, pool => sqlx::query(
-        "UPDATE api_credentials SET revoked_at = $1 \
-         WHERE sid = $2 AND account_sid = $3 AND kind = 'api_key' AND revoked_at IS NULL")
-        .bind(now).bind(sid.as_str()).bind(scope.sid().as_str()).execute(pool).await.map(|_| ()))?;
-    let key: Option<ApiKey> = on_db!(db, pool => sqlx::query_as(
-        "SELECT sid, friendly_name, date_created, revoked_at FROM api_credentials \
-         WHERE sid = $1 AND account_sid = $2 AND kind = 'api_key'")
-        .bind(sid.as_str()).bind(scope.sid().as_str()).fetch_optional(pool).await)?;
+    db::api_keys::revoke(db, scope.sid(), &sid, now).await?;
+    let key = db::api_keys::find(db, scope.sid(), &sid).await?;
     key.ok_or_else(not_found)
 }

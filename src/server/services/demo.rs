@@ -4,7 +4,6 @@ use super::accounts::{self, NewAccount};
 use super::users::NewUser;
 use super::{ServiceError, ServiceResult};
 use crate::domain::{AccountSid, EmailAddress, Role};
-use crate::on_db;
 use crate::server::clock::Clock;
 use crate::server::crypto;
 use crate::server::db::{self, Db};
@@ -45,8 +44,7 @@ pub async fn ensure(db: &Db, clock: &dyn Clock, data_dir: &Path) -> ServiceResul
             db::credentials::set_secret_hash(db, account.as_str(), &crypto::hash_token(&token))
                 .await?;
             let hash = crypto::hash_password(&password)?;
-            on_db!(db, pool => sqlx::query("UPDATE users SET password_hash = $1, disabled_at = NULL, date_updated = $2 WHERE sid = $3")
-                .bind(&hash).bind(clock.now_ms()).bind(&user.sid).execute(pool).await.map(|_| ()))?;
+            db::users::reset_password(db, &user.sid, &hash, clock.now_ms()).await?;
             accounts::set_status(db, clock, &account, crate::domain::AccountStatus::Active).await?;
             DemoLogin {
                 account_sid: account.to_string(),

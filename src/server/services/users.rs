@@ -3,6 +3,7 @@ use super::{accounts, AccountScope, ServiceError, ServiceResult};
 use crate::domain::{AccountSid, EmailAddress, ErrorCode, Role, UserSid};
 use crate::server::clock::{Clock, Millis};
 use crate::server::crypto;
+use crate::server::db::users::UserChangeOutcome;
 use crate::server::db::{self, Db};
 
 pub const MIN_PASSWORD_LEN: usize = 10;
@@ -52,21 +53,24 @@ impl NewUser {
     }
 }
 
-/// The INSERT of a prepared user, built inside an `on_db!` arm so it binds for either backend.
-macro_rules! insert_user_query {
-    ($sid:expr, $account:expr, $user:expr, $now:expr) => {
-        sqlx::query(crate::server::db::users::INSERT)
-            .bind($sid.as_str())
-            .bind($account.as_str())
-            .bind($user.email.as_str())
-            .bind($user.email.login_key())
-            .bind($user.password_hash.as_str())
-            .bind($user.role.as_str())
-            .bind($now)
-            .bind($now)
-    };
+impl PreparedUser {
+    /// The row that stores this user as `sid` in `account`.
+    pub(crate) fn row<'a>(
+        &'a self,
+        sid: &'a UserSid,
+        account: &'a AccountSid,
+        now: Millis,
+    ) -> db::users::NewUserRow<'a> {
+        db::users::NewUserRow {
+            sid,
+            account,
+            email: &self.email,
+            password_hash: &self.password_hash,
+            role: self.role,
+            now,
+        }
+    }
 }
-pub(crate) use insert_user_query;
 
 /// Adds a console user to an account.
 pub async fn create(
@@ -84,11 +88,7 @@ pub async fn create(
     let user = input.prepare()?;
     let sid = UserSid::generate();
     let now = clock.now_ms();
-    let result: sqlx::Result<()> = crate::on_db!(db, pool => async {
-        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        insert_user_query!(sid, account, user, now).execute(&mut *tx).await?;
-        tx.commit().await
-    }.await);
+    let result = db::users::insert(db, &user.row(&sid, account, now)).await;
     match result {
         Ok(()) => Ok(sid),
         Err(e) if db::is_unique_violation(&e) => Err(ServiceError::Rule {
@@ -165,29 +165,11 @@ async fn session_user_from_row(
     }))
 }
 
-/// A console user as the Users page lists it (never the password hash).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct UserListing {
-    pub sid: String,
-    pub email: String,
-    pub role: String,
-    pub disabled_at: Option<Millis>,
-    pub last_login_at: Option<Millis>,
-    pub date_created: Millis,
-}
-
-const LISTING: &str = "sid, email, role, disabled_at, last_login_at, date_created";
+pub use crate::server::db::users::UserListing;
 
 /// The account's console users: active ones first, then by email.
 pub async fn list(db: &Db, scope: &AccountScope) -> ServiceResult<Vec<UserListing>> {
-    let sql = format!(
-        "SELECT {LISTING} FROM users WHERE account_sid = $1 \
-         ORDER BY CASE WHEN disabled_at IS NULL THEN 0 ELSE 1 END, email_key"
-    );
-    Ok(
-        crate::on_db!(db, pool => sqlx::query_as::<_, UserListing>(&sql)
-        .bind(scope.sid().as_str()).fetch_all(pool).await)?,
-    )
+    Ok(db::users::list(db, scope.sid()).await?)
 }
 
 /// A change an admin makes to a user of the account.
@@ -217,61 +199,31 @@ pub async fn change(
             "You cannot disable your own user: ask another admin.",
         ));
     }
-    enum Outcome {
-        Changed(UserListing),
-        NotFound,
-        LastAdmin,
-        NotAllowed,
-    }
-    let account = scope.sid().as_str();
     let now = clock.now_ms();
-    let pg = matches!(db, Db::Postgres(_));
-    let select = format!("SELECT {LISTING} FROM users WHERE sid = $1 AND account_sid = $2");
-    let outcome: sqlx::Result<Outcome> = crate::on_db!(db, pool => async {
-        let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
-        if pg {
-            // Changes to one account's users take turns (SQLite's write lock already does this).
-            sqlx::query("SELECT sid FROM accounts WHERE sid = $1 FOR UPDATE")
-                .bind(account).fetch_optional(&mut *tx).await?;
-        }
-        // The acting admin is still one now (another admin may have just demoted them).
-        let still_admin: Option<String> = sqlx::query_scalar(
-            "SELECT sid FROM users WHERE sid = $1 AND role = 'admin' AND disabled_at IS NULL")
-            .bind(acting_user.as_str()).fetch_optional(&mut *tx).await?;
-        if still_admin.is_none() {
-            return Ok(Outcome::NotAllowed);
-        }
-        let Some(user) = sqlx::query_as::<_, UserListing>(&select)
-            .bind(sid.as_str()).bind(account).fetch_optional(&mut *tx).await? else {
-            return Ok(Outcome::NotFound);
-        };
-        let active_admin = |role: &str, disabled: bool| role == "admin" && !disabled;
+    let active_admin = |role: &str, disabled: bool| role == "admin" && !disabled;
+    let decide = |user: &UserListing| {
         let was_admin = active_admin(&user.role, user.disabled_at.is_some());
         let (role, disabled_at) = match change {
             UserChange::Role(r) => (r.as_str().to_owned(), user.disabled_at),
             UserChange::Disabled(true) => (user.role.clone(), user.disabled_at.or(Some(now))),
             UserChange::Disabled(false) => (user.role.clone(), None),
         };
-        if was_admin && !active_admin(&role, disabled_at.is_some()) {
-            let others: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM users WHERE account_sid = $1 AND role = 'admin' AND disabled_at IS NULL AND sid <> $2")
-                .bind(account).bind(sid.as_str()).fetch_one(&mut *tx).await?;
-            if others == 0 {
-                return Ok(Outcome::LastAdmin);
-            }
+        db::users::UserUpdate {
+            needs_another_admin: was_admin && !active_admin(&role, disabled_at.is_some()),
+            role,
+            disabled_at,
         }
-        sqlx::query("UPDATE users SET role = $1, disabled_at = $2, date_updated = $3 WHERE sid = $4")
-            .bind(&role).bind(disabled_at).bind(now).bind(sid.as_str()).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(Outcome::Changed(UserListing { role, disabled_at, ..user }))
-    }.await);
-    match outcome? {
-        Outcome::Changed(u) => Ok(u),
-        Outcome::NotFound => Err(not_found()),
-        Outcome::NotAllowed => Err(ServiceError::forbidden(
+    };
+    let outcome =
+        db::users::change_serialized(db, scope.sid(), acting_user, &sid, now, decide).await?;
+    match outcome {
+        UserChangeOutcome::Changed(u) => Ok(u),
+        UserChangeOutcome::NotFound => Err(not_found()),
+        // The acting admin must still be one now (another admin may have just demoted them).
+        UserChangeOutcome::ActorNotAdmin => Err(ServiceError::forbidden(
             "Only admins change users, and you are no longer one.",
         )),
-        Outcome::LastAdmin => Err(ServiceError::invalid(
+        UserChangeOutcome::NoOtherAdmin => Err(ServiceError::invalid(
             match change {
                 UserChange::Role(_) => "role",
                 UserChange::Disabled(_) => "disabled",
