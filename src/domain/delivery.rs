@@ -15,5 +15,7 @@ pub struct OutboxMessage {
     pub from: Option<String>,
     pub subject: Option<String>,
     pub text: String,
+    /// The code as it appears in the text (masked there once the OTP is final).
+    pub code_shown: Option<String>,
     pub date_created: Millis,
 }

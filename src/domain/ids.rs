@@ -105,6 +105,11 @@ sid_type!(
     OtpSid,
     "OTP"
 );
+sid_type!(
+    /// A delivery provider an account configured.
+    ProviderSid,
+    "PR"
+);
 
 #[cfg(test)]
 mod tests {

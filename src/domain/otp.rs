@@ -350,7 +350,8 @@ pub enum Transition {
     Cancel,
     /// Canceled because a newer OTP (or a verified one) took its place.
     Supersede,
-    /// The workflow moves on to its next channel (same code).
+    /// The delivery moves on to the next provider of the channel, or to the workflow's next
+    /// channel (same code): a new attempt, pending again.
     Advance,
     /// Every channel failed.
     Fail,

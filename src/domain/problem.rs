@@ -82,6 +82,21 @@ pub fn text(raw: &str, (min, max): (usize, usize)) -> Result<String, Problem> {
     Ok(raw.to_owned())
 }
 
+/// A single line of `min..=max` characters: no control characters at all (it may become a
+/// header of an email or a message).
+pub fn line(raw: &str, (min, max): (usize, usize)) -> Result<String, Problem> {
+    let got = raw.chars().count();
+    if got < min || got > max {
+        return Err(Problem::Length { min, max, got });
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(Problem::says(
+            "must be a single line without control characters.",
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

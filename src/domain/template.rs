@@ -33,6 +33,18 @@ pub fn validate_body(body: &str) -> Result<(), BodyError> {
     Ok(())
 }
 
+/// The code as a message shows it: symbol by symbol in a call ("4, 8, 1"), else as it is.
+pub fn code_text(channel: Channel, code: &str) -> String {
+    if channel == Channel::Call {
+        code.chars()
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        code.to_owned()
+    }
+}
+
 /// Fills the placeholders. For calls the code is spoken symbol by symbol ("4, 8, 1").
 pub fn render(
     template: &str,
@@ -41,14 +53,7 @@ pub fn render(
     service: &str,
     ttl_minutes: u64,
 ) -> String {
-    let code_text = if channel == Channel::Call {
-        code.chars()
-            .map(String::from)
-            .collect::<Vec<_>>()
-            .join(", ")
-    } else {
-        code.to_owned()
-    };
+    let code_text = code_text(channel, code);
     // One pass, so a service name containing "{code}" is not expanded again.
     let ttl = ttl_minutes.to_string();
     let mut out = String::with_capacity(template.len() + 16);

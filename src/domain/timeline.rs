@@ -32,9 +32,26 @@ pub enum OtpEvent {
         provider: String,
         provider_sid: String,
     },
+    /// A delivery's status as the sandbox or a provider's receipt reported it.
     DeliveryReport {
         channel: Channel,
         status: String,
+        /// The provider and its own words for the status (receipts).
+        provider: Option<String>,
+        reported: Option<String>,
+        error: Option<String>,
+    },
+    /// The next provider of the same channel takes over.
+    Failover {
+        channel: Channel,
+        from: String,
+        to: String,
+        reason: String,
+    },
+    /// A receipt we did not accept (a wrong signature), recorded.
+    ReceiptRefused {
+        provider: String,
+        reason: String,
     },
     DeliveryFailed {
         channel: Channel,
@@ -84,6 +101,8 @@ pub enum CallbackAnswer {
     Status(u16),
     Timeout,
     ConnectionFailed,
+    /// Not attempted: the URL points at an internal address.
+    Refused,
 }
 
 impl OtpEvent {
@@ -96,6 +115,8 @@ impl OtpEvent {
             OtpEvent::Superseded { .. } | OtpEvent::Canceled { .. } => "canceled",
             OtpEvent::AttemptSent { .. } => "attempt_sent",
             OtpEvent::DeliveryReport { .. } => "delivery_report",
+            OtpEvent::Failover { .. } => "failover",
+            OtpEvent::ReceiptRefused { .. } => "receipt_refused",
             OtpEvent::DeliveryFailed { .. } => "delivery_failed",
             OtpEvent::DeliveryRetry { .. } => "delivery_retry",
             OtpEvent::Fallback { .. } => "fallback",

@@ -90,6 +90,32 @@ pub struct Settings {
     pub job_lease_secs: u64,
     pub api_auth: ApiAuthThrottle,
     pub login: LoginThrottle,
+    /// Let tenants' URLs (callbacks, gateways, webhooks, provider APIs, SMTP hosts) point at
+    /// loopback, private or link-local addresses: on-premises targets, and tests.
+    pub allow_private_outbound: bool,
+    /// The address providers reach this server at (delivery receipts, voice documents), e.g.
+    /// `https://otp.example.com`; default `http://` + the listen address.
+    pub public_url: Option<String>,
+    /// Providers for accounts (and their sub-accounts) that configured none for a channel.
+    pub default_providers: Vec<DefaultProvider>,
+    /// A PEM file of certificates to trust besides the public roots when connecting to
+    /// providers (an on-premises SMTP server or gateway with a private CA).
+    pub tls_extra_roots: Option<PathBuf>,
+}
+
+/// A server-wide provider (`[[default_providers]]` in smart2fa.toml): the fields of
+/// `POST /2fa/providers`, with secrets inline (keep the file private).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefaultProvider {
+    pub kind: String,
+    pub name: String,
+    pub channels: Vec<String>,
+    #[serde(default)]
+    pub countries: Vec<String>,
+    #[serde(default)]
+    pub priority: Option<i64>,
+    pub config: serde_json::Value,
 }
 
 impl Default for Settings {
@@ -126,11 +152,23 @@ impl Default for Settings {
                 per_address: 20,
                 window_secs: 15 * 60,
             },
+            allow_private_outbound: false,
+            public_url: None,
+            default_providers: Vec::new(),
+            tls_extra_roots: None,
         }
     }
 }
 
 impl Settings {
+    /// Where providers reach this server, without a trailing slash.
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_owned(),
+            _ => format!("http://{}", self.site_addr),
+        }
+    }
+
     /// Loads settings from defaults, the file named by `SMART2FA_CONFIG` (or `smart2fa.toml` in
     /// the working directory when present) and the environment.
     pub fn load() -> anyhow::Result<Self> {

@@ -67,10 +67,18 @@ impl AppState {
             secrets.code_hash_key.clone(),
             signals.clone(),
         );
+        let outbound = Outbound::new(settings.allow_private_outbound)?;
+        let defaults = super::services::providers::defaults(&settings.default_providers)?;
+        let extra_root = match &settings.tls_extra_roots {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!("tls_extra_roots: cannot read {}: {e}", path.display())
+            })?),
+            None => None,
+        };
         let inner = Inner {
             otp,
-            providers: ProviderRegistry::default(),
-            outbound: Outbound::new()?,
+            providers: ProviderRegistry::new(outbound.client().clone(), defaults, extra_root),
+            outbound,
             signals,
             guards,
             worker_id: format!("worker-{}", uuid::Uuid::new_v4().simple()),

@@ -205,6 +205,7 @@ mod server {
             OtpField::Limits => "limits",
             OtpField::IdempotencyKey => "idempotency_key",
             OtpField::After => "before",
+            OtpField::Language => "language",
         }
     }
 

@@ -82,6 +82,8 @@ pub fn test_settings(db: &TestDb) -> Settings {
         database_url: Some(db.url.clone()),
         data_dir: db.data_dir(),
         db_max_connections: 5,
+        // Tests run their callback receivers, fake providers and SMTP servers on loopback.
+        allow_private_outbound: true,
         ..Settings::default()
     }
 }

@@ -48,6 +48,8 @@ pub struct Job {
     pub tries: i64,
     /// For a callback: the status it reports.
     pub callback_status: Option<OtpStatus>,
+    /// For a delivery: which of the channel's providers (0: the first).
+    pub provider_index: usize,
     /// When the change a callback reports happened.
     pub created_at: Option<Millis>,
     pub(crate) raw_kind: String,
@@ -74,10 +76,16 @@ struct JobRow {
 /// Jobs one claim takes at most (one write instead of one per job; each keeps its own lease).
 pub const CLAIM_BATCH: i64 = 16;
 
-/// Claims up to [`CLAIM_BATCH`] of the oldest due jobs (unclaimed, or whose lease ran out) for
-/// `owner` until `now + lease_ms`, oldest first. Exactly one worker wins a job: the UPDATE
-/// re-checks the lease, and PostgreSQL skips rows another worker has locked.
-pub async fn claim(db: &Db, owner: &str, now: Millis, lease_ms: i64) -> anyhow::Result<Vec<Job>> {
+/// Claims up to `limit` of the oldest due jobs (unclaimed, or whose lease ran out) for `owner`
+/// until `now + lease_ms`, oldest first. Exactly one worker wins a job: the UPDATE re-checks
+/// the lease, and PostgreSQL skips rows another worker has locked.
+pub async fn claim(
+    db: &Db,
+    owner: &str,
+    now: Millis,
+    lease_ms: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<Job>> {
     let lock = match db {
         Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         Db::Sqlite(_) => "",
@@ -85,7 +93,7 @@ pub async fn claim(db: &Db, owner: &str, now: Millis, lease_ms: i64) -> anyhow::
     let sql = format!(
         "UPDATE jobs SET lease_owner = $1, lease_until = $2, tries = tries + 1 \
          WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 \
-                      AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at, id LIMIT {CLAIM_BATCH}{lock}) \
+                      AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at, id LIMIT {limit}{lock}) \
          AND done_at IS NULL AND (lease_until IS NULL OR lease_until < $3) \
          RETURNING id, kind, otp_sid, step, tries, payload, created_at, run_at"
     );
@@ -118,6 +126,11 @@ pub async fn claim(db: &Db, owner: &str, now: Millis, lease_ms: i64) -> anyhow::
                 step: r.step.max(0) as usize,
                 tries: i64::from(r.tries),
                 callback_status: r.payload.as_deref().and_then(OtpStatus::parse),
+                provider_index: r
+                    .payload
+                    .as_deref()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0),
                 created_at: r.created_at,
                 raw_kind: r.kind,
             })
@@ -131,6 +144,17 @@ pub(crate) fn insert(s: &mut Script, kind: JobKind, otp: &OtpSid, step: usize, r
         "INSERT INTO jobs (kind, otp_sid, step, run_at) VALUES ($1, $2, $3, $4)",
         args![kind.as_str(), otp.as_str(), step as i32, run_at],
     );
+}
+
+/// Holds the job's lease until `until` (a provider call still in flight), if it is still ours.
+pub async fn extend_lease(db: &Db, id: i64, owner: &str, until: Millis) -> anyhow::Result<()> {
+    let mut s = Script::new();
+    s.push(
+        "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND done_at IS NULL",
+        args![until, id, owner],
+    );
+    crate::server::db::commit_script(db, s).await?;
+    Ok(())
 }
 
 /// The job is done (with why, if it ended without doing its work).

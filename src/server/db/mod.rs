@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod limits;
 pub mod otps;
+pub mod providers;
 pub mod sandbox;
 pub mod script;
 #[cfg(test)]

@@ -9,10 +9,27 @@ use crate::server::db::script::{Arg, Script};
 use crate::server::db::Db;
 use anyhow::Context;
 
+/// How long outbox messages are kept (a week).
+pub const KEEP_MS: Millis = 7 * 24 * 60 * 60 * 1000;
+
+/// Deletes outbox messages older than `before`; answers how many.
+pub async fn prune(db: &Db, before: Millis) -> anyhow::Result<u64> {
+    let mut s = Script::new();
+    s.push(
+        "DELETE FROM sandbox_messages WHERE date_created < $1",
+        args![before],
+    );
+    Ok(crate::server::db::commit_script(db, s)
+        .await?
+        .first()
+        .copied()
+        .unwrap_or(0))
+}
+
 pub(crate) fn record(s: &mut Script, m: &OutboxMessage) {
     s.push(
-        "INSERT INTO sandbox_messages (account_sid, otp_sid, step, channel, to_number, email_to, from_sender, subject, text, date_created) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (otp_sid, step) DO NOTHING",
+        "INSERT INTO sandbox_messages (account_sid, otp_sid, step, channel, to_number, email_to, from_sender, subject, text, date_created, code) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (otp_sid, step) DO NOTHING",
         args![
             m.account_sid.as_str(),
             m.request_id.as_str(),
@@ -23,7 +40,8 @@ pub(crate) fn record(s: &mut Script, m: &OutboxMessage) {
             m.from.as_deref(),
             m.subject.as_deref(),
             m.text.as_str(),
-            m.date_created
+            m.date_created,
+            m.code_shown.as_deref()
         ],
     );
 }
@@ -94,6 +112,7 @@ pub async fn list(
                 from: r.from_sender,
                 subject: r.subject,
                 text: r.text,
+                code_shown: None,
                 date_created: r.date_created,
             })
         })

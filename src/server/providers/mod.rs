@@ -4,28 +4,19 @@
 //! Providers that confirm delivery later answer `Sent` and report through their callback; the
 //! sandbox answers `Delivered` at once, with the outbox message the worker commits together
 //! with the attempt.
+pub mod cpaas;
+pub mod http_gateway;
 pub mod registry;
 pub mod sandbox;
+pub mod smtp;
+pub mod webhook;
 
 use crate::domain::delivery::OutboxMessage;
 use crate::domain::otp::{Millis, Voice};
 use crate::domain::{AccountSid, Channel, OtpSid};
 
+pub use crate::domain::provider::ProviderKind;
 pub use registry::ProviderRegistry;
-
-/// The kinds of provider there are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProviderKind {
-    Sandbox,
-}
-
-impl ProviderKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::Sandbox => "sandbox",
-        }
-    }
-}
 
 /// Where a message goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,9 +91,16 @@ pub struct OutboundMessage {
     /// The sender (phone sender id or email address), if the request gave one.
     pub from: Option<String>,
     pub content: Content,
-    /// The same for every retry of this delivery: providers that take an idempotency key get
-    /// it, so a retry after a crash cannot produce a second message.
+    /// The same for every retry of this delivery through this provider: providers that take
+    /// an idempotency key get it, so a retry after a crash cannot produce a second message.
     pub idempotency_key: String,
+    /// Where the provider posts its delivery receipts (providers that send them).
+    pub receipt_url: Option<String>,
+    /// Where a voice provider fetches what the call says.
+    pub voice_url: Option<String>,
+    /// The code as the text shows it ("481592", or "4, 8, 1, 5, 9, 2" in a call): only the
+    /// sandbox uses it, to mask its outbox copy once the OTP is final.
+    pub code_shown: crate::domain::Secret,
     /// When the worker handed it over (the injected clock).
     pub at: Millis,
 }
@@ -121,6 +119,61 @@ pub enum ProviderOutcome {
     Permanent(String),
     /// Might work later: retry with back-off.
     Transient(String),
+}
+
+/// How long a provider call may take.
+pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// An HTTP answer a provider API gave, as an outcome: 2xx accepted (with the id read by
+/// `message_id`), 429/5xx transient, other 4xx permanent (with the answer's own words).
+pub(crate) async fn http_outcome(
+    res: Result<reqwest::Response, reqwest::Error>,
+    message_id: impl FnOnce(&serde_json::Value) -> Option<String>,
+) -> ProviderOutcome {
+    let res = match res {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => return ProviderOutcome::Transient("timed out".into()),
+        Err(e) if e.is_connect() => {
+            return ProviderOutcome::Transient(format!("connection failed: {}", root_cause(&e)))
+        }
+        Err(e) => return ProviderOutcome::Transient(format!("request failed: {}", root_cause(&e))),
+    };
+    let status = res.status();
+    let text = res.text().await.unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    if status.is_success() {
+        let id = message_id(&json).unwrap_or_default();
+        return ProviderOutcome::Sent { provider_sid: id };
+    }
+    let said = ["message", "error", "error_message", "detail"]
+        .iter()
+        .find_map(|k| json.get(*k).and_then(|v| v.as_str()).map(str::to_owned))
+        .or_else(|| {
+            Some(text.chars().take(200).collect::<String>()).filter(|t| !t.trim().is_empty())
+        });
+    let code = json
+        .get("code")
+        .map(|c| format!(" ({c})"))
+        .unwrap_or_default();
+    let words = format!(
+        "HTTP {}{code}{}",
+        status.as_u16(),
+        said.map(|s| format!(": {s}")).unwrap_or_default()
+    );
+    if status.as_u16() == 429 || status.is_server_error() {
+        ProviderOutcome::Transient(words)
+    } else {
+        ProviderOutcome::Permanent(words)
+    }
+}
+
+/// The innermost cause of an error, in words (a refused connection, a TLS failure…).
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 #[async_trait::async_trait]

@@ -44,6 +44,7 @@ impl Provider for Sandbox {
                 from: msg.from.clone(),
                 subject: msg.content.subject().map(str::to_owned),
                 text: msg.content.text().to_owned(),
+                code_shown: Some(msg.code_shown.expose().to_owned()).filter(|c| !c.is_empty()),
                 date_created: msg.at,
             }),
         }

@@ -166,6 +166,7 @@ pub fn otp_field(f: OtpField) -> &'static str {
         OtpField::Limits => "limits",
         OtpField::IdempotencyKey => "Idempotency-Key",
         OtpField::After => "AfterSid",
+        OtpField::Language => "language",
     }
 }
 

@@ -84,6 +84,13 @@ impl Loose {
             .transpose()
     }
 
+    /// A single line of `min..=max` characters (no line breaks: it may become a header).
+    pub fn line(&self, name: &str, limits: (usize, usize)) -> Result<Option<String>, ApiError> {
+        self.string(name)?
+            .map(|s| problem::line(&s, limits).map_err(|p| invalid(name, p)))
+            .transpose()
+    }
+
     pub fn required_text(&self, name: &str, limits: (usize, usize)) -> Result<String, ApiError> {
         self.text(name, limits)?
             .ok_or_else(|| invalid(name, Problem::Required))

@@ -7,6 +7,7 @@ pub mod limits;
 pub mod openapi;
 pub mod otps;
 pub mod paging;
+pub mod providers;
 pub mod usage;
 
 use crate::domain::ErrorCode;
@@ -38,6 +39,19 @@ pub fn router() -> Router<AppState> {
             get(limits::get_one)
                 .put(limits::update)
                 .delete(limits::delete),
+        )
+        .route("/providers", get(providers::list).post(providers::create))
+        .route(
+            "/providers/{sid}",
+            get(providers::get_one)
+                .put(providers::update)
+                .delete(providers::delete),
+        )
+        .route("/providers/{sid}/test", post(providers::test))
+        .route("/providers/{sid}/status", post(providers::receipt))
+        .route(
+            "/voice/{token}",
+            get(providers::voice).post(providers::voice),
         )
         .route("/usage/records", get(usage::totals).post(usage::totals))
         .route(

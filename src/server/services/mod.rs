@@ -7,6 +7,7 @@ pub mod error;
 pub mod limits;
 pub mod otp;
 pub mod paging;
+pub mod providers;
 pub mod scope;
 pub mod usage;
 pub mod users;

@@ -71,22 +71,28 @@ pub async fn post(state: &AppState, job: &Job) -> anyhow::Result<()> {
         crate::server::services::accounts::callback_secret(state.db(), otp.account_sid.as_str())
             .await?;
     let sig = signature(&secret, now / 1000, &body);
-    let result = state
-        .outbound()
-        .client()
-        .post(&url)
-        .header("content-type", "application/json")
-        .header(SIGNATURE_HEADER, sig)
-        .body(body)
-        .send()
-        .await;
-    let (answer, ok) = match &result {
-        Ok(res) => (
-            CallbackAnswer::Status(res.status().as_u16()),
-            res.status().is_success(),
-        ),
-        Err(e) if e.is_timeout() => (CallbackAnswer::Timeout, false),
-        Err(_) => (CallbackAnswer::ConnectionFailed, false),
+    // Checked again when connecting: the name may resolve elsewhere now (the client's resolver
+    // also drops internal addresses).
+    let (answer, ok) = if state.outbound().check_url(&url).await.is_err() {
+        (CallbackAnswer::Refused, false)
+    } else {
+        let result = state
+            .outbound()
+            .client()
+            .post(&url)
+            .header("content-type", "application/json")
+            .header(SIGNATURE_HEADER, sig)
+            .body(body)
+            .send()
+            .await;
+        match &result {
+            Ok(res) => (
+                CallbackAnswer::Status(res.status().as_u16()),
+                res.status().is_success(),
+            ),
+            Err(e) if e.is_timeout() => (CallbackAnswer::Timeout, false),
+            Err(_) => (CallbackAnswer::ConnectionFailed, false),
+        }
     };
     let done = ok || job.tries as usize > RETRY_SCHEDULE.len();
     let next_run = (!done).then(|| {
@@ -96,6 +102,7 @@ pub async fn post(state: &AppState, job: &Job) -> anyhow::Result<()> {
         CallbackAnswer::Status(code) => code.to_string(),
         CallbackAnswer::Timeout => "\"timeout\"".into(),
         CallbackAnswer::ConnectionFailed => "\"connection failed\"".into(),
+        CallbackAnswer::Refused => "\"refused: internal address\"".into(),
     };
     let mut changes = OtpChanges::new();
     changes.event(

@@ -1,18 +1,26 @@
-//! Delivery jobs: deliver a workflow step through its provider, or fall back to the next
-//! channel when a step was not verified in time. Every outcome, its timeline events and its
-//! status change are committed together with the job's completion.
+//! Delivery jobs: deliver a workflow step through its channel's providers (in priority order:
+//! a permanent failure, or too many transient ones, moves to the next provider, then to the
+//! next channel of the workflow), or fall back to the next channel when a step was not
+//! verified in time. Every outcome, its timeline events and its status change are committed
+//! together with the job's completion. A delivery through a real provider is recorded before
+//! the provider is called (so its receipt can arrive first), and the job's lease is renewed
+//! while the call is in flight (so a slow provider does not cause a second send).
+use crate::domain::provider::{ProviderKind, ProviderSetup};
 use crate::domain::template;
 use crate::domain::timeline::OtpEvent;
 use crate::domain::{Channel, Otp};
 use crate::server::clock::Millis;
 use crate::server::crypto;
 use crate::server::db::jobs::{self, Job, JobKind};
+use crate::server::db::otps::attempts::{self, Attempt};
 use crate::server::db::otps::changes::{Move, NewAttempt, OtpChanges, Selection};
 use crate::server::db::script::Script;
-use crate::server::providers::{Content, OutboundMessage, ProviderOutcome, Recipient};
+use crate::server::providers::{Content, OutboundMessage, Provider, ProviderOutcome, Recipient};
+use crate::server::services::otp::progress::{advance, fail, move_on};
 use crate::server::state::AppState;
+use std::sync::Arc;
 
-/// After this many transient failures a delivery counts as failed.
+/// After this many transient failures a delivery through one provider counts as failed.
 const MAX_TRIES: i64 = 8;
 
 pub async fn process(state: &AppState, job: Job) -> anyhow::Result<()> {
@@ -39,6 +47,89 @@ fn job_done(changes: &mut OtpChanges, job: &Job, now: Millis) {
     let mut s = Script::new();
     jobs::done(&mut s, job.id, now, None);
     changes.extend(s);
+}
+
+/// One provider a channel can be delivered through: a configured one (with its setup), or the
+/// sandbox / a provider a test registered.
+pub struct Route {
+    pub setup: Option<ProviderSetup>,
+    pub provider: Arc<dyn Provider>,
+}
+
+/// The providers of `otp`'s channel, in the order they are tried.
+pub async fn routes(
+    state: &AppState,
+    otp: &Otp,
+    channel: Channel,
+) -> anyhow::Result<Result<Vec<Route>, String>> {
+    if let Some(p) = state.providers().registered(&otp.account_sid, channel) {
+        return Ok(Ok(vec![Route {
+            setup: None,
+            provider: p,
+        }]));
+    }
+    use crate::server::services::providers;
+    let setups = providers::setups_for(
+        state.db(),
+        state.otp().code_key(),
+        state.providers(),
+        &otp.account_sid,
+    )
+    .await?;
+    let country = if channel.uses_phone() {
+        otp.country_code.as_deref()
+    } else {
+        None
+    };
+    let routing = providers::route(
+        &setups,
+        state.providers().defaults(),
+        &otp.account_sid,
+        channel,
+        country,
+    );
+    if routing.providers.is_empty() {
+        return Ok(if routing.configured {
+            Err(format!(
+                "no {} provider serves {}",
+                channel.label(),
+                country.unwrap_or("this destination")
+            ))
+        } else {
+            Ok(vec![Route {
+                setup: None,
+                provider: state.providers().sandbox(),
+            }])
+        });
+    }
+    let secret = if routing
+        .providers
+        .iter()
+        .any(|p| p.kind() == ProviderKind::Webhook)
+    {
+        Some(crate::domain::Secret(
+            crate::server::services::accounts::callback_secret(
+                state.db(),
+                otp.account_sid.as_str(),
+            )
+            .await?,
+        ))
+    } else {
+        None
+    };
+    let mut out = Vec::with_capacity(routing.providers.len());
+    for setup in routing.providers {
+        match state.providers().instance(&setup, secret.as_ref()) {
+            Ok(provider) => out.push(Route {
+                setup: Some(setup),
+                provider,
+            }),
+            Err(e) => {
+                tracing::warn!(provider = %setup.sid, error = %e, "provider cannot be built; skipped")
+            }
+        }
+    }
+    Ok(Ok(out))
 }
 
 /// The message for this step: the template (or the request's body) filled with the code.
@@ -97,6 +188,9 @@ fn message(
         from,
         content,
         idempotency_key: format!("{}-{}", otp.sid, job.step),
+        receipt_url: None,
+        voice_url: None,
+        code_shown: crate::domain::Secret(template::code_text(channel, code)),
         at: state.clock().now_ms(),
     }
 }
@@ -107,14 +201,28 @@ async fn deliver(
     otp: &Otp,
     sealed: Option<String>,
 ) -> anyhow::Result<()> {
+    let now = state.clock().now_ms();
     let Some(channel) = otp.workflow.step(job.step) else {
-        let now = state.clock().now_ms();
         return jobs::complete(state.db(), job.id, now, Some("no such workflow step")).await;
+    };
+    let routes = match routes(state, otp, channel).await? {
+        Ok(r) => r,
+        Err(why) => {
+            let failed = Failed {
+                channel,
+                provider: "none",
+                error: &why,
+                key: None,
+            };
+            return record_failure(state, job, otp, failed, &[], now).await;
+        }
+    };
+    let Some(route) = routes.get(job.provider_index) else {
+        return jobs::complete(state.db(), job.id, now, Some("no such provider")).await;
     };
     let code = sealed.and_then(|s| crypto::open(state.otp().code_key(), otp.sid.as_str(), &s));
     let Some(code) = code else {
         tracing::error!(request_id = %otp.sid, "sealed code missing or unreadable; failing the OTP");
-        let now = state.clock().now_ms();
         let mut changes = OtpChanges::new();
         fail(
             &mut changes,
@@ -127,12 +235,42 @@ async fn deliver(
         changes.commit(state.db()).await?;
         return Ok(());
     };
-    let msg = message(state, job, otp, channel, &code);
+    let mut msg = message(state, job, otp, channel, &code);
     drop(code);
-    let provider = state.providers().resolve(&otp.account_sid, channel);
-    let outcome = provider.deliver(&msg).await;
-    let name = provider.name();
+    let name = route.provider.name();
+    // A real provider: the attempt is on record before the call, and the URLs it gets carry
+    // an unguessable token that finds it again (receipts, the voice document).
+    let attempt = match &route.setup {
+        Some(setup) => {
+            let token = crypto::random_hex(16);
+            let base = state.settings().public_base();
+            msg.receipt_url = Some(format!(
+                "{base}/2fa/providers/{}/status?d={token}",
+                setup.sid
+            ));
+            if channel == Channel::Call {
+                msg.voice_url = Some(format!("{base}/2fa/voice/{token}"));
+            }
+            msg.idempotency_key = format!("{}-{}-{}", otp.sid, job.step, setup.sid);
+            let a = Attempt {
+                otp_sid: otp.sid.clone(),
+                step: job.step,
+                channel,
+                provider: name.clone(),
+                provider_ref: Some(setup.sid.to_string()),
+                provider_kind: setup.kind().as_str().into(),
+                provider_sid: None,
+                status: "sending".into(),
+                delivery_key: crypto::hash_token(&token),
+            };
+            attempts::begin(state.db(), &a, now).await?;
+            Some(a)
+        }
+        None => None,
+    };
+    let outcome = with_lease(state, job, route.provider.deliver(&msg)).await;
     let now = state.clock().now_ms();
+    let key = attempt.as_ref().map(|a| a.delivery_key.as_str());
     match outcome {
         ProviderOutcome::Delivered {
             provider_sid,
@@ -144,6 +282,7 @@ async fn deliver(
                 provider_sid: &provider_sid,
                 delivered: true,
                 record,
+                key,
             };
             record_accepted(state, job, otp, accepted, now).await
         }
@@ -154,17 +293,27 @@ async fn deliver(
                 provider_sid: &provider_sid,
                 delivered: false,
                 record: None,
+                key,
             };
             record_accepted(state, job, otp, accepted, now).await
         }
         ProviderOutcome::Permanent(err) => {
-            record_failure(state, job, otp, channel, &name, &err, now).await
+            let failed = Failed {
+                channel,
+                provider: &name,
+                error: &err,
+                key,
+            };
+            record_failure(state, job, otp, failed, &routes_names(&routes), now).await
         }
         ProviderOutcome::Transient(err) if job.tries < MAX_TRIES => {
             tracing::warn!(request_id = %otp.sid, tries = job.tries, error = %err, "delivery failed; will retry");
             let retry_at = now + jobs::backoff_ms(job.tries);
             // The retry event and the rescheduled job, together.
             let mut changes = OtpChanges::new();
+            if let Some(key) = key {
+                changes.complete_attempt(key, "failed", None, Some(&err), now);
+            }
             changes.event(
                 &otp.sid,
                 now,
@@ -184,7 +333,40 @@ async fn deliver(
         }
         ProviderOutcome::Transient(err) => {
             let error = format!("gave up after {} tries: {err}", job.tries);
-            record_failure(state, job, otp, channel, &name, &error, now).await
+            let failed = Failed {
+                channel,
+                provider: &name,
+                error: &error,
+                key,
+            };
+            record_failure(state, job, otp, failed, &routes_names(&routes), now).await
+        }
+    }
+}
+
+fn routes_names(routes: &[Route]) -> Vec<String> {
+    routes.iter().map(|r| r.provider.name()).collect()
+}
+
+/// Runs a provider call, renewing the job's lease while it is in flight (a slow provider must
+/// not make another worker take the job over and send a second message).
+async fn with_lease<T>(
+    state: &AppState,
+    job: &Job,
+    call: impl std::future::Future<Output = T>,
+) -> T {
+    let lease_ms = state.settings().job_lease_secs as i64 * 1000;
+    let renew_every = std::time::Duration::from_millis((lease_ms / 3).max(500) as u64);
+    tokio::pin!(call);
+    loop {
+        tokio::select! {
+            out = &mut call => return out,
+            _ = tokio::time::sleep(renew_every) => {
+                let until = state.clock().now_ms() + lease_ms;
+                if let Err(e) = jobs::extend_lease(state.db(), job.id, state.worker_id(), until).await {
+                    tracing::warn!(error = ?e, "could not renew a delivery's lease");
+                }
+            }
         }
     }
 }
@@ -198,6 +380,8 @@ struct Accepted<'a> {
     delivered: bool,
     /// The provider's own trace (the sandbox's outbox message).
     record: Option<crate::domain::delivery::OutboxMessage>,
+    /// The pre-recorded attempt's key (real providers).
+    key: Option<&'a str>,
 }
 
 /// The provider accepted the message: its trace, the attempt, the status, events, the workflow
@@ -216,17 +400,20 @@ async fn record_accepted(
         changes.extend(s);
     }
     let status = if a.delivered { "delivered" } else { "sent" };
-    changes.attempt(
-        &otp.sid,
-        &NewAttempt {
-            channel: a.channel,
-            provider: a.provider,
-            provider_sid: Some(a.provider_sid),
-            status,
-            error: None,
-        },
-        now,
-    );
+    match a.key {
+        Some(key) => changes.complete_attempt(key, status, Some(a.provider_sid), None, now),
+        None => changes.attempt(
+            &otp.sid,
+            &NewAttempt {
+                channel: a.channel,
+                provider: a.provider,
+                provider_sid: Some(a.provider_sid),
+                status,
+                error: None,
+            },
+            now,
+        ),
+    }
     // Still on this step and active: then (and only then) the status moves.
     let movement = if a.delivered {
         Move::ReportDelivered
@@ -245,6 +432,9 @@ async fn record_accepted(
         moving = moving.event(OtpEvent::DeliveryReport {
             channel: a.channel,
             status: "delivered".into(),
+            provider: None,
+            reported: None,
+            error: None,
         });
     }
     if otp.workflow.has_next(job.step) {
@@ -261,30 +451,47 @@ async fn record_accepted(
     Ok(())
 }
 
-/// The step failed for good: the failed attempt, and the move to the next channel (or the
-/// OTP's failure), committed together.
+/// A delivery through one provider that failed for good.
+struct Failed<'a> {
+    channel: Channel,
+    provider: &'a str,
+    error: &'a str,
+    /// The pre-recorded attempt's key (real providers).
+    key: Option<&'a str>,
+}
+
+/// The step's delivery through one provider failed for good: the failed attempt, and the move
+/// to the next provider, the next channel or the OTP's failure, committed together.
 async fn record_failure(
     state: &AppState,
     job: &Job,
     otp: &Otp,
-    channel: Channel,
-    provider: &str,
-    error: &str,
+    f: Failed<'_>,
+    providers: &[String],
     now: Millis,
 ) -> anyhow::Result<()> {
-    tracing::warn!(request_id = %otp.sid, channel = channel.as_str(), error, "delivery failed");
+    let Failed {
+        channel,
+        provider,
+        error,
+        key,
+    } = f;
+    tracing::warn!(request_id = %otp.sid, channel = channel.as_str(), provider, error, "delivery failed");
     let mut changes = OtpChanges::new();
-    changes.attempt(
-        &otp.sid,
-        &NewAttempt {
-            channel,
-            provider,
-            provider_sid: None,
-            status: "failed",
-            error: Some(error),
-        },
-        now,
-    );
+    match key {
+        Some(key) => changes.complete_attempt(key, "failed", None, Some(error), now),
+        None => changes.attempt(
+            &otp.sid,
+            &NewAttempt {
+                channel,
+                provider,
+                provider_sid: None,
+                status: "failed",
+                error: Some(error),
+            },
+            now,
+        ),
+    }
     changes.event(
         &otp.sid,
         now,
@@ -294,69 +501,34 @@ async fn record_failure(
             error: error.to_owned(),
         },
     );
-    let advanced = if otp.workflow.has_next(job.step) {
-        advance(&mut changes, job, otp, "delivery failed", now)
-    } else {
-        fail(&mut changes, otp, channel, error, now);
-        false
-    };
+    let woken = move_on(
+        &mut changes,
+        otp,
+        job.step,
+        job.provider_index,
+        providers,
+        channel,
+        error,
+        now,
+    );
     job_done(&mut changes, job, now);
     changes.commit(state.db()).await?;
-    if advanced {
+    if woken {
         state.signals().jobs_committed();
     }
     Ok(())
-}
-
-/// Every channel failed: the OTP is `failed`.
-fn fail(changes: &mut OtpChanges, otp: &Otp, channel: Channel, error: &str, now: Millis) {
-    changes
-        .apply(Selection::one(&otp.sid), Move::Fail, now)
-        .event(OtpEvent::Failed {
-            last_channel: channel,
-            error: error.to_owned(),
-        })
-        .callback(otp.has_callback())
-        .push();
 }
 
 /// The workflow timer fired: if the step is still current and unverified, try the next channel.
 async fn fallback(state: &AppState, job: &Job, otp: &Otp, reason: &str) -> anyhow::Result<()> {
     let now = state.clock().now_ms();
     let mut changes = OtpChanges::new();
-    let advanced = otp.workflow.has_next(job.step) && advance(&mut changes, job, otp, reason, now);
+    let advanced =
+        otp.workflow.has_next(job.step) && advance(&mut changes, otp, job.step, reason, now);
     job_done(&mut changes, job, now);
     changes.commit(state.db()).await?;
     if advanced {
         state.signals().jobs_committed();
     }
     Ok(())
-}
-
-/// Moves the OTP to the next workflow step and queues its delivery (same code, new channel),
-/// if it is still active on this step when the changes run. False when there is no next step.
-fn advance(changes: &mut OtpChanges, job: &Job, otp: &Otp, reason: &str, now: Millis) -> bool {
-    let next_step = job.step + 1;
-    let (Some(from), Some(next)) = (otp.workflow.step(job.step), otp.workflow.step(next_step))
-    else {
-        return false;
-    };
-    changes
-        .apply(
-            Selection::one(&otp.sid).on_step(job.step),
-            Move::Advance {
-                step: next_step,
-                channel: next,
-            },
-            now,
-        )
-        .event(OtpEvent::Fallback {
-            from,
-            to: next,
-            reason: reason.to_owned(),
-        })
-        .job(JobKind::Deliver, next_step, now)
-        .callback(otp.has_callback())
-        .push();
-    true
 }

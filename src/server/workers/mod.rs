@@ -15,41 +15,106 @@ const COMPACT_EVERY: Duration = Duration::from_secs(2);
 /// How often overdue OTPs are looked for (verify checks expiry itself; this only records it).
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
-/// Runs until the process ends: drain due jobs, sweep expired OTPs, then wait for a wake-up
-/// (a new job committed here) or a short tick (jobs from other processes, timers).
+/// How often old sandbox messages are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Runs until the process ends: one dispatcher claims due jobs and runs each OTP's jobs as a
+/// task of their own (at most `worker_tasks × 16` at once), so a provider that hangs holds only
+/// its own deliveries, never the others'; it claims again as soon as a task ends, when a new job
+/// was committed here, or after a short tick (jobs of other processes, timers). A housekeeping
+/// task sweeps expired OTPs, folds usage deltas and prunes the sandbox outbox.
 pub fn spawn(state: AppState) {
-    for n in 0..state.settings().worker_tasks.max(1) {
-        let state = state.clone();
-        tokio::spawn(async move {
-            let mut compacted = std::time::Instant::now();
-            let mut swept: Option<std::time::Instant> = None;
-            loop {
-                if let Err(e) = run_due(&state).await {
-                    tracing::error!(error = ?e, "delivery worker pass failed");
+    tokio::spawn(housekeeping(state.clone()));
+    tokio::spawn(dispatch(state));
+}
+
+async fn dispatch(state: AppState) {
+    let capacity = state.settings().worker_tasks.max(1) * 16;
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(capacity));
+    let task_ended = std::sync::Arc::new(tokio::sync::Notify::new());
+    loop {
+        let free = permits.available_permits().min(jobs::CLAIM_BATCH as usize);
+        let mut claimed_any = false;
+        if free > 0 {
+            let lease_ms = state.settings().job_lease_secs as i64 * 1000;
+            let now = state.clock().now_ms();
+            match jobs::claim(state.db(), state.worker_id(), now, lease_ms, free as i64).await {
+                Ok(claimed) => {
+                    claimed_any = !claimed.is_empty();
+                    for same in by_otp(claimed) {
+                        let Ok(permit) = permits.clone().acquire_owned().await else {
+                            return;
+                        };
+                        let (state, ended) = (state.clone(), task_ended.clone());
+                        tokio::spawn(async move {
+                            for job in same {
+                                if let Err(e) = process(&state, job).await {
+                                    tracing::error!(error = ?e, "a delivery job failed");
+                                }
+                            }
+                            // Whoever waits for a sandbox message (long-polling readers) looks again.
+                            state.signals().deliveries_ran();
+                            drop(permit);
+                            ended.notify_one();
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = ?e, "claiming delivery jobs failed");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-                // One task sweeps and folds usage deltas; the others only deliver.
-                if n == 0 {
-                    if swept.is_none_or(|t| t.elapsed() >= SWEEP_EVERY) {
-                        swept = Some(std::time::Instant::now());
-                        if let Err(e) = expire::sweep(state.otp()).await {
-                            tracing::error!(error = ?e, "expiry sweep failed");
-                        }
-                    }
-                    if compacted.elapsed() >= COMPACT_EVERY {
-                        compacted = std::time::Instant::now();
-                        if let Err(e) = usage::compact(state.db()).await {
-                            tracing::error!(error = ?e, "usage compaction failed");
-                        }
-                    }
-                }
-                tokio::select! {
-                    _ = state.signals().work() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-                }
             }
-        });
+        }
+        if claimed_any {
+            continue;
+        }
+        tokio::select! {
+            _ = state.signals().work() => {}
+            _ = task_ended.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
     }
+}
+
+async fn housekeeping(state: AppState) {
+    let mut compacted = std::time::Instant::now();
+    let mut pruned: Option<std::time::Instant> = None;
+    loop {
+        if let Err(e) = expire::sweep(state.otp()).await {
+            tracing::error!(error = ?e, "expiry sweep failed");
+        }
+        if compacted.elapsed() >= COMPACT_EVERY {
+            compacted = std::time::Instant::now();
+            if let Err(e) = usage::compact(state.db()).await {
+                tracing::error!(error = ?e, "usage compaction failed");
+            }
+        }
+        if pruned.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+            pruned = Some(std::time::Instant::now());
+            let before = state.clock().now_ms() - crate::server::db::sandbox::KEEP_MS;
+            if let Err(e) = crate::server::db::sandbox::prune(state.db(), before).await {
+                tracing::error!(error = ?e, "pruning the sandbox outbox failed");
+            }
+        }
+        tokio::time::sleep(SWEEP_EVERY).await;
+    }
+}
+
+/// Claimed jobs grouped by OTP: the jobs of different OTPs run side by side (their writes
+/// commit together, slow providers overlap); one OTP's jobs run in order, so its callbacks keep
+/// theirs.
+fn by_otp(claimed: Vec<Job>) -> Vec<Vec<Job>> {
+    let mut groups: Vec<Vec<Job>> = Vec::new();
+    for job in claimed {
+        match groups
+            .iter_mut()
+            .find(|same| same[0].otp_sid == job.otp_sid)
+        {
+            Some(same) => same.push(job),
+            None => groups.push(vec![job]),
+        }
+    }
+    groups
 }
 
 /// Processes every job that is due now; returns how many ran. Tests call this directly.
@@ -62,32 +127,21 @@ pub async fn run_due(state: &AppState) -> anyhow::Result<usize> {
             state.worker_id(),
             state.clock().now_ms(),
             lease_ms,
+            jobs::CLAIM_BATCH,
         )
         .await?;
         if claimed.is_empty() {
             return Ok(n);
         }
-        // The jobs of different OTPs run side by side (their writes then commit together, and
-        // slow providers overlap); one OTP's jobs run in order, so its callbacks keep theirs.
-        // A failing job does not hold up the rest of its batch (each has its own lease).
-        let mut by_otp: Vec<Vec<Job>> = Vec::new();
-        for job in claimed {
-            match by_otp
-                .iter_mut()
-                .find(|same| same[0].otp_sid == job.otp_sid)
-            {
-                Some(same) => same.push(job),
-                None => by_otp.push(vec![job]),
-            }
-        }
-        let outcomes = futures::future::join_all(by_otp.into_iter().map(|same| async move {
-            let mut outcomes = Vec::with_capacity(same.len());
-            for job in same {
-                outcomes.push(process(state, job).await);
-            }
-            outcomes
-        }))
-        .await;
+        let outcomes =
+            futures::future::join_all(by_otp(claimed).into_iter().map(|same| async move {
+                let mut outcomes = Vec::with_capacity(same.len());
+                for job in same {
+                    outcomes.push(process(state, job).await);
+                }
+                outcomes
+            }))
+            .await;
         let mut failure = None;
         for outcome in outcomes.into_iter().flatten() {
             match outcome {

@@ -132,6 +132,8 @@ pub enum Move<'a> {
         step: usize,
         channel: Channel,
     },
+    /// The same step again through another provider: waiting for that attempt.
+    Failover,
     Fail,
 }
 
@@ -144,7 +146,7 @@ impl Move<'_> {
             Move::Expire => Transition::Expire,
             Move::Cancel { .. } => Transition::Cancel,
             Move::Supersede => Transition::Supersede,
-            Move::Advance { .. } => Transition::Advance,
+            Move::Advance { .. } | Move::Failover => Transition::Advance,
             Move::Fail => Transition::Fail,
         }
     }
@@ -169,7 +171,9 @@ impl Move<'_> {
                 format!("status = '{to}', verified_at = $1, date_updated = $1"),
                 args![now],
             ),
-            Move::Expire | Move::Fail => (format!("status = '{to}', date_updated = $1"), args![now]),
+            Move::Expire | Move::Fail | Move::Failover => {
+                (format!("status = '{to}', date_updated = $1"), args![now])
+            }
             Move::Cancel { reason } => (
                 format!("status = '{to}', cancel_reason = $1, canceled_at = $2, date_updated = $2"),
                 args![*reason, now],
@@ -215,7 +219,7 @@ pub struct Apply<'c, 'm> {
     at: Millis,
     events: Vec<OtpEvent>,
     callback: bool,
-    jobs: Vec<(JobKind, usize, Millis)>,
+    jobs: Vec<(JobKind, usize, Millis, Option<String>)>,
 }
 
 impl Apply<'_, '_> {
@@ -234,7 +238,14 @@ impl Apply<'_, '_> {
 
     /// A job for each OTP that moves.
     pub fn job(mut self, kind: JobKind, step: usize, run_at: Millis) -> Self {
-        self.jobs.push((kind, step, run_at));
+        self.jobs.push((kind, step, run_at, None));
+        self
+    }
+
+    /// A delivery job through the channel's provider number `provider` (0: the first).
+    pub fn delivery(mut self, step: usize, provider: usize, run_at: Millis) -> Self {
+        let payload = (provider > 0).then(|| provider.to_string());
+        self.jobs.push((JobKind::Deliver, step, run_at, payload));
         self
     }
 
@@ -262,11 +273,11 @@ impl Apply<'_, '_> {
                 args![self.at, to],
             );
         }
-        for (kind, step, run_at) in &self.jobs {
+        for (kind, step, run_at, payload) in &self.jobs {
             moving.push(
                 s,
-                "INSERT INTO jobs (kind, otp_sid, step, run_at) SELECT $1, sid, $2, $3 FROM otps WHERE {where}",
-                args![kind.as_str(), *step as i32, *run_at],
+                "INSERT INTO jobs (kind, otp_sid, step, run_at, payload) SELECT $1, sid, $2, $3, $4 FROM otps WHERE {where}",
+                args![kind.as_str(), *step as i32, *run_at, payload.as_deref()],
             );
         }
         let (set, values) = self.movement.set(self.at);
@@ -402,8 +413,33 @@ pub(crate) fn detail(e: &OtpEvent) -> String {
         } => {
             json!({"channel": channel.as_str(), "provider": provider, "providerSid": provider_sid})
         }
-        OtpEvent::DeliveryReport { channel, status } => {
-            json!({"channel": channel.as_str(), "status": status})
+        OtpEvent::DeliveryReport {
+            channel,
+            status,
+            provider,
+            reported,
+            error,
+        } => {
+            let mut v = json!({"channel": channel.as_str(), "status": status});
+            for (k, x) in [
+                ("provider", provider),
+                ("reported", reported),
+                ("error", error),
+            ] {
+                if let Some(x) = x {
+                    v[k] = Value::from(x.as_str());
+                }
+            }
+            v
+        }
+        OtpEvent::Failover {
+            channel,
+            from,
+            to,
+            reason,
+        } => json!({"channel": channel.as_str(), "from": from, "to": to, "reason": reason}),
+        OtpEvent::ReceiptRefused { provider, reason } => {
+            json!({"provider": provider, "reason": reason})
         }
         OtpEvent::DeliveryFailed {
             channel,
@@ -441,6 +477,7 @@ pub(crate) fn detail(e: &OtpEvent) -> String {
                 CallbackAnswer::Status(code) => Value::from(*code),
                 CallbackAnswer::Timeout => Value::from("timeout"),
                 CallbackAnswer::ConnectionFailed => Value::from("connection failed"),
+                CallbackAnswer::Refused => Value::from("refused: internal address"),
             };
             json!({"status": status, "url": url, "answer": answer, "try": try_no, "willRetry": will_retry})
         }

@@ -1,6 +1,7 @@
 //! The OTP store: `otps` rows and their timelines, delivery attempts and sealed codes. Rows stay
 //! in here; the use cases get [`Otp`]s. Every status change is a [`Transition`] applied by
 //! [`changes::OtpChanges`]; every read the use cases need is a named function below.
+pub mod attempts;
 pub mod changes;
 pub mod search;
 pub mod send;

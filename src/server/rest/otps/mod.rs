@@ -51,6 +51,14 @@ pub async fn send(
     let req: SendRequest = input.into_wire()?;
     let cmd = send_command(&req)?;
     let scope = acting(&state, &caller, &req.account_sid).await?;
+    // A callback URL must not make us reach internal addresses.
+    if let Some(url) = &cmd.status_callback {
+        state
+            .outbound()
+            .check_url(url)
+            .await
+            .map_err(|e| invalid("statusCallback", Problem::says(e.to_string())))?;
+    }
     let idempotency = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
@@ -74,7 +82,22 @@ pub async fn send(
             retry_after,
         } => ApiError::limit_exceeded(request_id.as_str(), limit, bucket, *retry_after)
             .into_response(),
-        accepted => Json(SendResponse::of(accepted)).into_response(),
+        accepted => {
+            let channel = match accepted {
+                SendReceipt::Accepted { channel, .. } => *channel,
+                SendReceipt::Blocked { .. } => crate::domain::Channel::Sms,
+            };
+            let sandbox = crate::server::services::providers::uses_sandbox(
+                state.db(),
+                state.otp().code_key(),
+                state.providers(),
+                scope.sid(),
+                channel,
+            )
+            .await
+            .map_err(ApiError::internal)?;
+            Json(SendResponse::of(accepted, sandbox)).into_response()
+        }
     };
     if replayed {
         res.headers_mut().insert(
@@ -157,10 +180,10 @@ fn send_command(r: &SendRequest) -> Result<SendCommand, ApiError> {
         workflow,
         workflow_timeout_secs,
         to,
-        from: r.from.text("from", rules::FROM_CHARS)?,
+        from: r.from.line("from", rules::FROM_CHARS)?,
         email_to,
         email_from,
-        subject: r.subject.text("subject", rules::SUBJECT_CHARS)?,
+        subject: r.subject.line("subject", rules::SUBJECT_CHARS)?,
         body,
         language,
         voice,
@@ -546,6 +569,16 @@ mod tests {
                 json!({"service": "x", "to": "+14155550100", "accountSid": "AC1"}),
                 ErrorCode::InvalidParameter,
                 "accountSid",
+            ),
+            (
+                json!({"service": "x", "channel": "email", "emailTo": "a@example.com", "subject": "Hi\r\nBcc: x@example.com"}),
+                ErrorCode::InvalidParameter,
+                "subject",
+            ),
+            (
+                json!({"service": "x", "to": "+14155550100", "from": "Me\nYou"}),
+                ErrorCode::InvalidParameter,
+                "from",
             ),
         ];
         for (input, code, name) in cases {

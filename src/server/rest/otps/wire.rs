@@ -98,11 +98,14 @@ pub struct SendResponse {
     pub email_to: Option<String>,
     pub expires_at: String,
     pub attempts_left: i64,
+    /// True while the account's codes go to the sandbox outbox (no provider configured for
+    /// the channel): nothing reaches a real phone or mailbox.
+    pub sandbox: bool,
 }
 
 impl SendResponse {
     /// The answer of an accepted send (`None` for a blocked one, which answers an error).
-    pub fn of(receipt: &SendReceipt) -> Option<Self> {
+    pub fn of(receipt: &SendReceipt, sandbox: bool) -> Option<Self> {
         match receipt {
             SendReceipt::Accepted {
                 request_id,
@@ -121,6 +124,7 @@ impl SendResponse {
                 email_to: email_to.clone(),
                 expires_at: rfc3339(*expires_at),
                 attempts_left: *attempts_left,
+                sandbox,
             }),
             SendReceipt::Blocked { .. } => None,
         }

@@ -16,6 +16,8 @@ pub enum OtpField {
     IdempotencyKey,
     /// The search position (`AfterSid`).
     After,
+    /// The language (and voice) of a call.
+    Language,
 }
 
 #[derive(Debug, thiserror::Error)]

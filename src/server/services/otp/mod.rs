@@ -6,10 +6,13 @@ pub mod detail;
 pub mod error;
 pub mod expire;
 pub mod outbox;
+pub mod progress;
 pub mod protection;
+pub mod receipts;
 pub mod search;
 pub mod send;
 pub mod verify;
+pub mod voice;
 
 pub use error::{OtpError, OtpField, OtpResult};
 

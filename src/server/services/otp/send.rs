@@ -232,6 +232,17 @@ fn check(cmd: &SendCommand, workflow: &Workflow) -> OtpResult<()> {
             problem: Problem::says("is required for the email channel."),
         });
     }
+    // A call's language and voice must be ones a speech engine can say (refused now, not
+    // discovered on the call).
+    if workflow.channels().contains(&Channel::Call) {
+        let language = cmd.language.as_deref().unwrap_or(rules::DEFAULT_LANGUAGE);
+        crate::domain::voice::parse(language, cmd.voice.unwrap_or_default()).map_err(
+            |problem| OtpError::Invalid {
+                field: OtpField::Language,
+                problem,
+            },
+        )?;
+    }
     if cmd.limits.len() > rules::MAX_LIMITS_PER_SEND {
         return Err(OtpError::Invalid {
             field: OtpField::Limits,

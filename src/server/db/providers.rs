@@ -1,0 +1,123 @@
+//! Providers as stored: the kind's settings as JSON and its secrets sealed (the services seal
+//! and open them; the database never sees a secret in clear).
+use crate::domain::AccountSid;
+use crate::on_db;
+use crate::server::clock::Millis;
+use crate::server::db::Db;
+
+/// One provider row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredProvider {
+    pub sid: String,
+    pub account_sid: String,
+    pub kind: String,
+    pub name: String,
+    /// Comma-separated channels.
+    pub channels: String,
+    /// Comma-separated ISO codes; empty: every country.
+    pub countries: String,
+    pub priority: i32,
+    pub enabled: i32,
+    /// The settings without secrets (JSON).
+    pub config: String,
+    /// The secrets, sealed.
+    pub secrets: String,
+    pub date_created: Millis,
+    pub date_updated: Millis,
+}
+
+const COLUMNS: &str = "sid, account_sid, kind, name, channels, countries, priority, enabled, config, secrets, date_created, date_updated";
+
+/// Why a provider was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("a provider with this name exists in the account")]
+    DuplicateName,
+    #[error(transparent)]
+    Db(#[from] anyhow::Error),
+}
+
+fn written(r: sqlx::Result<u64>) -> Result<u64, WriteError> {
+    match r {
+        Ok(n) => Ok(n),
+        Err(e) if super::is_unique_violation(&e) => Err(WriteError::DuplicateName),
+        Err(e) => Err(WriteError::Db(e.into())),
+    }
+}
+
+pub async fn insert(db: &Db, p: &StoredProvider) -> Result<(), WriteError> {
+    let sql = format!(
+        "INSERT INTO providers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    );
+    written(on_db!(db, pool => sqlx::query(&sql)
+        .bind(&p.sid).bind(&p.account_sid).bind(&p.kind).bind(&p.name).bind(&p.channels)
+        .bind(&p.countries).bind(p.priority).bind(p.enabled).bind(&p.config).bind(&p.secrets)
+        .bind(p.date_created).bind(p.date_updated)
+        .execute(pool).await.map(|r| r.rows_affected())))?;
+    Ok(())
+}
+
+/// Writes everything but the sid, account and creation date.
+pub async fn update(db: &Db, p: &StoredProvider) -> Result<(), WriteError> {
+    written(on_db!(db, pool => sqlx::query(
+        "UPDATE providers SET kind = $1, name = $2, channels = $3, countries = $4, priority = $5, enabled = $6, \
+         config = $7, secrets = $8, date_updated = $9 WHERE sid = $10 AND account_sid = $11")
+        .bind(&p.kind).bind(&p.name).bind(&p.channels).bind(&p.countries).bind(p.priority)
+        .bind(p.enabled).bind(&p.config).bind(&p.secrets).bind(p.date_updated)
+        .bind(&p.sid).bind(&p.account_sid)
+        .execute(pool).await.map(|r| r.rows_affected())))?;
+    Ok(())
+}
+
+pub async fn delete(db: &Db, account: &AccountSid, sid: &str) -> anyhow::Result<bool> {
+    let n = on_db!(db, pool => sqlx::query("DELETE FROM providers WHERE sid = $1 AND account_sid = $2")
+        .bind(sid).bind(account.as_str()).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// The provider `sid` of `account`.
+pub async fn find(
+    db: &Db,
+    account: &AccountSid,
+    sid: &str,
+) -> anyhow::Result<Option<StoredProvider>> {
+    let sql = format!("SELECT {COLUMNS} FROM providers WHERE sid = $1 AND account_sid = $2");
+    Ok(on_db!(db, pool => sqlx::query_as::<_, StoredProvider>(&sql)
+        .bind(sid).bind(account.as_str()).fetch_optional(pool).await)?)
+}
+
+/// The provider `sid`, whichever account it belongs to (delivery receipts name it).
+pub async fn get(db: &Db, sid: &str) -> anyhow::Result<Option<StoredProvider>> {
+    let sql = format!("SELECT {COLUMNS} FROM providers WHERE sid = $1");
+    Ok(on_db!(db, pool => sqlx::query_as::<_, StoredProvider>(&sql)
+        .bind(sid).fetch_optional(pool).await)?)
+}
+
+/// Every provider of the given accounts, by account then priority and name.
+pub async fn of_accounts(db: &Db, accounts: &[&str]) -> anyhow::Result<Vec<StoredProvider>> {
+    if accounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = (1..=accounts.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM providers WHERE account_sid IN ({list}) ORDER BY account_sid, priority, name"
+    );
+    Ok(on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, StoredProvider>(&sql);
+        for a in accounts {
+            q = q.bind(*a);
+        }
+        q.fetch_all(pool).await
+    })?)
+}
+
+/// How many providers the account has.
+pub async fn count(db: &Db, account: &AccountSid) -> anyhow::Result<i64> {
+    Ok(
+        on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM providers WHERE account_sid = $1")
+        .bind(account.as_str()).fetch_one(pool).await)?,
+    )
+}
