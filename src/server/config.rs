@@ -98,6 +98,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Providers for accounts (and their sub-accounts) that configured none for a channel.
     pub default_providers: Vec<DefaultProvider>,
+    /// Seconds a provider call may take before it counts as a transient failure (retried).
+    pub provider_timeout_secs: u64,
     /// A PEM file of certificates to trust besides the public roots when connecting to
     /// providers (an on-premises SMTP server or gateway with a private CA).
     pub tls_extra_roots: Option<PathBuf>,
@@ -155,6 +157,7 @@ impl Default for Settings {
             allow_private_outbound: false,
             public_url: None,
             default_providers: Vec::new(),
+            provider_timeout_secs: 15,
             tls_extra_roots: None,
         }
     }

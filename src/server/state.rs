@@ -77,7 +77,12 @@ impl AppState {
         };
         let inner = Inner {
             otp,
-            providers: ProviderRegistry::new(outbound.client().clone(), defaults, extra_root),
+            providers: ProviderRegistry::new(
+                outbound.client().clone(),
+                defaults,
+                extra_root,
+                std::time::Duration::from_secs(settings.provider_timeout_secs.max(1)),
+            ),
             outbound,
             signals,
             guards,

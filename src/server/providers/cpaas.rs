@@ -17,6 +17,8 @@ pub enum Flavor {
 }
 
 pub struct Cpaas {
+    /// How long a call may take.
+    pub timeout: std::time::Duration,
     pub flavor: Flavor,
     pub name: String,
     pub config: CpaasConfig,
@@ -131,7 +133,7 @@ impl Provider for Cpaas {
             )
             .header("Idempotency-Key", &msg.idempotency_key)
             .form(&form)
-            .timeout(super::CALL_TIMEOUT)
+            .timeout(self.timeout)
             .send()
             .await;
         http_outcome(res, |json| {

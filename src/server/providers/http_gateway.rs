@@ -6,6 +6,8 @@ use super::{http_outcome, Content, OutboundMessage, Provider, ProviderKind, Prov
 use crate::domain::provider::{fill_template, BodyEncoding, HttpGatewayConfig};
 
 pub struct HttpGateway {
+    /// How long a call may take.
+    pub timeout: std::time::Duration,
     pub name: String,
     pub config: HttpGatewayConfig,
     pub http: reqwest::Client,
@@ -72,7 +74,7 @@ impl Provider for HttpGateway {
             .http
             .request(method.clone(), url)
             .header("Idempotency-Key", &msg.idempotency_key)
-            .timeout(super::CALL_TIMEOUT);
+            .timeout(self.timeout);
         for (name, value) in &self.config.headers {
             req = req.header(name.as_str(), value.expose());
         }

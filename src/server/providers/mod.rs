@@ -121,9 +121,6 @@ pub enum ProviderOutcome {
     Transient(String),
 }
 
-/// How long a provider call may take.
-pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
-
 /// An HTTP answer a provider API gave, as an outcome: 2xx accepted (with the id read by
 /// `message_id`), 429/5xx transient, other 4xx permanent (with the answer's own words).
 pub(crate) async fn http_outcome(

@@ -24,6 +24,8 @@ pub struct ProviderRegistry {
     http: reqwest::Client,
     /// A PEM certificate trusted besides the public roots (an on-premises CA).
     extra_root: Option<Vec<u8>>,
+    /// How long a provider call may take.
+    timeout: std::time::Duration,
     /// Accounts' providers (with their parent's), read recently.
     setups: Mutex<HashMap<AccountSid, (std::time::Instant, Arc<Vec<ProviderSetup>>)>>,
 }
@@ -37,6 +39,7 @@ impl ProviderRegistry {
         http: reqwest::Client,
         defaults: Vec<ProviderSetup>,
         extra_root: Option<Vec<u8>>,
+        timeout: std::time::Duration,
     ) -> Self {
         Self {
             sandbox: Arc::new(Sandbox),
@@ -45,6 +48,7 @@ impl ProviderRegistry {
             defaults,
             http,
             extra_root,
+            timeout,
             setups: Mutex::new(HashMap::new()),
         }
     }
@@ -113,6 +117,7 @@ impl ProviderRegistry {
     ) -> Result<Arc<dyn Provider>, String> {
         let name = setup.name.clone();
         let http = self.http.clone();
+        let timeout = self.timeout;
         Ok(match &setup.config {
             ProviderConfig::Sandbox => self.sandbox(),
             ProviderConfig::Twilio(c) => Arc::new(Cpaas {
@@ -120,23 +125,27 @@ impl ProviderRegistry {
                 name,
                 config: c.clone(),
                 http,
+                timeout,
             }),
             ProviderConfig::Restcomm(c) => Arc::new(Cpaas {
                 flavor: Flavor::Restcomm,
                 name,
                 config: c.clone(),
                 http,
+                timeout,
             }),
             ProviderConfig::Http(c) => Arc::new(HttpGateway {
                 name,
                 config: c.clone(),
                 http,
+                timeout,
             }),
             ProviderConfig::Webhook(c) => Arc::new(Webhook {
                 name,
                 config: c.clone(),
                 secret: secret.cloned().unwrap_or_default(),
                 http,
+                timeout,
             }),
             ProviderConfig::Smtp(c) => {
                 let mut built = self.smtp.lock().unwrap_or_else(|e| e.into_inner());
@@ -144,8 +153,12 @@ impl ProviderRegistry {
                 match built.get(&key) {
                     Some((version, p)) if *version == setup.date_updated => p.clone(),
                     _ => {
-                        let p: Arc<dyn Provider> =
-                            Arc::new(Smtp::new(name, c.clone(), self.extra_root.as_deref())?);
+                        let p: Arc<dyn Provider> = Arc::new(Smtp::new(
+                            name,
+                            c.clone(),
+                            self.extra_root.as_deref(),
+                            timeout,
+                        )?);
                         built.insert(key, (setup.date_updated, p.clone()));
                         p
                     }

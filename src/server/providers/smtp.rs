@@ -15,6 +15,7 @@ pub struct Smtp {
     pub name: String,
     pub config: SmtpConfig,
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    timeout: Duration,
 }
 
 impl Smtp {
@@ -24,6 +25,7 @@ impl Smtp {
         name: String,
         config: SmtpConfig,
         extra_root: Option<&[u8]>,
+        timeout: Duration,
     ) -> Result<Self, String> {
         let host = config.host.clone();
         let tls_params = || -> Result<TlsParameters, String> {
@@ -54,6 +56,7 @@ impl Smtp {
             name,
             config,
             transport: b.build(),
+            timeout,
         })
     }
 
@@ -145,7 +148,7 @@ impl Provider for Smtp {
             Err(e) => return ProviderOutcome::Permanent(e),
         };
         // lettre bounds the connect only: a server that stalls later is bounded here.
-        match tokio::time::timeout(super::CALL_TIMEOUT, self.transport.send(message)).await {
+        match tokio::time::timeout(self.timeout, self.transport.send(message)).await {
             Err(_) => ProviderOutcome::Transient("the SMTP server did not answer in time".into()),
             Ok(Err(e)) => outcome_of(&e),
             Ok(Ok(response)) => ProviderOutcome::Sent {

@@ -9,6 +9,8 @@ use crate::domain::Secret;
 use serde::Serialize;
 
 pub struct Webhook {
+    /// How long a call may take.
+    pub timeout: std::time::Duration,
     pub name: String,
     pub config: WebhookConfig,
     /// The account's callback signing secret.
@@ -83,7 +85,7 @@ impl Provider for Webhook {
             )
             .header("Idempotency-Key", &msg.idempotency_key)
             .body(body)
-            .timeout(super::CALL_TIMEOUT)
+            .timeout(self.timeout)
             .send()
             .await;
         http_outcome(res, |json| {
