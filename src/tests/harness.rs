@@ -96,15 +96,17 @@ impl TestApp {
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let db = TestDb::new(backend).await;
         let mut settings = test_settings(&db);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().unwrap();
+        // Providers post receipts and fetch voice documents here.
+        settings.public_url = Some(format!("http://{addr}"));
         tweak(&mut settings);
         let clock = ManualClock::new(SystemClock.now_ms());
         let state = app::prepare(settings, Arc::new(clock.clone()) as Arc<dyn Clock>)
             .await
             .expect("prepare app");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let router = app::router(state.clone(), crate::site::mount);
         let server = tokio::spawn(app::serve(
@@ -225,31 +227,44 @@ impl TestApp {
 }
 
 impl Api<'_> {
-    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        let res = self
+    /// Any method with an optional JSON body; answers the status and the JSON body (Null when
+    /// the body is not JSON).
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
             .app
             .http
-            .post(self.app.url(path))
-            .basic_auth(&self.sid, Some(&self.token))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+            .request(method, self.app.url(path))
+            .basic_auth(&self.sid, Some(&self.token));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.request(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// PUT, PATCH or DELETE with a JSON body.
+    pub async fn post_method(
+        &self,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        self.request(method, path, Some(body)).await
+    }
+
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let res = self
-            .app
-            .http
-            .get(self.app.url(path))
-            .basic_auth(&self.sid, Some(&self.token))
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+        self.request(reqwest::Method::GET, path, None).await
     }
 
     /// Sends an OTP; panics unless accepted. Returns the requestID.
