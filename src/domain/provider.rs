@@ -86,10 +86,14 @@ impl fmt::Display for ProviderKind {
 pub struct Secret(pub String);
 
 impl Secret {
-    /// `••••` and the last four characters.
+    /// `••••` and the last four characters — only of a secret long enough (12 or more) that
+    /// four of them give nothing away; a shorter one is all dots.
     pub fn masked(&self) -> String {
         let chars: Vec<char> = self.0.chars().collect();
-        let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+        if chars.len() < 12 {
+            return "••••".into();
+        }
+        let tail: String = chars[chars.len() - 4..].iter().collect();
         format!("••••{tail}")
     }
 
@@ -140,6 +144,15 @@ impl SmtpSecurity {
 pub enum BodyEncoding {
     Json,
     Form,
+}
+
+impl BodyEncoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodyEncoding::Json => "json",
+            BodyEncoding::Form => "form",
+        }
+    }
 }
 
 /// Twilio and Restcomm: a CPaaS REST API.
@@ -207,6 +220,61 @@ impl ProviderConfig {
         }
     }
 
+    /// The settings as anyone may see them, by their API names, in the order a form shows them:
+    /// secrets masked, absent optional fields left out.
+    pub fn shown(&self) -> Vec<(&'static str, Shown)> {
+        let text = |v: &str| Shown::Text(v.to_owned());
+        let opt =
+            |k: &'static str, v: &Option<String>| v.as_ref().map(|v| (k, Shown::Text(v.clone())));
+        match self {
+            ProviderConfig::Sandbox => Vec::new(),
+            ProviderConfig::Twilio(c) | ProviderConfig::Restcomm(c) => [
+                Some(("baseUrl", text(&c.base_url))),
+                Some(("accountSid", text(&c.account_sid))),
+                Some(("authToken", Shown::Secret(c.auth_token.masked()))),
+                opt("from", &c.from),
+                opt("messagingServiceSid", &c.messaging_service_sid),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            ProviderConfig::Http(c) => [
+                Some(("url", text(&c.url))),
+                Some(("method", text(&c.method))),
+                Some((
+                    "headers",
+                    Shown::Headers(
+                        c.headers
+                            .iter()
+                            .map(|(n, v)| (n.clone(), v.masked()))
+                            .collect(),
+                    ),
+                )),
+                Some(("contentType", text(c.content_type.as_str()))),
+                Some(("bodyTemplate", text(&c.body_template))),
+                opt("messageIdPath", &c.message_id_path),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            ProviderConfig::Smtp(c) => [
+                Some(("host", text(&c.host))),
+                Some(("port", Shown::Number(c.port))),
+                Some(("security", text(c.security.as_str()))),
+                opt("username", &c.username),
+                c.password
+                    .as_ref()
+                    .map(|p| ("password", Shown::Secret(p.masked()))),
+                Some(("fromAddress", text(&c.from_address))),
+                opt("fromName", &c.from_name),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            ProviderConfig::Webhook(c) => vec![("url", text(&c.url))],
+        }
+    }
+
     /// The URLs this provider makes us connect to (each must pass the outbound guard).
     pub fn urls(&self) -> Vec<&str> {
         match self {
@@ -216,6 +284,17 @@ impl ProviderConfig {
             ProviderConfig::Sandbox | ProviderConfig::Smtp(_) => Vec::new(),
         }
     }
+}
+
+/// One setting of a provider as it may be shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shown {
+    Text(String),
+    Number(u16),
+    /// A secret, masked.
+    Secret(String),
+    /// A gateway's headers, values masked.
+    Headers(Vec<(String, String)>),
 }
 
 /// A provider as an account (or the operator) set it up.
@@ -317,6 +396,41 @@ pub struct ConfigInput {
 }
 
 impl ConfigInput {
+    /// From a JSON object (the API's `config`, a default provider of `smart2fa.toml`): strings,
+    /// numbers and booleans by key, `headers` as an object of strings; `null` is absent. Else
+    /// the key at fault and why.
+    pub fn from_json(config: &serde_json::Value) -> Result<Self, (String, Problem)> {
+        use serde_json::Value;
+        let Value::Object(m) = config else {
+            return Err((String::new(), Problem::says("must be an object.")));
+        };
+        let mut input = ConfigInput::default();
+        for (k, v) in m {
+            match v {
+                Value::String(s) => {
+                    input.values.insert(k.clone(), s.clone());
+                }
+                Value::Number(n) => {
+                    input.values.insert(k.clone(), n.to_string());
+                }
+                Value::Bool(b) => {
+                    input.values.insert(k.clone(), b.to_string());
+                }
+                Value::Object(h) if k == "headers" => {
+                    for (name, value) in h {
+                        let value = value
+                            .as_str()
+                            .ok_or_else(|| (k.clone(), Problem::says("values must be strings.")))?;
+                        input.headers.push((name.clone(), value.to_owned()));
+                    }
+                }
+                Value::Null => {}
+                _ => return Err((k.clone(), Problem::says("must be a string or a number."))),
+            }
+        }
+        Ok(input)
+    }
+
     fn get(&self, key: &str) -> Option<String> {
         self.values
             .get(key)

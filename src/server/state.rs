@@ -124,6 +124,15 @@ impl AppState {
         &self.inner.providers
     }
 
+    /// What the provider use cases need besides the database.
+    pub fn provider_keys(&self) -> crate::server::services::providers::Keys<'_> {
+        crate::server::services::providers::Keys {
+            seal_key: self.otp().code_key(),
+            outbound: self.outbound(),
+            registry: self.providers(),
+        }
+    }
+
     /// The HTTP client for connections out (callbacks, providers).
     pub fn outbound(&self) -> &Outbound {
         &self.inner.outbound

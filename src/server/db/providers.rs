@@ -121,3 +121,26 @@ pub async fn count(db: &Db, account: &AccountSid) -> anyhow::Result<i64> {
         .bind(account.as_str()).fetch_one(pool).await)?,
     )
 }
+
+/// Gives providers of `account` new priorities, all or none (a provider that is gone is
+/// skipped).
+pub async fn set_priorities(
+    db: &Db,
+    account: &AccountSid,
+    priorities: &[(String, i32)],
+    now: i64,
+) -> anyhow::Result<()> {
+    use super::BeginWrite;
+    let sql =
+        "UPDATE providers SET priority = $1, date_updated = $2 WHERE sid = $3 AND account_sid = $4";
+    on_db!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        for (sid, priority) in priorities {
+            sqlx::query(sql)
+                .bind(*priority).bind(now).bind(sid).bind(account.as_str())
+                .execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    })?;
+    Ok(())
+}

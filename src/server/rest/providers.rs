@@ -7,14 +7,13 @@ use super::input::{invalid, ApiInput, Loose};
 use super::otps::acting;
 use super::paging::{acting_for, Page};
 use crate::domain::provider::{ConfigInput, ProviderConfig, ProviderKind, ProviderSetup};
-use crate::domain::{email, phone, Channel, ErrorCode, Problem};
+use crate::domain::{Channel, ErrorCode, Problem};
 use crate::server::auth::ApiCaller;
 use crate::server::clock::rfc3339;
-use crate::server::providers::Recipient;
 use crate::server::services::otp::receipts::{self, Receipt, Received};
 use crate::server::services::paging::PageRequest;
 use crate::server::services::providers::{
-    self as service, Keys, ProviderError, ProviderField, ProviderInput,
+    self as service, ProviderError, ProviderField, ProviderInput,
 };
 use crate::server::state::AppState;
 use axum::extract::{Path, RawQuery, State};
@@ -22,7 +21,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 /// `POST /2fa/providers`, `PUT /2fa/providers/{providerSid}` (PUT replaces the provider;
@@ -150,24 +149,24 @@ impl From<ProviderError> for ApiError {
 }
 
 fn masked_config(config: &ProviderConfig) -> Value {
-    match config {
-        ProviderConfig::Sandbox => json!({}),
-        ProviderConfig::Twilio(c) | ProviderConfig::Restcomm(c) => json!({
-            "baseUrl": c.base_url, "accountSid": c.account_sid, "authToken": c.auth_token.masked(),
-            "from": c.from, "messagingServiceSid": c.messaging_service_sid,
-        }),
-        ProviderConfig::Http(c) => json!({
-            "url": c.url, "method": c.method,
-            "headers": c.headers.iter().map(|(n, v)| (n.clone(), Value::from(v.masked()))).collect::<Map<String, Value>>(),
-            "contentType": match c.content_type { crate::domain::provider::BodyEncoding::Json => "json", crate::domain::provider::BodyEncoding::Form => "form" },
-            "bodyTemplate": c.body_template, "messageIdPath": c.message_id_path,
-        }),
-        ProviderConfig::Smtp(c) => json!({
-            "host": c.host, "port": c.port, "security": c.security.as_str(), "username": c.username,
-            "password": c.password.as_ref().map(|p| p.masked()), "fromAddress": c.from_address, "fromName": c.from_name,
-        }),
-        ProviderConfig::Webhook(c) => json!({"url": c.url}),
-    }
+    use crate::domain::provider::Shown;
+    config
+        .shown()
+        .into_iter()
+        .map(|(key, shown)| {
+            let value = match shown {
+                Shown::Text(t) | Shown::Secret(t) => Value::from(t),
+                Shown::Number(n) => Value::from(n),
+                Shown::Headers(h) => Value::Object(
+                    h.into_iter()
+                        .map(|(n, v)| (n, Value::from(v)))
+                        .collect::<Map<_, _>>(),
+                ),
+            };
+            (key.to_owned(), value)
+        })
+        .collect::<Map<_, _>>()
+        .into()
 }
 
 pub fn dto(state: &AppState, p: &ProviderSetup) -> ProviderDto {
@@ -219,56 +218,21 @@ fn input(r: &ProviderRequest) -> Result<ProviderInput, ApiError> {
         .into_iter()
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    let mut config = ConfigInput::default();
-    match &r.config.0 {
-        Some(Value::Object(m)) => {
-            for (k, v) in m {
-                match v {
-                    Value::String(s) => {
-                        config.values.insert(k.clone(), s.clone());
-                    }
-                    Value::Number(n) => {
-                        config.values.insert(k.clone(), n.to_string());
-                    }
-                    Value::Bool(b) => {
-                        config.values.insert(k.clone(), b.to_string());
-                    }
-                    Value::Object(h) if k == "headers" => {
-                        for (name, value) in h {
-                            let value = value.as_str().ok_or_else(|| {
-                                invalid("config.headers", Problem::says("values must be strings."))
-                            })?;
-                            config.headers.push((name.clone(), value.to_owned()));
-                        }
-                    }
-                    Value::Null => {}
-                    _ => {
-                        return Err(invalid(
-                            &format!("config.{k}"),
-                            Problem::says("must be a string or a number."),
-                        ))
-                    }
-                }
-            }
-        }
-        Some(Value::String(s)) => {
-            // Forms carry the object as JSON text.
-            let v: Value = serde_json::from_str(s)
-                .map_err(|_| invalid("config", Problem::says("must be a JSON object.")))?;
-            return input(&ProviderRequest {
-                config: Loose(Some(v)),
-                kind: r.kind.clone(),
-                name: r.name.clone(),
-                channels: r.channels.clone(),
-                countries: r.countries.clone(),
-                priority: r.priority.clone(),
-                enabled: r.enabled.clone(),
-                account_sid: r.account_sid.clone(),
-            });
-        }
+    let config = match &r.config.0 {
         None => return Err(invalid("config", Problem::Required)),
-        Some(_) => return Err(invalid("config", Problem::says("must be an object."))),
-    }
+        // Forms carry the object as JSON text.
+        Some(Value::String(s)) => serde_json::from_str(s)
+            .map_err(|_| invalid("config", Problem::says("must be a JSON object.")))?,
+        Some(v) => v.clone(),
+    };
+    let config = ConfigInput::from_json(&config).map_err(|(key, p)| {
+        let field = if key.is_empty() {
+            "config".to_owned()
+        } else {
+            format!("config.{key}")
+        };
+        invalid(&field, p)
+    })?;
     Ok(ProviderInput {
         kind,
         name: r.name.required_text("name", (1, 64))?,
@@ -278,13 +242,6 @@ fn input(r: &ProviderRequest) -> Result<ProviderInput, ApiError> {
         enabled: r.enabled.bool("enabled")?.unwrap_or(true),
         config,
     })
-}
-
-fn keys(state: &AppState) -> Keys<'_> {
-    Keys {
-        seal_key: state.otp().code_key(),
-        outbound: state.outbound(),
-    }
 }
 
 #[utoipa::path(post, path = "/2fa/providers", tag = "Providers", request_body = ProviderRequest,
@@ -300,12 +257,11 @@ pub async fn create(
     let p = service::create(
         state.db(),
         state.clock(),
-        &keys(&state),
+        &state.provider_keys(),
         &scope,
         input(&req)?,
     )
     .await?;
-    state.providers().forget_setups();
     Ok((StatusCode::CREATED, Json(dto(&state, &p))))
 }
 
@@ -368,13 +324,12 @@ pub async fn update(
     let p = service::update(
         state.db(),
         state.clock(),
-        &keys(&state),
+        &state.provider_keys(),
         &scope,
         &sid,
         input(&req)?,
     )
     .await?;
-    state.providers().forget_setups();
     Ok(Json(dto(&state, &p)))
 }
 
@@ -388,8 +343,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let req: ScopeOnly = body.into_wire()?;
     let scope = acting(&state, &caller, &req.account_sid).await?;
-    service::delete(state.db(), &scope, &sid).await?;
-    state.providers().forget_setups();
+    service::delete(state.db(), &state.provider_keys(), &scope, &sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -403,69 +357,43 @@ pub async fn test(
 ) -> Result<Json<ProviderTestResponse>, ApiError> {
     let req: ProviderTestRequest = body.into_wire()?;
     let scope = acting(&state, &caller, &req.account_sid).await?;
-    let p = service::get(state.db(), state.otp().code_key(), &scope, &sid).await?;
-    let (channel, to) = test_destination(&req)?;
-    let secret = crate::domain::Secret(
-        crate::server::services::accounts::callback_secret(state.db(), scope.sid().as_str())
-            .await
-            .map_err(ApiError::internal)?,
-    );
-    let out = service::send_test(
-        state.providers(),
-        &p,
-        channel,
-        to,
-        Some(&secret),
+    let channel = req.channel.channel("channel")?;
+    let to = match (req.to.string("to")?, req.email_to.string("emailTo")?) {
+        (_, Some(e)) if !e.contains('@') => {
+            return Err(invalid(
+                "emailTo",
+                Problem::says("must be an email address."),
+            ))
+        }
+        (_, Some(e)) => e,
+        (Some(to), None) => to,
+        (None, None) => {
+            return Err(invalid(
+                "to",
+                Problem::sentence("to or emailTo is required: where the test message goes."),
+            ))
+        }
+    };
+    let (channel, out) = service::test(
+        state.db(),
         state.clock().now_ms(),
+        &state.provider_keys(),
+        &scope,
+        &sid,
+        channel,
+        &to,
     )
     .await?;
     Ok(Json(ProviderTestResponse {
         code: 200,
         message: "OK".into(),
-        provider_sid: p.sid.to_string(),
+        provider_sid: sid.trim().to_owned(),
         channel: channel.as_str().into(),
         accepted: out.accepted,
         status: out.status.into(),
         provider_message_id: out.provider_message_id,
         error: out.error,
     }))
-}
-
-fn test_destination(req: &ProviderTestRequest) -> Result<(Channel, Recipient), ApiError> {
-    let channel = req.channel.channel("channel")?;
-    match (req.to.string("to")?, req.email_to.string("emailTo")?) {
-        (_, Some(e)) => Ok((
-            channel.unwrap_or(Channel::Email),
-            Recipient::Email(
-                email::parse_destination(&e)
-                    .map_err(|p| invalid("emailTo", p))?
-                    .as_str()
-                    .to_owned(),
-            ),
-        )),
-        (Some(to), None) if to.contains('@') => Ok((
-            channel.unwrap_or(Channel::Email),
-            Recipient::Email(
-                email::parse_destination(&to)
-                    .map_err(|p| invalid("to", p))?
-                    .as_str()
-                    .to_owned(),
-            ),
-        )),
-        (Some(to), None) => Ok((
-            channel.unwrap_or(Channel::Sms),
-            Recipient::Phone(
-                phone::parse_destination(&to)
-                    .map_err(|p| invalid("to", p))?
-                    .as_str()
-                    .to_owned(),
-            ),
-        )),
-        (None, None) => Err(invalid(
-            "to",
-            Problem::sentence("to or emailTo is required: where the test message goes."),
-        )),
-    }
 }
 
 /// A receipt's fields: form (Twilio, Restcomm) or JSON (gateways).

@@ -14,6 +14,7 @@ use crate::server::crypto;
 use crate::server::db::providers::{self as store, StoredProvider, WriteError};
 use crate::server::db::Db;
 use crate::server::outbound::Outbound;
+use crate::server::providers::{ProviderRegistry, Recipient};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
@@ -94,11 +95,13 @@ pub struct ProviderInput {
     pub config: ConfigInput,
 }
 
-/// What the services need besides the database: the key secrets are sealed with, and the
-/// outbound guard provider URLs must pass.
+/// What the services need besides the database: the key secrets are sealed with, the
+/// outbound guard provider URLs must pass, and the registry that caches who delivers what
+/// (told of every change).
 pub struct Keys<'a> {
     pub seal_key: &'a [u8],
     pub outbound: &'a Outbound,
+    pub registry: &'a ProviderRegistry,
 }
 
 // ---- storage: settings as JSON, secrets sealed --------------------------------------------
@@ -176,13 +179,7 @@ fn encode(config: &ProviderConfig) -> (StoredConfig, StoredSecrets) {
                 .iter()
                 .map(|(_, v)| v.expose().to_owned())
                 .collect();
-            c.content_type = Some(
-                match p.content_type {
-                    crate::domain::provider::BodyEncoding::Json => "json",
-                    crate::domain::provider::BodyEncoding::Form => "form",
-                }
-                .into(),
-            );
+            c.content_type = Some(p.content_type.as_str().into());
             c.body_template = Some(p.body_template.clone());
             c.message_id_path = p.message_id_path.clone();
         }
@@ -486,6 +483,7 @@ pub async fn create(
     store::insert(db, &to_stored(&p, scope.sid(), keys.seal_key)?)
         .await
         .map_err(write_error)?;
+    keys.registry.forget_setups();
     Ok(p)
 }
 
@@ -532,18 +530,64 @@ pub async fn update(
     store::update(db, &to_stored(&p, scope.sid(), keys.seal_key)?)
         .await
         .map_err(write_error)?;
+    keys.registry.forget_setups();
     Ok(p)
 }
 
-pub async fn delete(db: &Db, scope: &AccountScope, sid: &str) -> ProviderResult<()> {
+pub async fn delete(
+    db: &Db,
+    keys: &Keys<'_>,
+    scope: &AccountScope,
+    sid: &str,
+) -> ProviderResult<()> {
     if store::delete(db, scope.sid(), sid.trim()).await? {
+        keys.registry.forget_setups();
         Ok(())
     } else {
         Err(ProviderError::NotFound)
     }
 }
 
-/// The account's providers, by priority and name.
+/// Moves a provider one place earlier (`earlier`) or later in the account's order; the
+/// account's providers are renumbered 10, 20, 30… in the new order. Answers the new order.
+pub async fn reorder(
+    db: &Db,
+    clock: &dyn Clock,
+    keys: &Keys<'_>,
+    scope: &AccountScope,
+    sid: &str,
+    earlier: bool,
+) -> ProviderResult<Vec<ProviderSetup>> {
+    let mut all = list(db, keys.seal_key, scope).await?;
+    let at = all
+        .iter()
+        .position(|p| p.sid.as_str() == sid.trim())
+        .ok_or(ProviderError::NotFound)?;
+    let to = if earlier {
+        at.checked_sub(1)
+    } else {
+        Some(at + 1).filter(|i| *i < all.len())
+    };
+    let Some(to) = to else {
+        return Ok(all);
+    };
+    all.swap(at, to);
+    let priorities: Vec<(String, i32)> = all
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.sid.to_string(), (i as i32 + 1) * 10))
+        .collect();
+    let now = clock.now_ms();
+    store::set_priorities(db, scope.sid(), &priorities, now).await?;
+    keys.registry.forget_setups();
+    for (p, (_, priority)) in all.iter_mut().zip(&priorities) {
+        p.priority = i64::from(*priority);
+        p.date_updated = now;
+    }
+    Ok(all)
+}
+
+/// The account's providers, in the order they are tried (priority, then name).
 pub async fn list(
     db: &Db,
     seal_key: &[u8],
@@ -587,7 +631,7 @@ pub struct Routing {
 pub async fn setups_for(
     db: &Db,
     seal_key: &[u8],
-    registry: &crate::server::providers::ProviderRegistry,
+    registry: &ProviderRegistry,
     account: &AccountSid,
 ) -> anyhow::Result<std::sync::Arc<Vec<ProviderSetup>>> {
     if let Some(found) = registry.cached_setups(account) {
@@ -610,16 +654,30 @@ pub async fn setups_for(
     Ok(setups)
 }
 
-/// Which providers deliver `channel` to `country` for `account`, in the order they are tried:
-/// the account's own for that channel; else its parent's (the other setups given); else the
-/// server's defaults; else none (the sandbox).
-pub fn route(
+/// Whose providers deliver a channel of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The account's own.
+    Own,
+    /// Its parent's (a sub-account without its own for the channel).
+    Parent,
+    /// The operator's defaults (`smart2fa.toml`).
+    Server,
+    /// Nobody configured the channel: the sandbox.
+    Sandbox,
+}
+
+/// Who decides `channel` for `account` and their enabled providers for it, in the order they
+/// are tried (priority, then name), whatever countries they are for: the account's own; else
+/// its parent's (the other setups given); else the server's defaults; else none (the sandbox).
+/// An account (or parent) that configured the channel at all decides for it: the next level
+/// is not asked, even for a country its providers do not serve.
+pub fn lineup(
     setups: &[ProviderSetup],
     defaults: &[ProviderSetup],
     account: &AccountSid,
     channel: Channel,
-    country: Option<&str>,
-) -> Routing {
+) -> (Source, Vec<ProviderSetup>) {
     let of = |own: bool| -> Vec<ProviderSetup> {
         setups
             .iter()
@@ -628,29 +686,58 @@ pub fn route(
             .cloned()
             .collect()
     };
-    // An account (or parent) that configured the channel at all decides for it: its providers
-    // that serve this destination's country, or none (then the next level is not asked).
-    let mut chosen = of(true);
-    if chosen.is_empty() {
-        chosen = of(false);
-    }
-    if chosen.is_empty() {
-        chosen = defaults
-            .iter()
-            .filter(|d| d.enabled && d.channels.contains(&channel))
-            .cloned()
-            .collect();
-    }
-    let configured = !chosen.is_empty();
-    let mut serving: Vec<ProviderSetup> = chosen
-        .into_iter()
-        .filter(|s| s.serves(channel, country))
-        .collect();
-    serving.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    let (source, mut chosen) = [
+        (Source::Own, of(true)),
+        (Source::Parent, of(false)),
+        (
+            Source::Server,
+            defaults
+                .iter()
+                .filter(|d| d.enabled && d.channels.contains(&channel))
+                .cloned()
+                .collect(),
+        ),
+    ]
+    .into_iter()
+    .find(|(_, chosen)| !chosen.is_empty())
+    .unwrap_or((Source::Sandbox, Vec::new()));
+    chosen.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    (source, chosen)
+}
+
+/// Which providers deliver `channel` to `country` for `account`, in the order they are tried
+/// (see [`lineup`]).
+pub fn route(
+    setups: &[ProviderSetup],
+    defaults: &[ProviderSetup],
+    account: &AccountSid,
+    channel: Channel,
+    country: Option<&str>,
+) -> Routing {
+    let (source, chosen) = lineup(setups, defaults, account, channel);
     Routing {
-        providers: serving,
-        configured,
+        providers: chosen
+            .into_iter()
+            .filter(|s| s.serves(channel, country))
+            .collect(),
+        configured: source != Source::Sandbox,
     }
+}
+
+/// For each channel, whose providers deliver it for the account and which, in order.
+pub async fn lineups(
+    db: &Db,
+    keys: &Keys<'_>,
+    scope: &AccountScope,
+) -> ProviderResult<Vec<(Channel, Source, Vec<ProviderSetup>)>> {
+    let setups = setups_for(db, keys.seal_key, keys.registry, scope.sid()).await?;
+    Ok(Channel::ALL
+        .iter()
+        .map(|c| {
+            let (source, chosen) = lineup(&setups, keys.registry.defaults(), scope.sid(), *c);
+            (*c, source, chosen)
+        })
+        .collect())
 }
 
 /// Does `account` still deliver `channel` through the sandbox (no provider configured for it
@@ -658,7 +745,7 @@ pub fn route(
 pub async fn uses_sandbox(
     db: &Db,
     seal_key: &[u8],
-    registry: &crate::server::providers::ProviderRegistry,
+    registry: &ProviderRegistry,
     account: &AccountSid,
     channel: Channel,
 ) -> anyhow::Result<bool> {
@@ -677,28 +764,13 @@ pub fn defaults(list: &[DefaultProvider]) -> anyhow::Result<Vec<ProviderSetup>> 
             let kind = ProviderKind::parse(&d.kind).with_context(|| {
                 format!("default provider {:?}: unknown kind {:?}", d.name, d.kind)
             })?;
-            let mut input = ConfigInput::default();
-            if let serde_json::Value::Object(m) = &d.config {
-                for (k, v) in m {
-                    match v {
-                        serde_json::Value::String(s) => {
-                            input.values.insert(k.clone(), s.clone());
-                        }
-                        serde_json::Value::Number(n) => {
-                            input.values.insert(k.clone(), n.to_string());
-                        }
-                        serde_json::Value::Object(h) if k == "headers" => {
-                            input.headers = h
-                                .iter()
-                                .map(|(n, v)| {
-                                    (n.clone(), v.as_str().unwrap_or_default().to_owned())
-                                })
-                                .collect();
-                        }
-                        _ => {}
-                    }
-                }
-            }
+            let input = ConfigInput::from_json(&d.config).map_err(|(key, p)| {
+                anyhow::anyhow!(
+                    "default provider {:?}: {}",
+                    d.name,
+                    p.message(&format!("config.{key}"))
+                )
+            })?;
             let config = parse_config(kind, &input).map_err(|(key, p)| {
                 anyhow::anyhow!(
                     "default provider {:?}: {}",
@@ -739,12 +811,55 @@ pub struct TestOutcome {
     pub error: Option<String>,
 }
 
+/// Where a test message goes: an email address (channel email unless given) or a phone
+/// number (sms unless given).
+pub fn test_recipient(channel: Option<Channel>, to: &str) -> ProviderResult<(Channel, Recipient)> {
+    let to = to.trim();
+    let invalid = |p| ProviderError::invalid(ProviderField::To, p);
+    if to.is_empty() {
+        return Err(invalid(Problem::sentence(
+            "Enter where the test message goes: a phone number or an email address.",
+        )));
+    }
+    if to.contains('@') {
+        let email = crate::domain::email::parse_destination(to).map_err(invalid)?;
+        Ok((
+            channel.unwrap_or(Channel::Email),
+            Recipient::Email(email.as_str().to_owned()),
+        ))
+    } else {
+        let phone = crate::domain::phone::parse_destination(to).map_err(invalid)?;
+        Ok((
+            channel.unwrap_or(Channel::Sms),
+            Recipient::Phone(phone.as_str().to_owned()),
+        ))
+    }
+}
+
+/// Sends a real test message through the account's provider `sid` alone, to `to` (see
+/// [`test_recipient`]). Answers the channel it went by and what the provider said.
+pub async fn test(
+    db: &Db,
+    now: i64,
+    keys: &Keys<'_>,
+    scope: &AccountScope,
+    sid: &str,
+    channel: Option<Channel>,
+    to: &str,
+) -> ProviderResult<(Channel, TestOutcome)> {
+    let setup = get(db, keys.seal_key, scope, sid).await?;
+    let (channel, to) = test_recipient(channel, to)?;
+    let secret = Secret(super::accounts::callback_secret(db, scope.sid().as_str()).await?);
+    let outcome = send_test(keys.registry, &setup, channel, to, Some(&secret), now).await?;
+    Ok((channel, outcome))
+}
+
 /// Sends a real test message (no code in it) through `setup` alone, to `to`.
 pub async fn send_test(
-    registry: &crate::server::providers::ProviderRegistry,
+    registry: &ProviderRegistry,
     setup: &ProviderSetup,
     channel: Channel,
-    to: crate::server::providers::Recipient,
+    to: Recipient,
     webhook_secret: Option<&Secret>,
     now: i64,
 ) -> ProviderResult<TestOutcome> {
