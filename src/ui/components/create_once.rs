@@ -1,6 +1,7 @@
 //! Creating a credential whose secret is shown once, on the page (API keys, sub-accounts): a
 //! name form usable only once the page is interactive (a plain form post would lose the
 //! secret), and the notice that shows the new sid and secret.
+use crate::ui::components::form::Field;
 use leptos::prelude::*;
 
 /// The name form. `on_create` gets the name; the field is cleared when `created` turns true.
@@ -30,11 +31,10 @@ pub fn CreateByName(
             ev.prevent_default();
             on_create.run(name.get_untracked());
         }>
-            <div class="field">
-                <label for=id>{label}</label>
+            <Field id label>
                 <input id=id type="text" maxlength="64" placeholder=placeholder required
                     prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/>
-            </div>
+            </Field>
             <button class="primary" type="submit" disabled=move || !interactive.get() || pending.get()>
                 {button}
             </button>

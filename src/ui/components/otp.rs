@@ -1,11 +1,17 @@
 //! Small pieces the OTP pages share: status badges, times, and field errors.
 use crate::domain::ConsoleError;
 use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// A status as people read it: `max_attempts` → `max attempts`.
+pub fn status_label(status: &str) -> String {
+    status.replace('_', " ")
+}
 
 /// A status as a coloured badge (final states look final).
 #[component]
 pub fn StatusBadge(#[prop(into)] status: String) -> impl IntoView {
-    let label = status.replace('_', " ");
+    let label = status_label(&status);
     view! { <span class=format!("badge status-{status}") data-status=status.clone()>{label}</span> }
 }
 
@@ -17,6 +23,19 @@ pub fn short_time(rfc3339: &str) -> String {
             format!("{day} {clock} UTC")
         }
         None => rfc3339.to_owned(),
+    }
+}
+
+/// An OTP's request id, linking to its detail page.
+#[component]
+pub fn OtpLink(
+    #[prop(into)] request_id: String,
+    #[prop(optional)] testid: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <A href=format!("/otps/{request_id}")>
+            <code data-testid=testid>{request_id.clone()}</code>
+        </A>
     }
 }
 
