@@ -1,5 +1,4 @@
-//! Small pieces the OTP pages share: status badges, times, and field errors.
-use crate::domain::ConsoleError;
+//! Small pieces the OTP pages share: status badges and times.
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -36,15 +35,5 @@ pub fn OtpLink(
         <A href=format!("/otps/{request_id}")>
             <code data-testid=testid>{request_id.clone()}</code>
         </A>
-    }
-}
-
-/// The error of `result` if it concerns `field`, as an alert next to that field.
-pub fn field_error<T>(result: Option<Result<T, ConsoleError>>, field: &str) -> Option<AnyView> {
-    match result {
-        Some(Err(e)) if e.field.as_deref() == Some(field) => {
-            Some(view! { <p class="error field-error" role="alert">{e.message}</p> }.into_any())
-        }
-        _ => None,
     }
 }

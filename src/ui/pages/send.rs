@@ -2,11 +2,14 @@
 //! the sandbox message as the user receives it, and a verify box answering like `/2fa/verify`.
 //! Admins and developers only (support staff see why not).
 use crate::server_fns::otps::{check_destination, test_otp_state, SendTestOtp, VerifyTestOtp};
+use crate::ui::components::form::{
+    action_field_error, alert, channel_options, options, Field, FieldError, SelectField,
+    TextField,
+};
 use crate::ui::components::layout::WithUser;
-use crate::ui::components::otp::{field_error, short_time, StatusBadge};
+use crate::ui::components::otp::{short_time, OtpLink, StatusBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 /// How often the status is refreshed while the OTP is still active.
 const POLL_MS: u64 = 700;
@@ -69,18 +72,18 @@ pub fn SendPage() -> impl IntoView {
         }/>
         {move || send.value().get().map(|r| match r {
             Err(e) if e.field.is_some() => ().into_any(),
-            Err(e) => view! { <p class="error" role="alert">{format!("{} — {}", e.code.code(), e.message)}</p> }.into_any(),
+            Err(e) => alert(format!("{} — {}", e.code.code(), e.message)),
             Ok(a) => view! {
                 <section class="card" aria-label="Sent">
                     <p data-testid="send-answer">{format!("{} — {}", a.code, a.message)}</p>
                     {a.request_id.map(|id| view! {
-                        <p>"Request ID: " <A href=format!("/otps/{id}")><code data-testid="sent-request-id">{id.clone()}</code></A></p>
+                        <p>"Request ID: " <OtpLink request_id=id testid="sent-request-id"/></p>
                     })}
                 </section>
             }.into_any(),
         })}
         {move || progress.get().flatten().map(|r| match r {
-            Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+            Err(e) => alert(e.message),
             Ok(p) => {
                 let id = p.sdr.request_id.clone();
                 view! {
@@ -107,10 +110,7 @@ pub fn SendPage() -> impl IntoView {
                             <h2>"Verify a code"</h2>
                             <ActionForm action=verify>
                                 <input type="hidden" name="request_id" value=id/>
-                                <div class="field">
-                                    <label for="verify-code">"Code"</label>
-                                    <input id="verify-code" name="code" type="text" autocomplete="off" required/>
-                                </div>
+                                <TextField id="verify-code" name="code" label="Code" autocomplete="off" required=true/>
                                 <button type="submit" class="primary small-btn">"Verify"</button>
                             </ActionForm>
                             {move || verify.value().get().map(|r| match r {
@@ -127,7 +127,7 @@ pub fn SendPage() -> impl IntoView {
 
 #[component]
 fn SendForm(send: ServerAction<SendTestOtp>) -> impl IntoView {
-    let err = move |field: &'static str| move || field_error(send.value().get(), field);
+    let err = move |field: &'static str| action_field_error(send, field);
     let (typed, set_typed) = signal(String::new());
     let check = Resource::new(
         move || typed.get(),
@@ -140,26 +140,14 @@ fn SendForm(send: ServerAction<SendTestOtp>) -> impl IntoView {
         },
     );
     let channel_select = |i: usize, label: &'static str| {
-        let name = format!("form[channels][{i}]");
         view! {
-            <div class="field">
-                <label for=format!("channel{i}")>{label}</label>
-                <select id=format!("channel{i}") name=name>
-                    {(i > 0).then(|| view! { <option value="">"(none)"</option> })}
-                    <option value="sms">"SMS"</option>
-                    <option value="call">"Voice call"</option>
-                    <option value="email">"Email"</option>
-                </select>
-            </div>
+            <SelectField id=format!("channel{i}") name=format!("form[channels][{i}]") label
+                options=channel_options() any=(i > 0).then_some("(none)")/>
         }
     };
     let input = move |name: &'static str, label: &'static str, placeholder: &'static str| {
         view! {
-            <div class="field">
-                <label for=format!("send-{name}")>{label}</label>
-                <input id=format!("send-{name}") name=format!("form[{name}]") type="text" placeholder=placeholder/>
-                {err(name)}
-            </div>
+            <TextField id=format!("send-{name}") name=format!("form[{name}]") label placeholder error=err(name)/>
         }
     };
     view! {
@@ -170,11 +158,10 @@ fn SendForm(send: ServerAction<SendTestOtp>) -> impl IntoView {
                     {channel_select(0, "First")}
                     {channel_select(1, "Then")}
                     {channel_select(2, "Then")}
-                    {err("channels")}
+                    <FieldError error=err("channels")/>
                 </fieldset>
                 <div class="row">
-                    <div class="field">
-                        <label for="send-to">"Phone number"</label>
+                    <Field id="send-to" label="Phone number" error=err("to")>
                         <input id="send-to" name="form[to]" type="tel" placeholder="+14155550100"
                             on:input=move |ev| set_typed.set(event_target_value(&ev))/>
                         <Transition>
@@ -183,8 +170,7 @@ fn SendForm(send: ServerAction<SendTestOtp>) -> impl IntoView {
                                 Err(e) => view! { <p class="hint bad" data-testid="destination-check">{e.message}</p> }.into_any(),
                             })}
                         </Transition>
-                        {err("to")}
-                    </div>
+                    </Field>
                     {input("email_to", "Email address", "name@example.com")}
                     {input("service", "Service", "MyApp")}
                 </div>
@@ -194,38 +180,23 @@ fn SendForm(send: ServerAction<SendTestOtp>) -> impl IntoView {
                         {input("from", "From (sender id)", "")}
                         {input("reference", "Reference", "")}
                         {input("language", "Language", "en-US")}
-                        <div class="field">
-                            <label for="send-voice">"Voice (calls)"</label>
-                            <select id="send-voice" name="form[voice]">
-                                <option value="">"Default (woman)"</option>
-                                <option value="woman">"Woman"</option>
-                                <option value="man">"Man"</option>
-                            </select>
-                            {err("voice")}
-                        </div>
+                        <SelectField id="send-voice" name="form[voice]" label="Voice (calls)" any=Some("Default (woman)")
+                            options=options(&[("woman", "Woman"), ("man", "Man")]) error=err("voice")/>
                         {input("repeat", "Repeat (calls)", "1")}
                     </div>
                     <div class="row">
                         {input("code_length", "Code length", "6")}
-                        <div class="field">
-                            <label for="send-code-type">"Code type"</label>
-                            <select id="send-code-type" name="form[code_type]">
-                                <option value="">"Numeric"</option>
-                                <option value="alphanumeric">"Alphanumeric"</option>
-                            </select>
-                            {err("code_type")}
-                        </div>
+                        <SelectField id="send-code-type" name="form[code_type]" label="Code type" any=Some("Numeric")
+                            options=options(&[("alphanumeric", "Alphanumeric")]) error=err("code_type")/>
                         {input("expiry", "Expiry (seconds)", "600")}
                         {input("max_attempts", "Max attempts", "5")}
                     </div>
                     <div class="field checkbox">
                         <label><input type="checkbox" name="form[keep_old_otp_active]" value="true"/>" Keep older OTPs to this destination active"</label>
                     </div>
-                    <div class="field">
-                        <label for="send-limits">"Limits to charge (one name=key per line)"</label>
+                    <Field id="send-limits" label="Limits to charge (one name=key per line)" error=err("limits")>
                         <textarea id="send-limits" name="form[limits]" rows="2" placeholder="per_ip=203.0.113.7"></textarea>
-                        {err("limits")}
-                    </div>
+                    </Field>
                 </details>
                 <button type="submit" class="primary small-btn" disabled=move || send.pending().get()>"Send"</button>
             </ActionForm>
