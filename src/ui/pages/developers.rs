@@ -4,9 +4,12 @@ use crate::server_fns::auth::CurrentUser;
 use crate::server_fns::developers::{
     list_api_keys, ApiKeyView, CreateApiKey, RevokeApiKey, RotateAuthToken,
 };
+use crate::ui::components::confirm::ConfirmInline;
 use crate::ui::components::create_once::{CreateByName, ShownOnce};
+use crate::ui::components::form::alert;
 use crate::ui::components::layout::{use_current_user, WithUser};
 use crate::ui::components::otp::short_time;
+use crate::ui::components::table::{headers, DataTable};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -52,7 +55,7 @@ fn Credentials(
                         <code class="secret" data-testid="new-token">{token}</code>
                     </div>
                 }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                Some(Err(e)) => alert(e.message),
                 None => ().into_any(),
             }}
             {may_rotate.then(|| view! {
@@ -94,7 +97,7 @@ fn ApiKeys() -> impl IntoView {
         move || (create.version().get(), revoke.version().get()),
         |_| list_api_keys(),
     );
-    let (confirm, set_confirm) = signal(None::<String>);
+    let confirm = RwSignal::new(None::<String>);
     view! {
         <section class="card api-keys" aria-label="API keys">
             <h2>"API keys"</h2>
@@ -111,10 +114,10 @@ fn ApiKeys() -> impl IntoView {
                         "Key " <strong>{new.key.name.clone()}</strong> " created. Copy its secret now: it will not be shown again."
                     </ShownOnce>
                 }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                Some(Err(e)) => alert(e.message),
                 None => ().into_any(),
             }}
-            {move || revoke.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
+            {move || revoke.value().get().and_then(|r| r.err()).map(|e| alert(e.message))}
             <Suspense fallback=|| view! { <p class="loading">"Loading API keys…"</p> }>
                 {move || Suspend::new(async move {
                     let may_manage = user.await.is_ok_and(|u| u.role.manages_credentials());
@@ -129,17 +132,17 @@ fn ApiKeys() -> impl IntoView {
                         />
                     });
                     let list = match keys.await {
-                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                        Ok(all) if all.is_empty() => view! {
-                            <p class="empty">"No API keys yet. The auth token above works too; a key per integration is easier to revoke."</p>
-                        }.into_any(),
+                        Err(e) => alert(e.message),
                         Ok(all) => view! {
-                            <table class="data" aria-label="API keys">
-                                <thead><tr><th>"Name"</th><th>"Key SID"</th><th>"Created"</th><th>"Status"</th><th></th></tr></thead>
-                                <tbody>
-                                    {all.into_iter().map(|k| view! { <KeyRow k may_manage revoke confirm set_confirm/> }).collect_view()}
-                                </tbody>
-                            </table>
+                            <DataTable
+                                label="API keys"
+                                headers=headers(&["Name", "Key SID", "Created", "Status", ""])
+                                rows=all
+                                row=move |k: ApiKeyView| view! { <KeyRow k may_manage revoke confirm/> }
+                                empty=|| view! {
+                                    <p class="empty">"No API keys yet. The auth token above works too; a key per integration is easier to revoke."</p>
+                                }
+                            />
                         }.into_any(),
                     };
                     view! { {form} {list} }
@@ -154,27 +157,25 @@ fn KeyRow(
     k: ApiKeyView,
     may_manage: bool,
     revoke: ServerAction<RevokeApiKey>,
-    confirm: ReadSignal<Option<String>>,
-    set_confirm: WriteSignal<Option<String>>,
+    confirm: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let status = match &k.revoked {
         Some(at) => format!("Revoked {}", short_time(at)),
         None => "Active".to_owned(),
     };
     let action = (may_manage && k.revoked.is_none()).then(|| {
-        let (sid, sid_ask, sid_show) = (k.sid.clone(), k.sid.clone(), k.sid.clone());
-        let name = k.name.clone();
+        let sid = k.sid.clone();
         view! {
-            <Show when=move || confirm.get().as_deref() == Some(sid_show.as_str())
-                fallback=move || { let sid = sid_ask.clone(); view! {
-                    <button class="danger" on:click=move |_| set_confirm.set(Some(sid.clone()))>"Revoke…"</button>
-                } }>
-                <span class="confirm-inline">
-                    {format!("Revoke {name}? Calls with it are refused at once.")}
-                    <button class="danger" on:click={let sid = sid.clone(); move |_| { revoke.dispatch(RevokeApiKey { sid: sid.clone() }); set_confirm.set(None); }}>"Revoke"</button>
-                    <button on:click=move |_| set_confirm.set(None)>"Keep"</button>
-                </span>
-            </Show>
+            <ConfirmInline
+                key=k.sid.clone()
+                asking=confirm
+                ask="Revoke…"
+                question=format!("Revoke {}? Calls with it are refused at once.", k.name)
+                act="Revoke"
+                on_confirm=Callback::new(move |()| {
+                    revoke.dispatch(RevokeApiKey { sid: sid.clone() });
+                })
+            />
         }
     });
     view! {

@@ -4,9 +4,12 @@ use crate::domain::{AccountStatus, Role};
 use crate::server_fns::subaccounts::{
     list_subaccounts, CreateSubaccount, SubAccountView, SwitchAccount, UpdateSubaccount,
 };
+use crate::ui::components::confirm::ConfirmInline;
 use crate::ui::components::create_once::{CreateByName, ShownOnce};
+use crate::ui::components::form::alert;
 use crate::ui::components::layout::{reload_after, use_current_user};
 use crate::ui::components::otp::short_time;
+use crate::ui::components::table::{headers, DataTable, EmptyCard};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -21,12 +24,10 @@ pub fn SubAccountsPage() -> impl IntoView {
         move || (create.version().get(), update.version().get()),
         |_| list_subaccounts(),
     );
-    let (confirm, set_confirm) = signal(None::<String>);
     let ctx = RowCtx {
         update,
         switch,
-        confirm,
-        set_confirm,
+        confirm: RwSignal::new(None),
     };
     view! {
         <Title text="Sub-accounts"/>
@@ -45,13 +46,13 @@ pub fn SubAccountsPage() -> impl IntoView {
                     "Sub-account " <strong>{new.account.name.clone()}</strong> " created. Copy its auth token now: it will not be shown again."
                 </ShownOnce>
             }.into_any(),
-            Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+            Some(Err(e)) => alert(e.message),
             None => ().into_any(),
         }}
         {move || {
             let err = update.value().get().and_then(|r| r.err())
                 .or_else(|| switch.value().get().and_then(|r| r.err()));
-            err.map(|e| view! { <p class="error" role="alert">{e.message}</p> })
+            err.map(|e| alert(e.message))
         }}
         <Suspense fallback=|| view! { <p class="loading">"Loading sub-accounts…"</p> }>
             {move || Suspend::new(async move {
@@ -69,20 +70,21 @@ pub fn SubAccountsPage() -> impl IntoView {
                     />
                 });
                 let list = match subs.await {
-                    Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                    Ok(all) if all.is_empty() => view! {
-                        <div class="card empty"><p>"No sub-accounts yet. Create one per customer, brand or environment to keep their OTPs, limits and usage apart."</p></div>
-                    }.into_any(),
+                    Err(e) => alert(e.message),
                     Ok(all) => view! {
-                        <table class="data subs" aria-label="Sub-accounts">
-                            <thead><tr><th>"Name"</th><th>"Account SID"</th><th>"Status"</th><th>"Created"</th><th></th></tr></thead>
-                            <tbody>
-                                {all.into_iter().map(|a| {
-                                    let here = a.sid == current;
-                                    view! { <SubRow a here is_admin ctx/> }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
+                        <DataTable
+                            label="Sub-accounts"
+                            class="subs"
+                            headers=headers(&["Name", "Account SID", "Status", "Created", ""])
+                            rows=all
+                            row=move |a: SubAccountView| {
+                                let here = a.sid == current;
+                                view! { <SubRow a here is_admin ctx/> }
+                            }
+                            empty=|| view! {
+                                <EmptyCard>"No sub-accounts yet. Create one per customer, brand or environment to keep their OTPs, limits and usage apart."</EmptyCard>
+                            }
+                        />
                     }.into_any(),
                 };
                 view! { {form} {list} }
@@ -95,8 +97,7 @@ pub fn SubAccountsPage() -> impl IntoView {
 struct RowCtx {
     update: ServerAction<UpdateSubaccount>,
     switch: ServerAction<SwitchAccount>,
-    confirm: ReadSignal<Option<String>>,
-    set_confirm: WriteSignal<Option<String>>,
+    confirm: RwSignal<Option<String>>,
 }
 
 #[component]
@@ -105,7 +106,6 @@ fn SubRow(a: SubAccountView, here: bool, is_admin: bool, ctx: RowCtx) -> impl In
         update,
         switch,
         confirm,
-        set_confirm,
     } = ctx;
     let (renaming, set_renaming) = signal(false);
     let (new_name, set_new_name) = signal(a.name.clone());
@@ -126,8 +126,6 @@ fn SubRow(a: SubAccountView, here: bool, is_admin: bool, ctx: RowCtx) -> impl In
         AccountStatus::Closed => "Closed",
     };
     let admin_actions = (is_admin && a.status != AccountStatus::Closed).then(|| {
-        let (ask, show) = (sid.clone(), sid.clone());
-        let name = a.name.clone();
         let toggle = {
             let set_status = set_status.clone();
             let active = a.status == AccountStatus::Active;
@@ -137,16 +135,14 @@ fn SubRow(a: SubAccountView, here: bool, is_admin: bool, ctx: RowCtx) -> impl In
         view! {
             <button on:click=move |_| set_renaming.set(true)>"Rename…"</button>
             <button on:click=toggle>{if a.status == AccountStatus::Active { "Suspend" } else { "Reactivate" }}</button>
-            <Show when=move || confirm.get().as_deref() == Some(show.as_str())
-                fallback=move || { let sid = ask.clone(); view! {
-                    <button class="danger" on:click=move |_| set_confirm.set(Some(sid.clone()))>"Close…"</button>
-                } }>
-                <span class="confirm-inline">
-                    {format!("Close {name} for good? Its credentials stop working and it cannot be reopened.")}
-                    <button class="danger" on:click={let close = close.clone(); move |_| { close(AccountStatus::Closed); set_confirm.set(None); }}>"Close"</button>
-                    <button on:click=move |_| set_confirm.set(None)>"Keep"</button>
-                </span>
-            </Show>
+            <ConfirmInline
+                key=sid.clone()
+                asking=confirm
+                ask="Close…"
+                question=format!("Close {} for good? Its credentials stop working and it cannot be reopened.", a.name)
+                act="Close"
+                on_confirm=Callback::new(move |()| close(AccountStatus::Closed))
+            />
         }
     });
     let switch_sid = sid.clone();
