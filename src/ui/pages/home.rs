@@ -1,9 +1,12 @@
 //! Home: the last 24 hours per channel, 30 days of OTPs stacked by channel, the latest
 //! failures, and the account at a glance.
-use crate::server_fns::usage::{load_home_summary, HomeSummary};
-use crate::ui::components::chart::StackedChart;
+use crate::domain::Channel;
+use crate::server_fns::usage::{load_home_summary, FailedOtp, HomeSummary};
+use crate::ui::components::chart::{color_of, StackedChart};
+use crate::ui::components::form::alert;
 use crate::ui::components::layout::WithUser;
-use crate::ui::components::otp::short_time;
+use crate::ui::components::otp::{short_time, OtpLink};
+use crate::ui::components::table::{headers, DataTable};
 use crate::ui::components::usage::{chart_data, count, percent};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -19,7 +22,7 @@ pub fn HomePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match summary.await {
                     Ok(s) => dashboard(s).into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                    Err(e) => alert(e.message),
                 }
             })}
         </Suspense>
@@ -49,24 +52,16 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
-fn channel_name(channel: &str) -> &'static str {
-    match channel {
-        "sms" => "SMS",
-        "call" => "Voice",
-        "email" => "Email",
-        _ => "Other",
-    }
-}
-
 fn dashboard(s: HomeSummary) -> impl IntoView {
     let cards = s
         .cards
         .iter()
         .map(|c| {
             let ch = c.channel.clone();
+            let name = Channel::parse(&ch).map_or("Other", Channel::label);
             view! {
                 <div class="card stat" data-channel=ch.clone()>
-                    <h2><span class="dot" style=format!("background:{}", crate::ui::components::chart::color_of(&ch))></span>{channel_name(&ch)}</h2>
+                    <h2><span class="dot" style=format!("background:{}", color_of(&ch))></span>{name}</h2>
                     <dl class="figures">
                         <div><dt>"Sent"</dt><dd data-testid=format!("{ch}-sent")>{count(c.sent)}</dd></div>
                         <div><dt>"Verified"</dt><dd data-testid=format!("{ch}-verified")>{count(c.verified)}</dd></div>
@@ -97,27 +92,26 @@ fn dashboard(s: HomeSummary) -> impl IntoView {
         }
         .into_any()
     };
-    let failures = if s.failures.is_empty() {
-        view! { <p class="muted" data-testid="no-failures">"No failed OTPs. Deliveries that fail on every channel show here."</p> }.into_any()
-    } else {
-        view! {
-            <table class="data" aria-label="Latest failed OTPs">
-                <thead><tr><th>"Created"</th><th>"Request ID"</th><th>"Destination"</th><th>"Channel"</th><th>"Service"</th></tr></thead>
-                <tbody>
-                    {s.failures.into_iter().map(|f| { let href = format!("/otps/{}", f.request_id); let id = f.request_id.clone(); view! {
-                        <tr data-request-id=f.request_id.clone()>
-                            <td class="nowrap">{short_time(&f.date_created)}</td>
-                            <td><A href=href><code>{id}</code></A></td>
-                            <td>{f.destination}</td>
-                            <td>{f.channel}</td>
-                            <td>{f.service}</td>
-                        </tr>
-                    }}).collect_view()}
-                </tbody>
-            </table>
-            <p><A href="/otps?status=failed">"All failed OTPs →"</A></p>
-        }
-        .into_any()
+    let any_failure = !s.failures.is_empty();
+    let failures = view! {
+        <DataTable
+            label="Latest failed OTPs"
+            headers=headers(&["Created", "Request ID", "Destination", "Channel", "Service"])
+            rows=s.failures
+            row=|f: FailedOtp| view! {
+                <tr data-request-id=f.request_id.clone()>
+                    <td class="nowrap">{short_time(&f.date_created)}</td>
+                    <td><OtpLink request_id=f.request_id.clone()/></td>
+                    <td>{f.destination}</td>
+                    <td>{f.channel}</td>
+                    <td>{f.service}</td>
+                </tr>
+            }
+            empty=|| view! {
+                <p class="muted" data-testid="no-failures">"No failed OTPs. Deliveries that fail on every channel show here."</p>
+            }
+        />
+        {any_failure.then(|| view! { <p><A href="/otps?status=failed">"All failed OTPs →"</A></p> })}
     };
     view! {
         <h2 class="section">"Last 24 hours"</h2>

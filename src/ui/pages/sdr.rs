@@ -1,7 +1,10 @@
 //! One OTP's session detail record: every field, the delivery attempts per channel, the whole
 //! timeline (never the code), and Cancel while it is active (admins, developers, support).
 use crate::server_fns::otps::{otp_detail, CancelOtp, SdrDetail};
+use crate::server_fns::otps::AttemptView;
+use crate::ui::components::form::alert;
 use crate::ui::components::otp::{short_time, StatusBadge};
+use crate::ui::components::table::{headers, DataTable};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -26,7 +29,7 @@ pub fn SdrPage() -> impl IntoView {
                 match detail.await {
                     Err(e) => view! {
                         <h1>"OTP"</h1>
-                        <p class="error" role="alert">{e.message}</p>
+                        {alert(e.message)}
                     }.into_any(),
                     Ok(d) => view! { <Detail d cancel confirming set_confirming/> }.into_any(),
                 }
@@ -92,7 +95,7 @@ fn Detail(
             <h1><code data-testid="request-id">{s.request_id.clone()}</code></h1>
             <StatusBadge status=s.status.clone()/>
         </div>
-        {move || cancel.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
+        {move || cancel.value().get().and_then(|r| r.err()).map(|e| alert(e.message))}
         {active.then(|| view! {
             <Show when=move || confirming.get()
                 fallback=move || view! { <button class="danger" on:click=move |_| set_confirming.set(true)>"Cancel OTP…"</button> }>
@@ -132,27 +135,22 @@ fn Detail(
         </section>
         <section class="card">
             <h2>"Delivery attempts"</h2>
-            {if d.attempts.is_empty() {
-                view! { <p class="muted">"No delivery attempt (yet)."</p> }.into_any()
-            } else {
-                view! {
-                    <table class="data" aria-label="Delivery attempts">
-                        <thead><tr><th>"When"</th><th>"Channel"</th><th>"Provider"</th><th>"Provider id"</th><th>"Status"</th><th>"Error"</th></tr></thead>
-                        <tbody>
-                            {d.attempts.into_iter().map(|a| view! {
-                                <tr>
-                                    <td class="nowrap">{short_time(&a.date_created)}</td>
-                                    <td>{a.channel}</td>
-                                    <td>{a.provider}</td>
-                                    <td><code>{a.provider_sid.unwrap_or_default()}</code></td>
-                                    <td>{a.status}</td>
-                                    <td>{a.error.unwrap_or_default()}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
+            <DataTable
+                label="Delivery attempts"
+                headers=headers(&["When", "Channel", "Provider", "Provider id", "Status", "Error"])
+                rows=d.attempts
+                row=|a: AttemptView| view! {
+                    <tr>
+                        <td class="nowrap">{short_time(&a.date_created)}</td>
+                        <td>{a.channel}</td>
+                        <td>{a.provider}</td>
+                        <td><code>{a.provider_sid.unwrap_or_default()}</code></td>
+                        <td>{a.status}</td>
+                        <td>{a.error.unwrap_or_default()}</td>
+                    </tr>
+                }
+                empty=|| view! { <p class="muted">"No delivery attempt (yet)."</p> }
+            />
         </section>
     }
 }
