@@ -41,8 +41,7 @@ pub fn ConfirmInline(
                     }
                 >
                     {act}
-                </button>
-                <button on:click=move |_| asking.set(None)>"Keep"</button>
+                </button> <button on:click=move |_| asking.set(None)>"Keep"</button>
             </span>
         </Show>
     }

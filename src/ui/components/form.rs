@@ -43,8 +43,17 @@ pub fn Field(
         <div class=class>
             <label for=id>{label}</label>
             {children()}
-            {move || hint.get().map(|h| view! { <p class="hint muted" id=hint_id.clone()>{h}</p> })}
-            <FieldError error/>
+            {move || {
+                hint.get()
+                    .map(|h| {
+                        view! {
+                            <p class="hint muted" id=hint_id.clone()>
+                                {h}
+                            </p>
+                        }
+                    })
+            }}
+            <FieldError error />
         </div>
     }
 }
@@ -52,7 +61,15 @@ pub fn Field(
 /// The message of the error that concerns a field (or a group of fields), next to it.
 #[component]
 pub fn FieldError(#[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
-    move || error.get().map(|m| view! { <p class="error field-error" role="alert">{m}</p> })
+    move || {
+        error.get().map(|m| {
+            view! {
+                <p class="error field-error" role="alert">
+                    {m}
+                </p>
+            }
+        })
+    }
 }
 
 /// A labelled `<input>` (text by default; `kind` is its `type`).
@@ -84,7 +101,8 @@ pub fn TextField(
     let list_id = suggestions.as_ref().map(|_| format!("{id}-list"));
     let datalist = suggestions.map(|values| {
         view! {
-            <datalist id=list_id.clone()>
+            <datalist id=list_id
+                .clone()>
                 {values.into_iter().map(|v| view! { <option value=v></option> }).collect_view()}
             </datalist>
         }
@@ -128,10 +146,22 @@ pub fn SelectField(
 ) -> impl IntoView {
     let hint_id = format!("{id}-hint");
     let described = move || hint.get().map(|_| hint_id.clone());
-    let any = any.map(|text| view! { <option value="" selected=selected.is_empty()>{text}</option> });
+    let any = any.map(|text| {
+        view! {
+            <option value="" selected=selected.is_empty()>
+                {text}
+            </option>
+        }
+    });
     let options = options
         .into_iter()
-        .map(|(value, text)| view! { <option value=value selected=selected == value>{text}</option> })
+        .map(|(value, text)| {
+            view! {
+                <option value=value selected=selected == value>
+                    {text}
+                </option>
+            }
+        })
         .collect_view();
     view! {
         <Field id=id.clone() label hint error>
@@ -212,7 +242,12 @@ where
 /// A message that something went wrong, announced to screen readers.
 pub fn alert(message: impl Into<String>) -> AnyView {
     let message: String = message.into();
-    view! { <p class="error" role="alert">{message}</p> }.into_any()
+    view! {
+        <p class="error" role="alert">
+            {message}
+        </p>
+    }
+    .into_any()
 }
 
 /// A list's filters: a GET form to the page itself (so the filters land in the URL), a field
@@ -233,8 +268,12 @@ pub fn FilterForm(
         <Form method="GET" action=action attr:class="card filters" attr:aria-label=label>
             {children()}
             <div class="form-actions">
-                <button type="submit" class="primary small-btn">{submit}</button>
-                <a class="button" href=action>{reset}</a>
+                <button type="submit" class="primary small-btn">
+                    {submit}
+                </button>
+                <a class="button" href=action>
+                    {reset}
+                </a>
             </div>
         </Form>
     }

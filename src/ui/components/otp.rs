@@ -11,7 +11,11 @@ pub fn status_label(status: &str) -> String {
 #[component]
 pub fn StatusBadge(#[prop(into)] status: String) -> impl IntoView {
     let label = status_label(&status);
-    view! { <span class=format!("badge status-{status}") data-status=status.clone()>{label}</span> }
+    view! {
+        <span class=format!("badge status-{status}") data-status=status.clone()>
+            {label}
+        </span>
+    }
 }
 
 /// `2026-11-26T16:05:03.120Z` → `2026-11-26 16:05:03 UTC`.

@@ -61,13 +61,17 @@ pub fn UsageTable(report: UsageReport) -> impl IntoView {
             view! { <td class="nowrap">{r.label}</td> }.into_any()
         };
         view! {
-            <tr data-period=r.start>
-                {head}
-                {cells}
-                <td class="num" data-col="total">{count(r.count)}</td>
-                <td class="num" data-col="verified">{count(r.verified)}</td>
-                <td class="num" data-col="conversion">{percent(r.conversion)}</td>
-                <td class="num" data-col="price">{r.price}</td>
+            <tr data-period=r
+                .start>
+                {head} {cells} <td class="num" data-col="total">
+                    {count(r.count)}
+                </td> <td class="num" data-col="verified">
+                    {count(r.verified)}
+                </td> <td class="num" data-col="conversion">
+                    {percent(r.conversion)}
+                </td> <td class="num" data-col="price">
+                    {r.price}
+                </td>
             </tr>
         }
     };

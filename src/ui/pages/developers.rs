@@ -18,10 +18,12 @@ pub fn DevelopersPage() -> impl IntoView {
     let rotate = ServerAction::<RotateAuthToken>::new();
     let (confirming, set_confirming) = signal(false);
     view! {
-        <Title text="Developers"/>
+        <Title text="Developers" />
         <h1>"Developers"</h1>
-        <WithUser children=move |user| view! { <Credentials user rotate confirming set_confirming/> }/>
-        <ApiKeys/>
+        <WithUser children=move |user| {
+            view! { <Credentials user rotate confirming set_confirming /> }
+        } />
+        <ApiKeys />
     }
 }
 
@@ -44,39 +46,74 @@ fn Credentials(
             <h2>"API credentials"</h2>
             <dl class="facts">
                 <dt>"Account SID"</dt>
-                <dd><code>{sid.clone()}</code></dd>
+                <dd>
+                    <code>{sid.clone()}</code>
+                </dd>
                 <dt>"Auth token"</dt>
-                <dd>"Shown only when the account is created or the token is rotated; smart2fa keeps only a hash."</dd>
+                <dd>
+                    "Shown only when the account is created or the token is rotated; smart2fa keeps only a hash."
+                </dd>
             </dl>
             {move || match rotate.value().get() {
-                Some(Ok(token)) => view! {
-                    <div class="notice success" role="status">
-                        <p>"New auth token. Copy it now: it will not be shown again."</p>
-                        <code class="secret" data-testid="new-token">{token}</code>
-                    </div>
-                }.into_any(),
+                Some(Ok(token)) => {
+                    view! {
+                        <div class="notice success" role="status">
+                            <p>"New auth token. Copy it now: it will not be shown again."</p>
+                            <code class="secret" data-testid="new-token">
+                                {token}
+                            </code>
+                        </div>
+                    }
+                        .into_any()
+                }
                 Some(Err(e)) => alert(e.message),
                 None => ().into_any(),
             }}
-            {may_rotate.then(|| view! {
-                <Show
-                    when=move || confirming.get()
-                    fallback=move || view! {
-                        <button class="danger" on:click=move |_| set_confirming.set(true)>"Rotate auth token…"</button>
+            {may_rotate
+                .then(|| {
+                    view! {
+                        <Show
+                            when=move || confirming.get()
+                            fallback=move || {
+                                view! {
+                                    <button
+                                        class="danger"
+                                        on:click=move |_| set_confirming.set(true)
+                                    >
+                                        "Rotate auth token…"
+                                    </button>
+                                }
+                            }
+                        >
+                            <div class="confirm">
+                                <p>
+                                    "The current token stops working immediately. Every integration using it must be updated."
+                                </p>
+                                <button
+                                    class="danger"
+                                    on:click=move |_| {
+                                        rotate.dispatch(RotateAuthToken {});
+                                        set_confirming.set(false);
+                                    }
+                                >
+                                    "Rotate now"
+                                </button>
+                                <button on:click=move |_| {
+                                    set_confirming.set(false)
+                                }>"Keep the current token"</button>
+                            </div>
+                        </Show>
                     }
-                >
-                    <div class="confirm">
-                        <p>"The current token stops working immediately. Every integration using it must be updated."</p>
-                        <button class="danger" on:click=move |_| { rotate.dispatch(RotateAuthToken {}); set_confirming.set(false); }>
-                            "Rotate now"
-                        </button>
-                        <button on:click=move |_| set_confirming.set(false)>"Keep the current token"</button>
-                    </div>
-                </Show>
-            })}
-            {(!may_rotate).then(|| view! {
-                <p class="muted">"Only admins and developers can rotate the auth token (your role: " {user.role.label()} ")."</p>
-            })}
+                })}
+            {(!may_rotate)
+                .then(|| {
+                    view! {
+                        <p class="muted">
+                            "Only admins and developers can rotate the auth token (your role: "
+                            {user.role.label()} ")."
+                        </p>
+                    }
+                })}
         </section>
         <section class="card">
             <h2>"Try the API"</h2>
@@ -106,46 +143,74 @@ fn ApiKeys() -> impl IntoView {
                 "Give each integration its own key, so one can be revoked without touching the others."
             </p>
             {move || match create.value().get() {
-                Some(Ok(new)) => view! {
-                    <ShownOnce
-                        sid=("Key SID", "new-key-sid", new.key.sid.clone())
-                        secret=("Secret", "new-key-secret", new.secret.clone())
-                    >
-                        "Key " <strong>{new.key.name.clone()}</strong> " created. Copy its secret now: it will not be shown again."
-                    </ShownOnce>
-                }.into_any(),
+                Some(Ok(new)) => {
+                    view! {
+                        <ShownOnce
+                            sid=("Key SID", "new-key-sid", new.key.sid.clone())
+                            secret=("Secret", "new-key-secret", new.secret.clone())
+                        >
+                            "Key "
+                            <strong>{new.key.name.clone()}</strong>
+                            " created. Copy its secret now: it will not be shown again."
+                        </ShownOnce>
+                    }
+                        .into_any()
+                }
                 Some(Err(e)) => alert(e.message),
                 None => ().into_any(),
             }}
             {move || revoke.value().get().and_then(|r| r.err()).map(|e| alert(e.message))}
-            <Suspense fallback=|| view! { <p class="loading">"Loading API keys…"</p> }>
+            <Suspense fallback=|| {
+                view! { <p class="loading">"Loading API keys…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     let may_manage = user.await.is_ok_and(|u| u.role.manages_credentials());
-                    let form = may_manage.then(|| view! {
-                        <CreateByName
-                            id="key-name" label="New key's name" placeholder="checkout-service"
-                            button="Create key"
-                            needs_js="Creating a key needs JavaScript: its secret is shown once, on this page."
-                            pending=create.pending()
-                            created=Signal::derive(move || matches!(create.value().get(), Some(Ok(_))))
-                            on_create=Callback::new(move |name| { create.dispatch(CreateApiKey { name }); })
-                        />
-                    });
+                    let form = may_manage
+                        .then(|| {
+                            view! {
+                                <CreateByName
+                                    id="key-name"
+                                    label="New key's name"
+                                    placeholder="checkout-service"
+                                    button="Create key"
+                                    needs_js="Creating a key needs JavaScript: its secret is shown once, on this page."
+                                    pending=create.pending()
+                                    created=Signal::derive(move || {
+                                        matches!(create.value().get(), Some(Ok(_)))
+                                    })
+                                    on_create=Callback::new(move |name| {
+                                        create.dispatch(CreateApiKey { name });
+                                    })
+                                />
+                            }
+                        });
                     let list = match keys.await {
                         Err(e) => alert(e.message),
-                        Ok(all) => view! {
-                            <DataTable
-                                label="API keys"
-                                headers=headers(&["Name", "Key SID", "Created", "Status", ""])
-                                rows=all
-                                row=move |k: ApiKeyView| view! { <KeyRow k may_manage revoke confirm/> }
-                                empty=|| view! {
-                                    <p class="empty">"No API keys yet. The auth token above works too; a key per integration is easier to revoke."</p>
-                                }
-                            />
-                        }.into_any(),
+                        Ok(all) => {
+                            view! {
+                                <DataTable
+                                    label="API keys"
+                                    headers=headers(&["Name", "Key SID", "Created", "Status", ""])
+                                    rows=all
+                                    row=move |k: ApiKeyView| {
+                                        view! { <KeyRow k may_manage revoke confirm /> }
+                                    }
+                                    empty=|| {
+                                        view! {
+                                            <p class="empty">
+                                                "No API keys yet. The auth token above works too; a key per integration is easier to revoke."
+                                            </p>
+                                        }
+                                    }
+                                />
+                            }
+                                .into_any()
+                        }
                     };
-                    view! { {form} {list} }
+                    view! {
+                        {form}
+                        {list}
+                    }
                 })}
             </Suspense>
         </section>
@@ -180,8 +245,12 @@ fn KeyRow(
     });
     view! {
         <tr data-key=k.name.clone() class:revoked=k.revoked.is_some()>
-            <td><strong>{k.name.clone()}</strong></td>
-            <td><code>{k.sid.clone()}</code></td>
+            <td>
+                <strong>{k.name.clone()}</strong>
+            </td>
+            <td>
+                <code>{k.sid.clone()}</code>
+            </td>
             <td class="nowrap">{short_time(&k.created)}</td>
             <td data-testid="key-status">{status}</td>
             <td class="actions">{action}</td>

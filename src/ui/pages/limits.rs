@@ -49,58 +49,125 @@ pub fn LimitsPage() -> impl IntoView {
     });
 
     view! {
-        <Title text="Limits"/>
+        <Title text="Limits" />
         <div class="page-head">
             <h1>"Limits"</h1>
-            <WithUser children=move |u| u.role.manages_credentials().then(|| view! {
-                <button class="primary small-btn" on:click=move |_| { save.value().set(None); set_editing.set(Editing::New) }>
-                    "Add limit"
-                </button>
-            })/>
+            <WithUser children=move |u| {
+                u.role
+                    .manages_credentials()
+                    .then(|| {
+                        view! {
+                            <button
+                                class="primary small-btn"
+                                on:click=move |_| {
+                                    save.value().set(None);
+                                    set_editing.set(Editing::New)
+                                }
+                            >
+                                "Add limit"
+                            </button>
+                        }
+                    })
+            } />
         </div>
         <p class="muted">
             "A limit caps accepted sends per key (an IP address, a phone number, a session…). Charge it with "
-            <code>"\"limits\": {\"per_ip\": \"203.0.113.7\"}"</code> " in a send; when any bucket is full the OTP is blocked (429, error 7020)."
+            <code>"\"limits\": {\"per_ip\": \"203.0.113.7\"}"</code>
+            " in a send; when any bucket is full the OTP is blocked (429, error 7020)."
         </p>
         {move || match editing.get() {
             Editing::Closed => ().into_any(),
-            Editing::New => view! { <LimitForm save initial=None on_cancel=move || set_editing.set(Editing::Closed)/> }.into_any(),
-            Editing::Existing(l) => view! { <LimitForm save initial=Some(l) on_cancel=move || set_editing.set(Editing::Closed)/> }.into_any(),
+            Editing::New => {
+                view! {
+                    <LimitForm
+                        save
+                        initial=None
+                        on_cancel=move || set_editing.set(Editing::Closed)
+                    />
+                }
+                    .into_any()
+            }
+            Editing::Existing(l) => {
+                view! {
+                    <LimitForm
+                        save
+                        initial=Some(l)
+                        on_cancel=move || set_editing.set(Editing::Closed)
+                    />
+                }
+                    .into_any()
+            }
         }}
         <Field id="limit-search" label="Search limits" class="search">
-            <input id="limit-search" type="search" placeholder="Name or description"
-                prop:value=filter on:input=move |ev| set_filter.set(event_target_value(&ev))/>
+            <input
+                id="limit-search"
+                type="search"
+                placeholder="Name or description"
+                prop:value=filter
+                on:input=move |ev| set_filter.set(event_target_value(&ev))
+            />
         </Field>
         {move || delete.value().get().and_then(|r| r.err()).map(|e| alert(e.message))}
         <div class="limits-list" data-ready=move || ready.get().to_string()>
-        <Suspense fallback=|| view! { <p class="loading">"Loading limits…"</p> }>
-            {move || Suspend::new(async move {
-                let may_edit = user.await.is_ok_and(|u| u.role.manages_credentials());
-                match limits.await {
-                    Err(e) => alert(e.message),
-                    Ok(all) if all.is_empty() => view! {
-                        <EmptyCard>"No limits yet. Add one, then name it in the "<code>"limits"</code>" of a send."</EmptyCard>
-                    }.into_any(),
-                    Ok(all) => (move || {
-                        let q = filter.get().to_lowercase();
-                        let shown: Vec<LimitView> = all
-                            .iter()
-                            .filter(|l| q.is_empty() || l.name.to_lowercase().contains(&q) || l.description.to_lowercase().contains(&q))
-                            .cloned()
-                            .collect();
-                        view! {
-                            <DataTable
-                                label="Limits"
-                                headers=headers(&["Name", "Description", "Buckets", "Blocked (24 h)", ""])
-                                rows=shown
-                                row=move |l: LimitView| view! { <LimitRow l may_edit save delete editing=set_editing confirm/> }
-                                empty=|| view! { <EmptyCard>"No limit matches this search."</EmptyCard> }
-                            />
+            <Suspense fallback=|| {
+                view! { <p class="loading">"Loading limits…"</p> }
+            }>
+                {move || Suspend::new(async move {
+                    let may_edit = user.await.is_ok_and(|u| u.role.manages_credentials());
+                    match limits.await {
+                        Err(e) => alert(e.message),
+                        Ok(all) if all.is_empty() => {
+                            view! {
+                                <EmptyCard>
+                                    "No limits yet. Add one, then name it in the "
+                                    <code>"limits"</code>" of a send."
+                                </EmptyCard>
+                            }
+                                .into_any()
                         }
-                    }).into_any(),
-                }
-            })}
-        </Suspense>
+                        Ok(all) => {
+                            (move || {
+                                let q = filter.get().to_lowercase();
+                                let shown: Vec<LimitView> = all
+                                    .iter()
+                                    .filter(|l| {
+                                        q.is_empty() || l.name.to_lowercase().contains(&q)
+                                            || l.description.to_lowercase().contains(&q)
+                                    })
+                                    .cloned()
+                                    .collect();
+                                view! {
+                                    <DataTable
+                                        label="Limits"
+                                        headers=headers(
+                                            &["Name", "Description", "Buckets", "Blocked (24 h)", ""],
+                                        )
+                                        rows=shown
+                                        row=move |l: LimitView| {
+                                            view! {
+                                                <LimitRow
+                                                    l
+                                                    may_edit
+                                                    save
+                                                    delete
+                                                    editing=set_editing
+                                                    confirm
+                                                />
+                                            }
+                                        }
+                                        empty=|| {
+                                            view! {
+                                                <EmptyCard>"No limit matches this search."</EmptyCard>
+                                            }
+                                        }
+                                    />
+                                }
+                            })
+                                .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
         </div>
     }
 }
@@ -137,7 +204,9 @@ fn LimitRow(
     });
     view! {
         <tr data-limit=l.name.clone()>
-            <td><strong>{l.name.clone()}</strong></td>
+            <td>
+                <strong>{l.name.clone()}</strong>
+            </td>
             <td>{l.description.clone()}</td>
             <td>{l.buckets.iter().map(describe).collect::<Vec<_>>().join(", ")}</td>
             <td data-testid="blocked-24h">{l.blocked_24h}</td>
@@ -185,13 +254,35 @@ fn LimitForm(
             <fieldset class="bucket">
                 <legend>{format!("Bucket {n}{}", if i == 1 { " (optional)" } else { "" })}</legend>
                 <label for=format!("max{n}")>"Max OTPs"</label>
-                <input id=format!("max{n}") name=format!("max{n}") type="number" min="1" value=max/>
+                <input
+                    id=format!("max{n}")
+                    name=format!("max{n}")
+                    type="number"
+                    min="1"
+                    value=max
+                />
                 <label for=format!("every{n}")>"per"</label>
-                <input id=format!("every{n}") name=format!("every{n}") type="number" min="1" value=every aria-label=format!("Interval of bucket {n}")/>
+                <input
+                    id=format!("every{n}")
+                    name=format!("every{n}")
+                    type="number"
+                    min="1"
+                    value=every
+                    aria-label=format!("Interval of bucket {n}")
+                />
                 <select name=format!("unit{n}") aria-label=format!("Unit of bucket {n}")>
-                    {UNITS.iter().map(|(u, _)| view! { <option value=*u selected=*u == unit>{*u}</option> }).collect_view()}
+                    {UNITS
+                        .iter()
+                        .map(|(u, _)| {
+                            view! {
+                                <option value=*u selected=*u == unit>
+                                    {*u}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
                 </select>
-                <FieldError error=error_for(if i == 0 { "bucket1" } else { "bucket2" })/>
+                <FieldError error=error_for(if i == 0 { "bucket1" } else { "bucket2" }) />
             </fieldset>
         }
     };
@@ -199,17 +290,38 @@ fn LimitForm(
         <section class="card limit-form" aria-label=title>
             <h2>{title}</h2>
             <ActionForm action=save>
-                <input type="hidden" name="sid" value=sid/>
-                <TextField id="limit-name" name="name" label="Name" value=name placeholder="per_ip" required=true
-                    error=error_for("name")/>
-                <TextField id="limit-description" name="description" label="Description" value=description
-                    placeholder="What this limit protects" error=error_for("description")/>
+                <input type="hidden" name="sid" value=sid />
+                <TextField
+                    id="limit-name"
+                    name="name"
+                    label="Name"
+                    value=name
+                    placeholder="per_ip"
+                    required=true
+                    error=error_for("name")
+                />
+                <TextField
+                    id="limit-description"
+                    name="description"
+                    label="Description"
+                    value=description
+                    placeholder="What this limit protects"
+                    error=error_for("description")
+                />
                 {bucket_row(0, first)}
                 {bucket_row(1, second)}
                 {general_error}
                 <div class="form-actions">
-                    <button type="submit" class="primary small-btn" disabled=move || save.pending().get()>"Save limit"</button>
-                    <button type="button" on:click=move |_| on_cancel()>"Cancel"</button>
+                    <button
+                        type="submit"
+                        class="primary small-btn"
+                        disabled=move || save.pending().get()
+                    >
+                        "Save limit"
+                    </button>
+                    <button type="button" on:click=move |_| on_cancel()>
+                        "Cancel"
+                    </button>
                 </div>
             </ActionForm>
         </section>

@@ -19,16 +19,29 @@ pub fn LoginPage() -> impl IntoView {
             .map(str::to_owned),
     };
     view! {
-        <Title text="Sign in"/>
+        <Title text="Sign in" />
         <main class="centered">
             <div class="card narrow login">
                 <p class="brand big">"smart2fa"</p>
                 <h1>"Sign in to the console"</h1>
                 <ActionForm action=login>
-                    <TextField id="email" name="email" label="Email" kind="email" autocomplete="username"
-                        required=true autofocus=true/>
-                    <TextField id="password" name="password" label="Password" kind="password"
-                        autocomplete="current-password" required=true/>
+                    <TextField
+                        id="email"
+                        name="email"
+                        label="Email"
+                        kind="email"
+                        autocomplete="username"
+                        required=true
+                        autofocus=true
+                    />
+                    <TextField
+                        id="password"
+                        name="password"
+                        label="Password"
+                        kind="password"
+                        autocomplete="current-password"
+                        required=true
+                    />
                     {move || error().map(alert)}
                     <button type="submit" class="primary" disabled=move || login.pending().get()>
                         {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}

@@ -30,64 +30,92 @@ pub fn SubAccountsPage() -> impl IntoView {
         confirm: RwSignal::new(None),
     };
     view! {
-        <Title text="Sub-accounts"/>
+        <Title text="Sub-accounts" />
         <h1>"Sub-accounts"</h1>
         <p class="muted">
             "A sub-account has its own OTPs, limits, credentials, users and usage; its API calls use its own AccountSid and auth token, or yours with "
-            <code>"accountSid"</code>
-            ". Switch into one to work on it here."
+            <code>"accountSid"</code> ". Switch into one to work on it here."
         </p>
         {move || match create.value().get() {
-            Some(Ok(new)) => view! {
-                <ShownOnce
-                    sid=("Account SID", "new-sub-sid", new.account.sid.clone())
-                    secret=("Auth token", "new-sub-token", new.auth_token.clone())
-                >
-                    "Sub-account " <strong>{new.account.name.clone()}</strong> " created. Copy its auth token now: it will not be shown again."
-                </ShownOnce>
-            }.into_any(),
+            Some(Ok(new)) => {
+                view! {
+                    <ShownOnce
+                        sid=("Account SID", "new-sub-sid", new.account.sid.clone())
+                        secret=("Auth token", "new-sub-token", new.auth_token.clone())
+                    >
+                        "Sub-account "
+                        <strong>{new.account.name.clone()}</strong>
+                        " created. Copy its auth token now: it will not be shown again."
+                    </ShownOnce>
+                }
+                    .into_any()
+            }
             Some(Err(e)) => alert(e.message),
             None => ().into_any(),
         }}
         {move || {
-            let err = update.value().get().and_then(|r| r.err())
+            let err = update
+                .value()
+                .get()
+                .and_then(|r| r.err())
                 .or_else(|| switch.value().get().and_then(|r| r.err()));
             err.map(|e| alert(e.message))
         }}
-        <Suspense fallback=|| view! { <p class="loading">"Loading sub-accounts…"</p> }>
+        <Suspense fallback=|| {
+            view! { <p class="loading">"Loading sub-accounts…"</p> }
+        }>
             {move || Suspend::new(async move {
                 let me = user.await.ok();
                 let is_admin = me.as_ref().is_some_and(|u| u.role == Role::Admin);
                 let current = me.as_ref().map(|u| u.account_sid.to_string()).unwrap_or_default();
-                let form = is_admin.then(|| view! {
-                    <CreateByName
-                        id="sub-name" label="New sub-account's name" placeholder="Acme EU"
-                        button="Create sub-account"
-                        needs_js="Creating a sub-account needs JavaScript: its auth token is shown once, on this page."
-                        pending=create.pending()
-                        created=Signal::derive(move || matches!(create.value().get(), Some(Ok(_))))
-                        on_create=Callback::new(move |name| { create.dispatch(CreateSubaccount { name }); })
-                    />
-                });
+                let form = is_admin
+                    .then(|| {
+                        view! {
+                            <CreateByName
+                                id="sub-name"
+                                label="New sub-account's name"
+                                placeholder="Acme EU"
+                                button="Create sub-account"
+                                needs_js="Creating a sub-account needs JavaScript: its auth token is shown once, on this page."
+                                pending=create.pending()
+                                created=Signal::derive(move || {
+                                    matches!(create.value().get(), Some(Ok(_)))
+                                })
+                                on_create=Callback::new(move |name| {
+                                    create.dispatch(CreateSubaccount { name });
+                                })
+                            />
+                        }
+                    });
                 let list = match subs.await {
                     Err(e) => alert(e.message),
-                    Ok(all) => view! {
-                        <DataTable
-                            label="Sub-accounts"
-                            class="subs"
-                            headers=headers(&["Name", "Account SID", "Status", "Created", ""])
-                            rows=all
-                            row=move |a: SubAccountView| {
-                                let here = a.sid == current;
-                                view! { <SubRow a here is_admin ctx/> }
-                            }
-                            empty=|| view! {
-                                <EmptyCard>"No sub-accounts yet. Create one per customer, brand or environment to keep their OTPs, limits and usage apart."</EmptyCard>
-                            }
-                        />
-                    }.into_any(),
+                    Ok(all) => {
+                        view! {
+                            <DataTable
+                                label="Sub-accounts"
+                                class="subs"
+                                headers=headers(&["Name", "Account SID", "Status", "Created", ""])
+                                rows=all
+                                row=move |a: SubAccountView| {
+                                    let here = a.sid == current;
+                                    view! { <SubRow a here is_admin ctx /> }
+                                }
+                                empty=|| {
+                                    view! {
+                                        <EmptyCard>
+                                            "No sub-accounts yet. Create one per customer, brand or environment to keep their OTPs, limits and usage apart."
+                                        </EmptyCard>
+                                    }
+                                }
+                            />
+                        }
+                            .into_any()
+                    }
                 };
-                view! { {form} {list} }
+                view! {
+                    {form}
+                    {list}
+                }
             })}
         </Suspense>
     }
@@ -129,17 +157,28 @@ fn SubRow(a: SubAccountView, here: bool, is_admin: bool, ctx: RowCtx) -> impl In
         let toggle = {
             let set_status = set_status.clone();
             let active = a.status == AccountStatus::Active;
-            move |_| set_status(if active { AccountStatus::Suspended } else { AccountStatus::Active })
+            move |_| {
+                set_status(if active {
+                    AccountStatus::Suspended
+                } else {
+                    AccountStatus::Active
+                })
+            }
         };
         let close = set_status.clone();
         view! {
             <button on:click=move |_| set_renaming.set(true)>"Rename…"</button>
-            <button on:click=toggle>{if a.status == AccountStatus::Active { "Suspend" } else { "Reactivate" }}</button>
+            <button on:click=toggle>
+                {if a.status == AccountStatus::Active { "Suspend" } else { "Reactivate" }}
+            </button>
             <ConfirmInline
                 key=sid.clone()
                 asking=confirm
                 ask="Close…"
-                question=format!("Close {} for good? Its credentials stop working and it cannot be reopened.", a.name)
+                question=format!(
+                    "Close {} for good? Its credentials stop working and it cannot be reopened.",
+                    a.name,
+                )
                 act="Close"
                 on_confirm=Callback::new(move |()| close(AccountStatus::Closed))
             />
@@ -150,27 +189,64 @@ fn SubRow(a: SubAccountView, here: bool, is_admin: bool, ctx: RowCtx) -> impl In
     view! {
         <tr data-sub=a.name.clone() class:current=here>
             <td>
-                <Show when=move || renaming.get() fallback={let n = a.name.clone(); move || view! { <strong>{n.clone()}</strong> }}>
-                    <form class="inline" on:submit={let sid = rename_sid.clone(); move |ev: leptos::ev::SubmitEvent| {
-                        ev.prevent_default();
-                        update.dispatch(UpdateSubaccount { sid: sid.clone(), name: Some(new_name.get_untracked()), status: None });
-                        set_renaming.set(false);
-                    }}>
-                        <input type="text" aria-label="New name" maxlength="64" prop:value=new_name
-                            on:input=move |ev| set_new_name.set(event_target_value(&ev))/>
+                <Show
+                    when=move || renaming.get()
+                    fallback={
+                        let n = a.name.clone();
+                        move || view! { <strong>{n.clone()}</strong> }
+                    }
+                >
+                    <form
+                        class="inline"
+                        on:submit={
+                            let sid = rename_sid.clone();
+                            move |ev: leptos::ev::SubmitEvent| {
+                                ev.prevent_default();
+                                update
+                                    .dispatch(UpdateSubaccount {
+                                        sid: sid.clone(),
+                                        name: Some(new_name.get_untracked()),
+                                        status: None,
+                                    });
+                                set_renaming.set(false);
+                            }
+                        }
+                    >
+                        <input
+                            type="text"
+                            aria-label="New name"
+                            maxlength="64"
+                            prop:value=new_name
+                            on:input=move |ev| set_new_name.set(event_target_value(&ev))
+                        />
                         <button type="submit">"Save"</button>
                     </form>
                 </Show>
-                {here.then(|| view! { " " <span class="muted">"(open now)"</span> })}
+                {here
+                    .then(|| {
+                        view! {
+                            " "
+                            <span class="muted">"(open now)"</span>
+                        }
+                    })}
             </td>
-            <td><code>{sid.clone()}</code></td>
+            <td>
+                <code>{sid.clone()}</code>
+            </td>
             <td data-testid="sub-status">{status_label}</td>
             <td class="nowrap">{short_time(&a.created)}</td>
             <td class="actions">
-                {(!here).then(|| view! {
-                    <button on:click=move |_| { switch.dispatch(SwitchAccount { sid: switch_sid.clone() }); }>"Switch to"</button>
-                })}
-                {admin_actions}
+                {(!here)
+                    .then(|| {
+                        view! {
+                            <button on:click=move |_| {
+                                switch
+                                    .dispatch(SwitchAccount {
+                                        sid: switch_sid.clone(),
+                                    });
+                            }>"Switch to"</button>
+                        }
+                    })} {admin_actions}
             </td>
         </tr>
     }

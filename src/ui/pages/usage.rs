@@ -21,11 +21,13 @@ pub fn UsagePage() -> impl IntoView {
     let report = Resource::new(move || query.get(), load_usage_report);
 
     view! {
-        <Title text="Usage"/>
+        <Title text="Usage" />
         <div class="page-head">
             <h1>"Usage"</h1>
         </div>
-        <Suspense fallback=|| view! { <p class="loading">"Loading the report…"</p> }>
+        <Suspense fallback=|| {
+            view! { <p class="loading">"Loading the report…"</p> }
+        }>
             {move || Suspend::new(async move {
                 let q = query.get_untracked();
                 let result = report.await;
@@ -37,20 +39,78 @@ pub fn UsagePage() -> impl IntoView {
                     .unwrap_or_default();
                 let filters = view! {
                     <FilterForm action="/usage" label="Report" submit="Show" reset="Reset">
-                        <SelectField id="u-period" name="period" label="Period" selected=fq.period()
-                            options=options(&[("day", "Day"), ("month", "Month"), ("year", "Year")]) error=err("period")/>
-                        <TextField id="u-from" name="from" label="From" kind="date" value=fq.from.clone() error=err("from")/>
-                        <TextField id="u-until" name="until" label="Until" kind="date" value=fq.until.clone() error=err("until")/>
-                        <TextField id="u-country" name="country" label="Country" kind="search" value=fq.country.clone()
-                            suggestions=countries placeholder="Any, e.g. US" autocomplete="off" error=err("country")/>
-                        <SelectField id="u-channel" name="channel" label="Channel" options=channel_options() any=Some("Any")
-                            selected=fq.channel.clone() error=err("channel")/>
-                        <SelectField id="u-status" name="status" label="Status" options=status_options() any=Some("Any")
-                            selected=fq.status.clone() error=err("status")/>
-                        <TextField id="u-service" name="service" label="Service" kind="search" value=fq.service.clone()
-                            suggestions=services placeholder="Any" autocomplete="off" error=err("service")/>
-                        <SelectField id="u-by" name="by" label="Bars by" selected=fq.by()
-                            options=options(&[("channel", "Channel"), ("status", "Status")]) error=err("by")/>
+                        <SelectField
+                            id="u-period"
+                            name="period"
+                            label="Period"
+                            selected=fq.period()
+                            options=options(&[("day", "Day"), ("month", "Month"), ("year", "Year")])
+                            error=err("period")
+                        />
+                        <TextField
+                            id="u-from"
+                            name="from"
+                            label="From"
+                            kind="date"
+                            value=fq.from.clone()
+                            error=err("from")
+                        />
+                        <TextField
+                            id="u-until"
+                            name="until"
+                            label="Until"
+                            kind="date"
+                            value=fq.until.clone()
+                            error=err("until")
+                        />
+                        <TextField
+                            id="u-country"
+                            name="country"
+                            label="Country"
+                            kind="search"
+                            value=fq.country.clone()
+                            suggestions=countries
+                            placeholder="Any, e.g. US"
+                            autocomplete="off"
+                            error=err("country")
+                        />
+                        <SelectField
+                            id="u-channel"
+                            name="channel"
+                            label="Channel"
+                            options=channel_options()
+                            any=Some("Any")
+                            selected=fq.channel.clone()
+                            error=err("channel")
+                        />
+                        <SelectField
+                            id="u-status"
+                            name="status"
+                            label="Status"
+                            options=status_options()
+                            any=Some("Any")
+                            selected=fq.status.clone()
+                            error=err("status")
+                        />
+                        <TextField
+                            id="u-service"
+                            name="service"
+                            label="Service"
+                            kind="search"
+                            value=fq.service.clone()
+                            suggestions=services
+                            placeholder="Any"
+                            autocomplete="off"
+                            error=err("service")
+                        />
+                        <SelectField
+                            id="u-by"
+                            name="by"
+                            label="Bars by"
+                            selected=fq.by()
+                            options=options(&[("channel", "Channel"), ("status", "Status")])
+                            error=err("by")
+                        />
                     </FilterForm>
                 };
                 let body = match result {
@@ -58,35 +118,63 @@ pub fn UsagePage() -> impl IntoView {
                     Err(e) => Some(alert(e.message)),
                     Ok(r) => {
                         let csv = format!("/console/usage.csv?{}", q.to_query_string(&[]));
-                        let unit = match r.period.as_str() { "month" => "month", "year" => "year", _ => "day" };
+                        let unit = match r.period.as_str() {
+                            "month" => "month",
+                            "year" => "year",
+                            _ => "day",
+                        };
                         let summary = format!(
                             "{} OTPs from {} to {}, {} verified ({}), by {unit}",
-                            count(r.totals.count), r.start, r.end, count(r.totals.verified), percent(r.totals.conversion)
+                            count(r.totals.count),
+                            r.start,
+                            r.end,
+                            count(r.totals.verified),
+                            percent(r.totals.conversion),
                         );
                         let chart = if r.totals.count == 0 {
                             view! {
                                 <EmptyCard testid="usage-empty">
                                     "No OTPs match this report. Widen the dates or clear a filter; new OTPs appear here within seconds."
                                 </EmptyCard>
-                            }.into_any()
+                            }
+                                .into_any()
                         } else {
                             view! {
                                 <div class="card">
-                                    <StackedChart id="usage-chart" data=chart_data(&r, true) label=summary.clone()/>
+                                    <StackedChart
+                                        id="usage-chart"
+                                        data=chart_data(&r, true)
+                                        label=summary.clone()
+                                    />
                                 </div>
-                            }.into_any()
+                            }
+                                .into_any()
                         };
-                        Some(view! {
-                            <div class="list-head">
-                                <p data-testid="usage-summary">{summary}</p>
-                                <a class="button" href=csv download=r.file_name() rel="external" data-testid="usage-csv">"Export CSV"</a>
-                            </div>
-                            {chart}
-                            <UsageTable report=r/>
-                        }.into_any())
+                        Some(
+                            view! {
+                                <div class="list-head">
+                                    <p data-testid="usage-summary">{summary}</p>
+                                    <a
+                                        class="button"
+                                        href=csv
+                                        download=r.file_name()
+                                        rel="external"
+                                        data-testid="usage-csv"
+                                    >
+                                        "Export CSV"
+                                    </a>
+                                </div>
+                                {chart}
+                                <UsageTable report=r />
+                            }
+                                .into_any(),
+                        )
                     }
                 };
-                view! { {filters} {body} }
+                view! {
+                    {filters}
+                    {body}
+                }
             })}
         </Suspense>
     }

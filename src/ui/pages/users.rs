@@ -43,56 +43,101 @@ pub fn UsersPage() -> impl IntoView {
         role_err.or(disabled_err).map(|e| alert(e.message))
     };
     view! {
-        <Title text="Users"/>
+        <Title text="Users" />
         <h1>"Users"</h1>
         <p class="muted">
             "Admins manage everything; developers send test OTPs and manage limits and API keys; support staff search, open and cancel OTPs and read reports."
         </p>
         {change_error}
         <div class="users-list" data-ready=move || ready.get().to_string()>
-        <Suspense fallback=|| view! { <p class="loading">"Loading users…"</p> }>
-            {move || Suspend::new(async move {
-                let me = user.await.ok();
-                let is_admin = me.as_ref().is_some_and(|u| u.role == Role::Admin);
-                let my_sid = me.map(|u| u.user_sid.to_string()).unwrap_or_default();
-                let add_form = is_admin.then(|| view! {
-                    <section class="card user-form" aria-label="Add a user">
-                        <h2>"Add a user"</h2>
-                        <ActionForm action=add>
-                            <div class="row">
-                                <TextField id="user-email" name="email" label="Email" kind="email" autocomplete="off" required=true
-                                    error=add_error("email")/>
-                                <SelectField id="user-role" name="role" label="Role" options=role_options()
-                                    selected=Role::Support.as_str() error=add_error("role")/>
-                                <TextField id="user-password" name="password" label="Initial password" kind="password"
-                                    autocomplete="new-password" minlength=10 required=true error=add_error("password")
-                                    hint="At least 10 characters. Pass it on to the new user over a channel you trust."/>
-                            </div>
-                            <button class="primary" type="submit">"Add user"</button>
-                            {move || matches!(add.value().get(), Some(Ok(()))).then(|| view! {
-                                <p class="notice success" role="status">"User added. They can sign in now."</p>
-                            })}
-                            {action_other_error(add, &["email", "role", "password"])}
-                        </ActionForm>
-                    </section>
-                });
-                let table = match users.await {
-                    Err(e) => alert(e.message),
-                    Ok(all) => view! {
-                        <DataTable
-                            label="Users"
-                            headers=headers(&["Email", "Role", "Status", "Last sign-in", ""])
-                            rows=all
-                            row=move |u: UserView| {
-                                let me = u.sid == my_sid;
-                                view! { <UserRow u is_admin me set_role set_disabled confirm/> }
+            <Suspense fallback=|| {
+                view! { <p class="loading">"Loading users…"</p> }
+            }>
+                {move || Suspend::new(async move {
+                    let me = user.await.ok();
+                    let is_admin = me.as_ref().is_some_and(|u| u.role == Role::Admin);
+                    let my_sid = me.map(|u| u.user_sid.to_string()).unwrap_or_default();
+                    let add_form = is_admin
+                        .then(|| {
+                            view! {
+                                <section class="card user-form" aria-label="Add a user">
+                                    <h2>"Add a user"</h2>
+                                    <ActionForm action=add>
+                                        <div class="row">
+                                            <TextField
+                                                id="user-email"
+                                                name="email"
+                                                label="Email"
+                                                kind="email"
+                                                autocomplete="off"
+                                                required=true
+                                                error=add_error("email")
+                                            />
+                                            <SelectField
+                                                id="user-role"
+                                                name="role"
+                                                label="Role"
+                                                options=role_options()
+                                                selected=Role::Support.as_str()
+                                                error=add_error("role")
+                                            />
+                                            <TextField
+                                                id="user-password"
+                                                name="password"
+                                                label="Initial password"
+                                                kind="password"
+                                                autocomplete="new-password"
+                                                minlength=10
+                                                required=true
+                                                error=add_error("password")
+                                                hint="At least 10 characters. Pass it on to the new user over a channel you trust."
+                                            />
+                                        </div>
+                                        <button class="primary" type="submit">
+                                            "Add user"
+                                        </button>
+                                        {move || {
+                                            matches!(add.value().get(), Some(Ok(())))
+                                                .then(|| {
+                                                    view! {
+                                                        <p class="notice success" role="status">
+                                                            "User added. They can sign in now."
+                                                        </p>
+                                                    }
+                                                })
+                                        }}
+                                        {action_other_error(add, &["email", "role", "password"])}
+                                    </ActionForm>
+                                </section>
                             }
-                        />
-                    }.into_any(),
-                };
-                view! { {table} {add_form} }
-            })}
-        </Suspense>
+                        });
+                    let table = match users.await {
+                        Err(e) => alert(e.message),
+                        Ok(all) => {
+                            view! {
+                                <DataTable
+                                    label="Users"
+                                    headers=headers(
+                                        &["Email", "Role", "Status", "Last sign-in", ""],
+                                    )
+                                    rows=all
+                                    row=move |u: UserView| {
+                                        let me = u.sid == my_sid;
+                                        view! {
+                                            <UserRow u is_admin me set_role set_disabled confirm />
+                                        }
+                                    }
+                                />
+                            }
+                                .into_any()
+                        }
+                    };
+                    view! {
+                        {table}
+                        {add_form}
+                    }
+                })}
+            </Suspense>
         </div>
     }
 }
@@ -119,12 +164,29 @@ fn UserRow(
             }
         });
         view! {
-            <select aria-label=format!("Role of {}", u.email) prop:value=shown on:change=move |ev| {
-                let role = event_target_value(&ev);
-                set_shown.set(role.clone());
-                set_role.dispatch(SetUserRole { sid: sid.clone(), role });
-            }>
-                {role_options().into_iter().map(|(value, text)| view! { <option value=value selected=value == current.as_str()>{text}</option> }).collect_view()}
+            <select
+                aria-label=format!("Role of {}", u.email)
+                prop:value=shown
+                on:change=move |ev| {
+                    let role = event_target_value(&ev);
+                    set_shown.set(role.clone());
+                    set_role
+                        .dispatch(SetUserRole {
+                            sid: sid.clone(),
+                            role,
+                        });
+                }
+            >
+                {role_options()
+                    .into_iter()
+                    .map(|(value, text)| {
+                        view! {
+                            <option value=value selected=value == current.as_str()>
+                                {text}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
             </select>
         }
         .into_any()
@@ -135,7 +197,13 @@ fn UserRow(
         if u.disabled {
             let sid = sid.clone();
             view! {
-                <button on:click=move |_| { set_disabled.dispatch(SetUserDisabled { sid: sid.clone(), disabled: false }); }>"Enable"</button>
+                <button on:click=move |_| {
+                    set_disabled
+                        .dispatch(SetUserDisabled {
+                            sid: sid.clone(),
+                            disabled: false,
+                        });
+                }>"Enable"</button>
             }
             .into_any()
         } else {
@@ -148,7 +216,11 @@ fn UserRow(
                     question=format!("Disable {}? They are signed out at once.", u.email)
                     act="Disable"
                     on_confirm=Callback::new(move |()| {
-                        set_disabled.dispatch(SetUserDisabled { sid: sid.clone(), disabled: true });
+                        set_disabled
+                            .dispatch(SetUserDisabled {
+                                sid: sid.clone(),
+                                disabled: true,
+                            });
                     })
                 />
             }
@@ -157,10 +229,21 @@ fn UserRow(
     });
     view! {
         <tr data-user=u.email.clone() class:revoked=u.disabled>
-            <td>{u.email.clone()}{me.then(|| view! { " " <span class="muted">"(you)"</span> })}</td>
+            <td>
+                {u.email.clone()}
+                {me
+                    .then(|| {
+                        view! {
+                            " "
+                            <span class="muted">"(you)"</span>
+                        }
+                    })}
+            </td>
             <td>{role_cell}</td>
             <td data-testid="user-status">{if u.disabled { "Disabled" } else { "Active" }}</td>
-            <td class="nowrap">{u.last_login.as_deref().map(short_time).unwrap_or_else(|| "never".into())}</td>
+            <td class="nowrap">
+                {u.last_login.as_deref().map(short_time).unwrap_or_else(|| "never".into())}
+            </td>
             <td class="actions">{action}</td>
         </tr>
     }
