@@ -6,7 +6,7 @@ use crate::ui::components::chart::{color_of, StackedChart};
 use crate::ui::components::form::alert;
 use crate::ui::components::layout::WithUser;
 use crate::ui::components::otp::{short_time, OtpLink};
-use crate::ui::components::table::{headers, DataTable};
+use crate::ui::components::table::{headers, DataTable, EmptyCard};
 use crate::ui::components::usage::{chart_data, count, percent};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -108,12 +108,10 @@ fn dashboard(s: HomeSummary) -> impl IntoView {
     let total = s.chart.totals.count;
     let chart = if total == 0 {
         view! {
-            <div class="card empty" data-testid="home-chart-empty">
-                <p>
-                    "No OTPs in the last 30 days. Send one from "
-                    <A href="/send">"Send test OTP"</A> " or the API, and it shows here."
-                </p>
-            </div>
+            <EmptyCard testid="home-chart-empty">
+                "No OTPs in the last 30 days. Send one from " <A href="/send">"Send test OTP"</A>
+                " or the API, and it shows here."
+            </EmptyCard>
         }
         .into_any()
     } else {
