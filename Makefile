@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers. Everything is in .ci/ so CI runs the same.
-.PHONY: run test dev bench bench-search bench-usage check
+.PHONY: run test dev bench bench-search bench-usage check fmt
 
 ## Set up whatever is missing, build a release and run it on SQLite with the demo account.
 run:
@@ -28,8 +28,20 @@ dev:
 	@.ci/setup-tools.sh
 	SMART2FA_DEMO=true cargo leptos watch
 
-## Fast feedback while editing: both halves compile, formatting and lints are clean.
-check:
+## Fast feedback while editing: both halves compile, formatting (views too) and lints are clean.
+check: leptosfmt
 	cargo fmt --check
+	leptosfmt --quiet --check src || { echo "view! macros are not formatted: run make fmt" >&2; exit 1; }
 	cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
+
+## Format everything: the `view!` macros (leptosfmt, .leptosfmt.toml), then the rest (rustfmt).
+## leptosfmt runs twice: a view it rewraps can need a second pass to settle.
+fmt: leptosfmt
+	leptosfmt --quiet src
+	leptosfmt --quiet src
+	cargo fmt
+
+.PHONY: leptosfmt
+leptosfmt:
+	@command -v leptosfmt >/dev/null || { echo "leptosfmt is missing: cargo install leptosfmt --version 0.1.33 --locked" >&2; exit 1; }

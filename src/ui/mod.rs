@@ -20,16 +20,16 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
         <!DOCTYPE html>
         <html lang="en">
             <head>
-                <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <meta name="color-scheme" content="light"/>
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
-                <MetaTags/>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
             </head>
             <body>
-                <App/>
+                <App />
             </body>
         </html>
     }
@@ -47,23 +47,31 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/smart2fa.css"/>
-        <Title formatter=|t: String| if t.is_empty() { "smart2fa".to_string() } else { format!("{t} · smart2fa") }/>
+        <Stylesheet id="leptos" href="/pkg/smart2fa.css" />
+        <Title formatter=|t: String| {
+            if t.is_empty() { "smart2fa".to_string() } else { format!("{t} · smart2fa") }
+        } />
         <Router>
             <Routes fallback=NotFound>
-                <Route path=StaticSegment("login") view=LoginPage/>
+                <Route path=StaticSegment("login") view=LoginPage />
                 <ParentRoute path=StaticSegment("") view=ConsoleLayout ssr=SsrMode::Async>
-                    <Route path=StaticSegment("") view=HomePage/>
-                    <Route path=StaticSegment("developers") view=DevelopersPage/>
-                    <Route path=StaticSegment("send") view=SendPage/>
-                    <Route path=StaticSegment("otps") view=OtpsPage/>
-                    <Route path=(StaticSegment("otps"), ParamSegment("id")) view=SdrPage/>
-                    <Route path=StaticSegment("usage") view=UsagePage/>
-                    <Route path=StaticSegment("limits") view=LimitsPage/>
-                    <Route path=StaticSegment("settings") view=|| view! { <ComingSoon title="Settings"/> }/>
-                    <Route path=StaticSegment("subaccounts") view=SubAccountsPage/>
-                    <Route path=StaticSegment("users") view=UsersPage/>
-                    <Route path=StaticSegment("audit") view=|| view! { <ComingSoon title="Audit log"/> }/>
+                    <Route path=StaticSegment("") view=HomePage />
+                    <Route path=StaticSegment("developers") view=DevelopersPage />
+                    <Route path=StaticSegment("send") view=SendPage />
+                    <Route path=StaticSegment("otps") view=OtpsPage />
+                    <Route path=(StaticSegment("otps"), ParamSegment("id")) view=SdrPage />
+                    <Route path=StaticSegment("usage") view=UsagePage />
+                    <Route path=StaticSegment("limits") view=LimitsPage />
+                    <Route
+                        path=StaticSegment("settings")
+                        view=|| view! { <ComingSoon title="Settings" /> }
+                    />
+                    <Route path=StaticSegment("subaccounts") view=SubAccountsPage />
+                    <Route path=StaticSegment("users") view=UsersPage />
+                    <Route
+                        path=StaticSegment("audit")
+                        view=|| view! { <ComingSoon title="Audit log" /> }
+                    />
                 </ParentRoute>
             </Routes>
         </Router>

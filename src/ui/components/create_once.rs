@@ -1,6 +1,7 @@
 //! Creating a credential whose secret is shown once, on the page (API keys, sub-accounts): a
 //! name form usable only once the page is interactive (a plain form post would lose the
 //! secret), and the notice that shows the new sid and secret.
+use crate::ui::components::form::Field;
 use leptos::prelude::*;
 
 /// The name form. `on_create` gets the name; the field is cleared when `created` turns true.
@@ -26,19 +27,34 @@ pub fn CreateByName(
         }
     });
     view! {
-        <form class="create-form" on:submit=move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            on_create.run(name.get_untracked());
-        }>
-            <div class="field">
-                <label for=id>{label}</label>
-                <input id=id type="text" maxlength="64" placeholder=placeholder required
-                    prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/>
-            </div>
-            <button class="primary" type="submit" disabled=move || !interactive.get() || pending.get()>
+        <form
+            class="create-form"
+            on:submit=move |ev: leptos::ev::SubmitEvent| {
+                ev.prevent_default();
+                on_create.run(name.get_untracked());
+            }
+        >
+            <Field id label>
+                <input
+                    id=id
+                    type="text"
+                    maxlength="64"
+                    placeholder=placeholder
+                    required
+                    prop:value=name
+                    on:input=move |ev| set_name.set(event_target_value(&ev))
+                />
+            </Field>
+            <button
+                class="primary"
+                type="submit"
+                disabled=move || !interactive.get() || pending.get()
+            >
                 {button}
             </button>
-            <p class="muted" hidden=move || interactive.get()>{needs_js}</p>
+            <p class="muted" hidden=move || interactive.get()>
+                {needs_js}
+            </p>
         </form>
     }
 }
@@ -58,9 +74,15 @@ pub fn ShownOnce(
             <p>{children()}</p>
             <dl class="facts">
                 <dt>{sid_label}</dt>
-                <dd><code data-testid=sid_testid>{sid_value}</code></dd>
+                <dd>
+                    <code data-testid=sid_testid>{sid_value}</code>
+                </dd>
                 <dt>{secret_label}</dt>
-                <dd><code class="secret" data-testid=secret_testid>{secret_value}</code></dd>
+                <dd>
+                    <code class="secret" data-testid=secret_testid>
+                        {secret_value}
+                    </code>
+                </dd>
             </dl>
         </div>
     }

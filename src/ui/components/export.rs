@@ -48,8 +48,7 @@ pub fn ExportCsv(
             let _ = (&ev, &href, set_progress);
         }
     };
-    let status = move || {
-        match progress.get() {
+    let status = move || match progress.get() {
         Progress::Idle => None,
         Progress::Running(rows) => Some(match total {
             Some(total) => view! {
@@ -57,25 +56,46 @@ pub fn ExportCsv(
                     <progress max=total.max(1) value=rows.min(total.max(0) as u64)></progress>
                     {format!(" {rows} of {total} rows…")}
                 </span>
-            }.into_any(),
+            }
+            .into_any(),
             None => view! {
                 <span class="export-progress" role="status" data-testid="export-progress">
-                    <progress></progress>{format!(" {rows} rows…")}
+                    <progress></progress>
+                    {format!(" {rows} rows…")}
                 </span>
-            }.into_any(),
+            }
+            .into_any(),
         }),
-        Progress::Done(rows) => Some(view! {
-            <span class="export-progress" role="status" data-testid="export-progress">{format!("Exported {rows} row{}.", if rows == 1 { "" } else { "s" })}</span>
-        }.into_any()),
-        Progress::Failed => Some(view! {
-            <span class="error" role="alert" data-testid="export-progress">"The export failed. Try again."</span>
-        }.into_any()),
-    }
+        Progress::Done(rows) => Some(
+            view! {
+                <span class="export-progress" role="status" data-testid="export-progress">
+                    {format!("Exported {rows} row{}.", if rows == 1 { "" } else { "s" })}
+                </span>
+            }
+            .into_any(),
+        ),
+        Progress::Failed => Some(
+            view! {
+                <span class="error" role="alert" data-testid="export-progress">
+                    "The export failed. Try again."
+                </span>
+            }
+            .into_any(),
+        ),
     };
     view! {
         <span class="export">
             {status}
-            <a class="button" href=href download="otps.csv" rel="external" data-testid="export-csv" on:click=on_click>"Export CSV"</a>
+            <a
+                class="button"
+                href=href
+                download="otps.csv"
+                rel="external"
+                data-testid="export-csv"
+                on:click=on_click
+            >
+                "Export CSV"
+            </a>
         </span>
     }
 }

@@ -41,37 +41,61 @@ pub fn ConsoleLayout() -> impl IntoView {
     view! {
         <div class="console">
             <header class="topbar">
-                <a class="brand" href="/">"smart2fa"</a>
-                <Suspense fallback=|| view! { <span class="spacer"></span> }>
+                <a class="brand" href="/">
+                    "smart2fa"
+                </a>
+                <Suspense fallback=|| {
+                    view! { <span class="spacer"></span> }
+                }>
                     {move || Suspend::new(async move {
                         match user.await {
-                            Ok(u) => view! {
-                                {u.home_account_name.clone().map(|home| view! {
-                                    <span class="home-account">{home.clone()}" ›"</span>
-                                })}
-                                <span class="account" data-testid="account-name">{u.account_name}</span>
-                                {u.home_account_name.map(|home| view! { <BackHome home/> })}
-                                <span class="spacer"></span>
-                                <span class="who">{u.email}" · "{u.role.label()}</span>
-                            }.into_any(),
-                            Err(_) => view! { <Redirect path="/login"/> }.into_any(),
+                            Ok(u) => {
+                                view! {
+                                    {u
+                                        .home_account_name
+                                        .clone()
+                                        .map(|home| {
+                                            view! {
+                                                <span class="home-account">{home.clone()}" ›"</span>
+                                            }
+                                        })}
+                                    <span class="account" data-testid="account-name">
+                                        {u.account_name}
+                                    </span>
+                                    {u.home_account_name.map(|home| view! { <BackHome home /> })}
+                                    <span class="spacer"></span>
+                                    <span class="who">{u.email}" · "{u.role.label()}</span>
+                                }
+                                    .into_any()
+                            }
+                            Err(_) => view! { <Redirect path="/login" /> }.into_any(),
                         }
                     })}
                 </Suspense>
                 <ActionForm action=logout attr:class="inline">
-                    <button type="submit" class="link">"Sign out"</button>
+                    <button type="submit" class="link">
+                        "Sign out"
+                    </button>
                 </ActionForm>
             </header>
             <nav class="sidenav" aria-label="Console">
                 <ul>
                     {NAV
                         .iter()
-                        .map(|(href, label)| view! { <li><A href=*href exact=true>{*label}</A></li> })
+                        .map(|(href, label)| {
+                            view! {
+                                <li>
+                                    <A href=*href exact=true>
+                                        {*label}
+                                    </A>
+                                </li>
+                            }
+                        })
                         .collect_view()}
                 </ul>
             </nav>
             <main class="content">
-                <Outlet/>
+                <Outlet />
             </main>
         </div>
     }
@@ -93,7 +117,9 @@ where
     let user = use_current_user();
     let children = Arc::new(children);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| {
+            view! { <p class="loading">"Loading…"</p> }
+        }>
             {move || {
                 let children = Arc::clone(&children);
                 Suspend::new(async move { user.await.ok().map(|u| children(u)) })
@@ -109,7 +135,15 @@ fn BackHome(home: String) -> impl IntoView {
     let switch = ServerAction::<SwitchAccount>::new();
     reload_after(switch);
     view! {
-        <button class="link back-home" on:click=move |_| { switch.dispatch(SwitchAccount { sid: String::new() }); }>
+        <button
+            class="link back-home"
+            on:click=move |_| {
+                switch
+                    .dispatch(SwitchAccount {
+                        sid: String::new(),
+                    });
+            }
+        >
             {format!("Back to {home}")}
         </button>
     }

@@ -1,6 +1,7 @@
 //! Pieces the usage pages share: number formats, a report as chart data, the report table.
-use crate::server_fns::usage::UsageReport;
+use crate::server_fns::usage::{UsageReport, UsageRow};
 use crate::ui::components::chart::ChartData;
+use crate::ui::components::table::{DataTable, Header};
 use leptos::prelude::*;
 
 /// `1234567` → `1,234,567`.
@@ -48,47 +49,62 @@ pub fn chart_data(report: &UsageReport, conversion: bool) -> ChartData {
 /// price, and the totals at the foot.
 #[component]
 pub fn UsageTable(report: UsageReport) -> impl IntoView {
-    let series = report.series.clone();
-    let line = |r: &crate::server_fns::usage::UsageRow, total: bool| {
-        let label = r.label.clone();
+    let line = |r: UsageRow, total: bool| {
         let cells = r
             .values
             .iter()
             .map(|v| view! { <td class="num">{count(*v)}</td> })
             .collect_view();
         let head = if total {
-            view! { <th scope="row">{label}</th> }.into_any()
+            view! { <th scope="row">{r.label}</th> }.into_any()
         } else {
-            view! { <td class="nowrap">{label}</td> }.into_any()
+            view! { <td class="nowrap">{r.label}</td> }.into_any()
         };
         view! {
-            <tr data-period=r.start.clone()>
-                {head}
-                {cells}
-                <td class="num" data-col="total">{count(r.count)}</td>
-                <td class="num" data-col="verified">{count(r.verified)}</td>
-                <td class="num" data-col="conversion">{percent(r.conversion)}</td>
-                <td class="num" data-col="price">{r.price.clone()}</td>
+            <tr data-period=r
+                .start>
+                {head} {cells} <td class="num" data-col="total">
+                    {count(r.count)}
+                </td> <td class="num" data-col="verified">
+                    {count(r.verified)}
+                </td> <td class="num" data-col="conversion">
+                    {percent(r.conversion)}
+                </td> <td class="num" data-col="price">
+                    {r.price}
+                </td>
             </tr>
         }
     };
-    let body = report.rows.iter().map(|r| line(r, false)).collect_view();
-    let foot = line(&report.totals, true);
-    let by = report.by.clone();
+    let period = match report.period.as_str() {
+        "month" => "Month",
+        "year" => "Year",
+        _ => "Day",
+    };
+    let by = report.by;
+    let mut headers = vec![Header::from(period)];
+    headers.extend(report.series.into_iter().map(|s| {
+        let cell = view! {
+            <th class="num" data-series=s.clone() title=format!("OTPs by {by}")>
+                {s.replace('_', " ")}
+            </th>
+        };
+        Header::Cell(cell.into_any())
+    }));
+    headers.extend(
+        ["Total", "Verified", "Conversion", "Price (USD)"].map(|t| Header::Num(t.to_owned())),
+    );
+    let totals = report.totals;
     view! {
         <div class="table-scroll">
-        <table class="data report" aria-label="Usage report" data-testid="usage-table">
-            <thead><tr>
-                <th>{match report.period.as_str() { "month" => "Month", "year" => "Year", _ => "Day" }}</th>
-                {series.into_iter().map(|s| view! { <th class="num" data-series=s.clone() title=format!("OTPs by {by}")>{s.replace('_', " ")}</th> }).collect_view()}
-                <th class="num">"Total"</th>
-                <th class="num">"Verified"</th>
-                <th class="num">"Conversion"</th>
-                <th class="num">"Price (USD)"</th>
-            </tr></thead>
-            <tbody>{body}</tbody>
-            <tfoot>{foot}</tfoot>
-        </table>
+            <DataTable
+                label="Usage report"
+                class="report"
+                testid="usage-table"
+                headers
+                rows=report.rows
+                row=move |r| line(r, false)
+                foot=Box::new(move || line(totals, true).into_any())
+            />
         </div>
     }
 }

@@ -4,9 +4,12 @@ use crate::server_fns::auth::CurrentUser;
 use crate::server_fns::developers::{
     list_api_keys, ApiKeyView, CreateApiKey, RevokeApiKey, RotateAuthToken,
 };
+use crate::ui::components::confirm::ConfirmInline;
 use crate::ui::components::create_once::{CreateByName, ShownOnce};
+use crate::ui::components::form::alert;
 use crate::ui::components::layout::{use_current_user, WithUser};
 use crate::ui::components::otp::short_time;
+use crate::ui::components::table::{headers, DataTable};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -15,10 +18,12 @@ pub fn DevelopersPage() -> impl IntoView {
     let rotate = ServerAction::<RotateAuthToken>::new();
     let (confirming, set_confirming) = signal(false);
     view! {
-        <Title text="Developers"/>
+        <Title text="Developers" />
         <h1>"Developers"</h1>
-        <WithUser children=move |user| view! { <Credentials user rotate confirming set_confirming/> }/>
-        <ApiKeys/>
+        <WithUser children=move |user| {
+            view! { <Credentials user rotate confirming set_confirming /> }
+        } />
+        <ApiKeys />
     }
 }
 
@@ -41,39 +46,74 @@ fn Credentials(
             <h2>"API credentials"</h2>
             <dl class="facts">
                 <dt>"Account SID"</dt>
-                <dd><code>{sid.clone()}</code></dd>
+                <dd>
+                    <code>{sid.clone()}</code>
+                </dd>
                 <dt>"Auth token"</dt>
-                <dd>"Shown only when the account is created or the token is rotated; smart2fa keeps only a hash."</dd>
+                <dd>
+                    "Shown only when the account is created or the token is rotated; smart2fa keeps only a hash."
+                </dd>
             </dl>
             {move || match rotate.value().get() {
-                Some(Ok(token)) => view! {
-                    <div class="notice success" role="status">
-                        <p>"New auth token. Copy it now: it will not be shown again."</p>
-                        <code class="secret" data-testid="new-token">{token}</code>
-                    </div>
-                }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                Some(Ok(token)) => {
+                    view! {
+                        <div class="notice success" role="status">
+                            <p>"New auth token. Copy it now: it will not be shown again."</p>
+                            <code class="secret" data-testid="new-token">
+                                {token}
+                            </code>
+                        </div>
+                    }
+                        .into_any()
+                }
+                Some(Err(e)) => alert(e.message),
                 None => ().into_any(),
             }}
-            {may_rotate.then(|| view! {
-                <Show
-                    when=move || confirming.get()
-                    fallback=move || view! {
-                        <button class="danger" on:click=move |_| set_confirming.set(true)>"Rotate auth token…"</button>
+            {may_rotate
+                .then(|| {
+                    view! {
+                        <Show
+                            when=move || confirming.get()
+                            fallback=move || {
+                                view! {
+                                    <button
+                                        class="danger"
+                                        on:click=move |_| set_confirming.set(true)
+                                    >
+                                        "Rotate auth token…"
+                                    </button>
+                                }
+                            }
+                        >
+                            <div class="confirm">
+                                <p>
+                                    "The current token stops working immediately. Every integration using it must be updated."
+                                </p>
+                                <button
+                                    class="danger"
+                                    on:click=move |_| {
+                                        rotate.dispatch(RotateAuthToken {});
+                                        set_confirming.set(false);
+                                    }
+                                >
+                                    "Rotate now"
+                                </button>
+                                <button on:click=move |_| {
+                                    set_confirming.set(false)
+                                }>"Keep the current token"</button>
+                            </div>
+                        </Show>
                     }
-                >
-                    <div class="confirm">
-                        <p>"The current token stops working immediately. Every integration using it must be updated."</p>
-                        <button class="danger" on:click=move |_| { rotate.dispatch(RotateAuthToken {}); set_confirming.set(false); }>
-                            "Rotate now"
-                        </button>
-                        <button on:click=move |_| set_confirming.set(false)>"Keep the current token"</button>
-                    </div>
-                </Show>
-            })}
-            {(!may_rotate).then(|| view! {
-                <p class="muted">"Only admins and developers can rotate the auth token (your role: " {user.role.label()} ")."</p>
-            })}
+                })}
+            {(!may_rotate)
+                .then(|| {
+                    view! {
+                        <p class="muted">
+                            "Only admins and developers can rotate the auth token (your role: "
+                            {user.role.label()} ")."
+                        </p>
+                    }
+                })}
         </section>
         <section class="card">
             <h2>"Try the API"</h2>
@@ -94,7 +134,7 @@ fn ApiKeys() -> impl IntoView {
         move || (create.version().get(), revoke.version().get()),
         |_| list_api_keys(),
     );
-    let (confirm, set_confirm) = signal(None::<String>);
+    let confirm = RwSignal::new(None::<String>);
     view! {
         <section class="card api-keys" aria-label="API keys">
             <h2>"API keys"</h2>
@@ -103,46 +143,74 @@ fn ApiKeys() -> impl IntoView {
                 "Give each integration its own key, so one can be revoked without touching the others."
             </p>
             {move || match create.value().get() {
-                Some(Ok(new)) => view! {
-                    <ShownOnce
-                        sid=("Key SID", "new-key-sid", new.key.sid.clone())
-                        secret=("Secret", "new-key-secret", new.secret.clone())
-                    >
-                        "Key " <strong>{new.key.name.clone()}</strong> " created. Copy its secret now: it will not be shown again."
-                    </ShownOnce>
-                }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                Some(Ok(new)) => {
+                    view! {
+                        <ShownOnce
+                            sid=("Key SID", "new-key-sid", new.key.sid.clone())
+                            secret=("Secret", "new-key-secret", new.secret.clone())
+                        >
+                            "Key "
+                            <strong>{new.key.name.clone()}</strong>
+                            " created. Copy its secret now: it will not be shown again."
+                        </ShownOnce>
+                    }
+                        .into_any()
+                }
+                Some(Err(e)) => alert(e.message),
                 None => ().into_any(),
             }}
-            {move || revoke.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
-            <Suspense fallback=|| view! { <p class="loading">"Loading API keys…"</p> }>
+            {move || revoke.value().get().and_then(|r| r.err()).map(|e| alert(e.message))}
+            <Suspense fallback=|| {
+                view! { <p class="loading">"Loading API keys…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     let may_manage = user.await.is_ok_and(|u| u.role.manages_credentials());
-                    let form = may_manage.then(|| view! {
-                        <CreateByName
-                            id="key-name" label="New key's name" placeholder="checkout-service"
-                            button="Create key"
-                            needs_js="Creating a key needs JavaScript: its secret is shown once, on this page."
-                            pending=create.pending()
-                            created=Signal::derive(move || matches!(create.value().get(), Some(Ok(_))))
-                            on_create=Callback::new(move |name| { create.dispatch(CreateApiKey { name }); })
-                        />
-                    });
+                    let form = may_manage
+                        .then(|| {
+                            view! {
+                                <CreateByName
+                                    id="key-name"
+                                    label="New key's name"
+                                    placeholder="checkout-service"
+                                    button="Create key"
+                                    needs_js="Creating a key needs JavaScript: its secret is shown once, on this page."
+                                    pending=create.pending()
+                                    created=Signal::derive(move || {
+                                        matches!(create.value().get(), Some(Ok(_)))
+                                    })
+                                    on_create=Callback::new(move |name| {
+                                        create.dispatch(CreateApiKey { name });
+                                    })
+                                />
+                            }
+                        });
                     let list = match keys.await {
-                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                        Ok(all) if all.is_empty() => view! {
-                            <p class="empty">"No API keys yet. The auth token above works too; a key per integration is easier to revoke."</p>
-                        }.into_any(),
-                        Ok(all) => view! {
-                            <table class="data" aria-label="API keys">
-                                <thead><tr><th>"Name"</th><th>"Key SID"</th><th>"Created"</th><th>"Status"</th><th></th></tr></thead>
-                                <tbody>
-                                    {all.into_iter().map(|k| view! { <KeyRow k may_manage revoke confirm set_confirm/> }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
+                        Err(e) => alert(e.message),
+                        Ok(all) => {
+                            view! {
+                                <DataTable
+                                    label="API keys"
+                                    headers=headers(&["Name", "Key SID", "Created", "Status", ""])
+                                    rows=all
+                                    row=move |k: ApiKeyView| {
+                                        view! { <KeyRow k may_manage revoke confirm /> }
+                                    }
+                                    empty=|| {
+                                        view! {
+                                            <p class="empty">
+                                                "No API keys yet. The auth token above works too; a key per integration is easier to revoke."
+                                            </p>
+                                        }
+                                    }
+                                />
+                            }
+                                .into_any()
+                        }
                     };
-                    view! { {form} {list} }
+                    view! {
+                        {form}
+                        {list}
+                    }
                 })}
             </Suspense>
         </section>
@@ -154,33 +222,35 @@ fn KeyRow(
     k: ApiKeyView,
     may_manage: bool,
     revoke: ServerAction<RevokeApiKey>,
-    confirm: ReadSignal<Option<String>>,
-    set_confirm: WriteSignal<Option<String>>,
+    confirm: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let status = match &k.revoked {
         Some(at) => format!("Revoked {}", short_time(at)),
         None => "Active".to_owned(),
     };
     let action = (may_manage && k.revoked.is_none()).then(|| {
-        let (sid, sid_ask, sid_show) = (k.sid.clone(), k.sid.clone(), k.sid.clone());
-        let name = k.name.clone();
+        let sid = k.sid.clone();
         view! {
-            <Show when=move || confirm.get().as_deref() == Some(sid_show.as_str())
-                fallback=move || { let sid = sid_ask.clone(); view! {
-                    <button class="danger" on:click=move |_| set_confirm.set(Some(sid.clone()))>"Revoke…"</button>
-                } }>
-                <span class="confirm-inline">
-                    {format!("Revoke {name}? Calls with it are refused at once.")}
-                    <button class="danger" on:click={let sid = sid.clone(); move |_| { revoke.dispatch(RevokeApiKey { sid: sid.clone() }); set_confirm.set(None); }}>"Revoke"</button>
-                    <button on:click=move |_| set_confirm.set(None)>"Keep"</button>
-                </span>
-            </Show>
+            <ConfirmInline
+                key=k.sid.clone()
+                asking=confirm
+                ask="Revoke…"
+                question=format!("Revoke {}? Calls with it are refused at once.", k.name)
+                act="Revoke"
+                on_confirm=Callback::new(move |()| {
+                    revoke.dispatch(RevokeApiKey { sid: sid.clone() });
+                })
+            />
         }
     });
     view! {
         <tr data-key=k.name.clone() class:revoked=k.revoked.is_some()>
-            <td><strong>{k.name.clone()}</strong></td>
-            <td><code>{k.sid.clone()}</code></td>
+            <td>
+                <strong>{k.name.clone()}</strong>
+            </td>
+            <td>
+                <code>{k.sid.clone()}</code>
+            </td>
             <td class="nowrap">{short_time(&k.created)}</td>
             <td data-testid="key-status">{status}</td>
             <td class="actions">{action}</td>

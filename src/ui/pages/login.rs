@@ -1,5 +1,6 @@
 //! Login: email + password. Works as a plain HTML form before (or without) the WASM.
 use crate::server_fns::auth::{login_error_message, Login};
+use crate::ui::components::form::{alert, TextField};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -18,21 +19,30 @@ pub fn LoginPage() -> impl IntoView {
             .map(str::to_owned),
     };
     view! {
-        <Title text="Sign in"/>
+        <Title text="Sign in" />
         <main class="centered">
             <div class="card narrow login">
                 <p class="brand big">"smart2fa"</p>
                 <h1>"Sign in to the console"</h1>
                 <ActionForm action=login>
-                    <div class="field">
-                        <label for="email">"Email"</label>
-                        <input id="email" type="email" name="email" autocomplete="username" required autofocus/>
-                    </div>
-                    <div class="field">
-                        <label for="password">"Password"</label>
-                        <input id="password" type="password" name="password" autocomplete="current-password" required/>
-                    </div>
-                    {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                    <TextField
+                        id="email"
+                        name="email"
+                        label="Email"
+                        kind="email"
+                        autocomplete="username"
+                        required=true
+                        autofocus=true
+                    />
+                    <TextField
+                        id="password"
+                        name="password"
+                        label="Password"
+                        kind="password"
+                        autocomplete="current-password"
+                        required=true
+                    />
+                    {move || error().map(alert)}
                     <button type="submit" class="primary" disabled=move || login.pending().get()>
                         {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
                     </button>

@@ -9,12 +9,16 @@ pub fn NotFound() -> impl IntoView {
         res.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text="Page not found"/>
+        <Title text="Page not found" />
         <main class="centered">
             <div class="card narrow">
                 <h1>"Page not found"</h1>
-                <p>"There is no page at this address. It may have moved, or the link may be mistyped."</p>
-                <p><a href="/">"Go to the console home"</a></p>
+                <p>
+                    "There is no page at this address. It may have moved, or the link may be mistyped."
+                </p>
+                <p>
+                    <a href="/">"Go to the console home"</a>
+                </p>
             </div>
         </main>
     }

@@ -1,7 +1,10 @@
 //! One OTP's session detail record: every field, the delivery attempts per channel, the whole
 //! timeline (never the code), and Cancel while it is active (admins, developers, support).
+use crate::server_fns::otps::AttemptView;
 use crate::server_fns::otps::{otp_detail, CancelOtp, SdrDetail};
+use crate::ui::components::form::alert;
 use crate::ui::components::otp::{short_time, StatusBadge};
+use crate::ui::components::table::{headers, DataTable};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -19,16 +22,23 @@ pub fn SdrPage() -> impl IntoView {
     let (confirming, set_confirming) = signal(false);
 
     view! {
-        <Title text="OTP"/>
-        <p class="crumbs"><A href="/otps">"← OTPs"</A></p>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Title text="OTP" />
+        <p class="crumbs">
+            <A href="/otps">"← OTPs"</A>
+        </p>
+        <Suspense fallback=|| {
+            view! { <p class="loading">"Loading…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Err(e) => view! {
-                        <h1>"OTP"</h1>
-                        <p class="error" role="alert">{e.message}</p>
-                    }.into_any(),
-                    Ok(d) => view! { <Detail d cancel confirming set_confirming/> }.into_any(),
+                    Err(e) => {
+                        view! {
+                            <h1>"OTP"</h1>
+                            {alert(e.message)}
+                        }
+                            .into_any()
+                    }
+                    Ok(d) => view! { <Detail d cancel confirming set_confirming /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -87,72 +97,117 @@ fn Detail(
         ("Updated", short_time(&s.date_updated)),
     ];
     view! {
-        <Title text=format!("OTP {}", s.request_id)/>
+        <Title text=format!("OTP {}", s.request_id) />
         <div class="page-head">
-            <h1><code data-testid="request-id">{s.request_id.clone()}</code></h1>
-            <StatusBadge status=s.status.clone()/>
+            <h1>
+                <code data-testid="request-id">{s.request_id.clone()}</code>
+            </h1>
+            <StatusBadge status=s.status.clone() />
         </div>
-        {move || cancel.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
-        {active.then(|| view! {
-            <Show when=move || confirming.get()
-                fallback=move || view! { <button class="danger" on:click=move |_| set_confirming.set(true)>"Cancel OTP…"</button> }>
-                <div class="confirm" role="group" aria-label="Confirm cancel">
-                    <p>"Cancel this OTP? Its code stops working immediately."</p>
-                    <button class="danger" on:click={
-                        let id = request_id.clone();
-                        move |_| { cancel.dispatch(CancelOtp { request_id: id.clone() }); set_confirming.set(false); }
-                    }>"Cancel OTP"</button>
-                    <button on:click=move |_| set_confirming.set(false)>"Keep it"</button>
-                </div>
-            </Show>
-        })}
+        {move || cancel.value().get().and_then(|r| r.err()).map(|e| alert(e.message))}
+        {active
+            .then(|| {
+                view! {
+                    <Show
+                        when=move || confirming.get()
+                        fallback=move || {
+                            view! {
+                                <button class="danger" on:click=move |_| set_confirming.set(true)>
+                                    "Cancel OTP…"
+                                </button>
+                            }
+                        }
+                    >
+                        <div class="confirm" role="group" aria-label="Confirm cancel">
+                            <p>"Cancel this OTP? Its code stops working immediately."</p>
+                            <button
+                                class="danger"
+                                on:click={
+                                    let id = request_id.clone();
+                                    move |_| {
+                                        cancel
+                                            .dispatch(CancelOtp {
+                                                request_id: id.clone(),
+                                            });
+                                        set_confirming.set(false);
+                                    }
+                                }
+                            >
+                                "Cancel OTP"
+                            </button>
+                            <button on:click=move |_| set_confirming.set(false)>"Keep it"</button>
+                        </div>
+                    </Show>
+                }
+            })}
         <section class="grid two">
             <div class="card">
                 <h2>"Details"</h2>
                 <dl class="facts">
-                    {facts.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                    {facts
+                        .into_iter()
+                        .map(|(k, v)| {
+                            view! {
+                                <dt>{k}</dt>
+                                <dd>{v}</dd>
+                            }
+                        })
+                        .collect_view()}
                 </dl>
             </div>
             <div class="card">
                 <h2>"Timeline"</h2>
                 <ol class="timeline" aria-label="Timeline">
-                    {d.events.into_iter().map(|e| view! {
-                        <li data-event=e.kind.clone()>
-                            <span class="when">{short_time(&e.at)}</span>
-                            <strong>{e.kind.replace('_', " ")}</strong>
-                            {(!e.details.is_empty()).then(|| view! {
-                                <span class="details">
-                                    {e.details.into_iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(" · ")}
-                                </span>
-                            })}
-                        </li>
-                    }).collect_view()}
+                    {d
+                        .events
+                        .into_iter()
+                        .map(|e| {
+                            view! {
+                                <li data-event=e.kind.clone()>
+                                    <span class="when">{short_time(&e.at)}</span>
+                                    <strong>{e.kind.replace('_', " ")}</strong>
+                                    {(!e.details.is_empty())
+                                        .then(|| {
+                                            view! {
+                                                <span class="details">
+                                                    {e
+                                                        .details
+                                                        .into_iter()
+                                                        .map(|(k, v)| format!("{k}: {v}"))
+                                                        .collect::<Vec<_>>()
+                                                        .join(" · ")}
+                                                </span>
+                                            }
+                                        })}
+                                </li>
+                            }
+                        })
+                        .collect_view()}
                 </ol>
             </div>
         </section>
         <section class="card">
             <h2>"Delivery attempts"</h2>
-            {if d.attempts.is_empty() {
-                view! { <p class="muted">"No delivery attempt (yet)."</p> }.into_any()
-            } else {
-                view! {
-                    <table class="data" aria-label="Delivery attempts">
-                        <thead><tr><th>"When"</th><th>"Channel"</th><th>"Provider"</th><th>"Provider id"</th><th>"Status"</th><th>"Error"</th></tr></thead>
-                        <tbody>
-                            {d.attempts.into_iter().map(|a| view! {
-                                <tr>
-                                    <td class="nowrap">{short_time(&a.date_created)}</td>
-                                    <td>{a.channel}</td>
-                                    <td>{a.provider}</td>
-                                    <td><code>{a.provider_sid.unwrap_or_default()}</code></td>
-                                    <td>{a.status}</td>
-                                    <td>{a.error.unwrap_or_default()}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
+            <DataTable
+                label="Delivery attempts"
+                headers=headers(&["When", "Channel", "Provider", "Provider id", "Status", "Error"])
+                rows=d.attempts
+                row=|a: AttemptView| {
+                    view! {
+                        <tr>
+                            <td class="nowrap">{short_time(&a.date_created)}</td>
+                            <td>{a.channel}</td>
+                            <td>{a.provider}</td>
+                            <td>
+                                <code>{a.provider_sid.unwrap_or_default()}</code>
+                            </td>
+                            <td>{a.status}</td>
+                            <td>{a.error.unwrap_or_default()}</td>
+                        </tr>
+                    }
+                }
+                empty=|| view! { <p class="muted">"No delivery attempt (yet)."</p> }
+            />
         </section>
     }
 }

@@ -5,131 +5,176 @@
 //! hydration.
 use crate::server_fns::usage::{load_usage_report, UsageQuery};
 use crate::ui::components::chart::StackedChart;
-use crate::ui::components::otp::field_error;
+use crate::ui::components::form::{
+    alert, channel_options, field_errors, options, status_options, FilterForm, SelectField,
+    TextField,
+};
+use crate::ui::components::query::use_url_query;
+use crate::ui::components::table::EmptyCard;
 use crate::ui::components::usage::{chart_data, count, percent, UsageTable};
-use crate::ui::pages::otps::{CHANNELS, STATUSES};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
-use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn UsagePage() -> impl IntoView {
-    let params = use_query_map();
-    let query = Memo::new(move |_| {
-        params.with(|p| {
-            UsageQuery::from_pairs(
-                UsageQuery::PARAMS
-                    .into_iter()
-                    .filter_map(|k| p.get_str(k).map(|v| (k, v))),
-            )
-        })
-    });
+    let query = use_url_query(&UsageQuery::PARAMS, |pairs| UsageQuery::from_pairs(pairs));
     let report = Resource::new(move || query.get(), load_usage_report);
 
     view! {
-        <Title text="Usage"/>
+        <Title text="Usage" />
         <div class="page-head">
             <h1>"Usage"</h1>
         </div>
-        <Suspense fallback=|| view! { <p class="loading">"Loading the report…"</p> }>
+        <Suspense fallback=|| {
+            view! { <p class="loading">"Loading the report…"</p> }
+        }>
             {move || Suspend::new(async move {
                 let q = query.get_untracked();
                 let result = report.await;
-                let err = result.as_ref().err().cloned();
-                let err_for = move |f: &str| field_error::<()>(err.clone().map(Err), f);
+                let err = field_errors(&result);
+                let fq = q.clone();
                 let (countries, services) = result
                     .as_ref()
                     .map(|r| (r.countries.clone(), r.services.clone()))
                     .unwrap_or_default();
-                let (e1, e2, e3) = (err_for.clone(), err_for.clone(), err_for);
-                let select = move |name: &'static str, label: &'static str, value: &str, options: &[(&'static str, &'static str)], any: Option<&'static str>| {
-                    let value = value.to_owned();
-                    view! {
-                        <div class="field">
-                            <label for=format!("u-{name}")>{label}</label>
-                            <select id=format!("u-{name}") name=name>
-                                {any.map(|a| view! { <option value="" selected=value.is_empty()>{a}</option> })}
-                                {options.iter().map(|(v, text)| view! { <option value=*v selected=value == *v>{*text}</option> }).collect_view()}
-                            </select>
-                            {e1(name)}
-                        </div>
-                    }
-                };
-                let listed = move |name: &'static str, label: &'static str, value: &str, list: Vec<String>, placeholder: &'static str| view! {
-                    <div class="field">
-                        <label for=format!("u-{name}")>{label}</label>
-                        <input id=format!("u-{name}") name=name type="search" value=value.to_owned() list=format!("u-{name}-list") placeholder=placeholder autocomplete="off"/>
-                        <datalist id=format!("u-{name}-list")>
-                            {list.into_iter().map(|v| view! { <option value=v></option> }).collect_view()}
-                        </datalist>
-                        {e2(name)}
-                    </div>
-                };
-                let date = move |name: &'static str, label: &'static str, value: &str| view! {
-                    <div class="field">
-                        <label for=format!("u-{name}")>{label}</label>
-                        <input id=format!("u-{name}") name=name type="date" value=value.to_owned()/>
-                        {e3(name)}
-                    </div>
-                };
-                let period_value = q.period().to_owned();
-                let by_value = q.by().to_owned();
-                let channels: Vec<(&'static str, &'static str)> = CHANNELS.iter().map(|c| (*c, *c)).collect();
-                let statuses: Vec<(&'static str, &'static str)> = STATUSES.iter().map(|s| (*s, *s)).collect();
-                let fields = vec![
-                    select("period", "Period", &period_value, &[("day", "Day"), ("month", "Month"), ("year", "Year")], None).into_any(),
-                    date("from", "From", &q.from).into_any(),
-                    date("until", "Until", &q.until).into_any(),
-                    listed("country", "Country", &q.country, countries, "Any, e.g. US").into_any(),
-                    select("channel", "Channel", &q.channel, &channels, Some("Any")).into_any(),
-                    select("status", "Status", &q.status, &statuses, Some("Any")).into_any(),
-                    listed("service", "Service", &q.service, services, "Any").into_any(),
-                    select("by", "Bars by", &by_value, &[("channel", "Channel"), ("status", "Status")], None).into_any(),
-                ];
                 let filters = view! {
-                    <Form method="GET" action="/usage" attr:class="card filters" attr:aria-label="Report">
-                        {fields}
-                        <div class="form-actions">
-                            <button type="submit" class="primary small-btn">"Show"</button>
-                            <a class="button" href="/usage">"Reset"</a>
-                        </div>
-                    </Form>
+                    <FilterForm action="/usage" label="Report" submit="Show" reset="Reset">
+                        <SelectField
+                            id="u-period"
+                            name="period"
+                            label="Period"
+                            selected=fq.period()
+                            options=options(&[("day", "Day"), ("month", "Month"), ("year", "Year")])
+                            error=err("period")
+                        />
+                        <TextField
+                            id="u-from"
+                            name="from"
+                            label="From"
+                            kind="date"
+                            value=fq.from.clone()
+                            error=err("from")
+                        />
+                        <TextField
+                            id="u-until"
+                            name="until"
+                            label="Until"
+                            kind="date"
+                            value=fq.until.clone()
+                            error=err("until")
+                        />
+                        <TextField
+                            id="u-country"
+                            name="country"
+                            label="Country"
+                            kind="search"
+                            value=fq.country.clone()
+                            suggestions=countries
+                            placeholder="Any, e.g. US"
+                            autocomplete="off"
+                            error=err("country")
+                        />
+                        <SelectField
+                            id="u-channel"
+                            name="channel"
+                            label="Channel"
+                            options=channel_options()
+                            any=Some("Any")
+                            selected=fq.channel.clone()
+                            error=err("channel")
+                        />
+                        <SelectField
+                            id="u-status"
+                            name="status"
+                            label="Status"
+                            options=status_options()
+                            any=Some("Any")
+                            selected=fq.status.clone()
+                            error=err("status")
+                        />
+                        <TextField
+                            id="u-service"
+                            name="service"
+                            label="Service"
+                            kind="search"
+                            value=fq.service.clone()
+                            suggestions=services
+                            placeholder="Any"
+                            autocomplete="off"
+                            error=err("service")
+                        />
+                        <SelectField
+                            id="u-by"
+                            name="by"
+                            label="Bars by"
+                            selected=fq.by()
+                            options=options(&[("channel", "Channel"), ("status", "Status")])
+                            error=err("by")
+                        />
+                    </FilterForm>
                 };
                 let body = match result {
                     Err(e) if e.field.is_some() => None,
-                    Err(e) => Some(view! { <p class="error" role="alert">{e.message}</p> }.into_any()),
+                    Err(e) => Some(alert(e.message)),
                     Ok(r) => {
                         let csv = format!("/console/usage.csv?{}", q.to_query_string(&[]));
-                        let unit = match r.period.as_str() { "month" => "month", "year" => "year", _ => "day" };
+                        let unit = match r.period.as_str() {
+                            "month" => "month",
+                            "year" => "year",
+                            _ => "day",
+                        };
                         let summary = format!(
                             "{} OTPs from {} to {}, {} verified ({}), by {unit}",
-                            count(r.totals.count), r.start, r.end, count(r.totals.verified), percent(r.totals.conversion)
+                            count(r.totals.count),
+                            r.start,
+                            r.end,
+                            count(r.totals.verified),
+                            percent(r.totals.conversion),
                         );
                         let chart = if r.totals.count == 0 {
                             view! {
-                                <div class="card empty" data-testid="usage-empty">
-                                    <p>"No OTPs match this report. Widen the dates or clear a filter; new OTPs appear here within seconds."</p>
-                                </div>
-                            }.into_any()
+                                <EmptyCard testid="usage-empty">
+                                    "No OTPs match this report. Widen the dates or clear a filter; new OTPs appear here within seconds."
+                                </EmptyCard>
+                            }
+                                .into_any()
                         } else {
                             view! {
                                 <div class="card">
-                                    <StackedChart id="usage-chart" data=chart_data(&r, true) label=summary.clone()/>
+                                    <StackedChart
+                                        id="usage-chart"
+                                        data=chart_data(&r, true)
+                                        label=summary.clone()
+                                    />
                                 </div>
-                            }.into_any()
+                            }
+                                .into_any()
                         };
-                        Some(view! {
-                            <div class="list-head">
-                                <p data-testid="usage-summary">{summary}</p>
-                                <a class="button" href=csv download=r.file_name() rel="external" data-testid="usage-csv">"Export CSV"</a>
-                            </div>
-                            {chart}
-                            <UsageTable report=r/>
-                        }.into_any())
+                        Some(
+                            view! {
+                                <div class="list-head">
+                                    <p data-testid="usage-summary">{summary}</p>
+                                    <a
+                                        class="button"
+                                        href=csv
+                                        download=r.file_name()
+                                        rel="external"
+                                        data-testid="usage-csv"
+                                    >
+                                        "Export CSV"
+                                    </a>
+                                </div>
+                                {chart}
+                                <UsageTable report=r />
+                            }
+                                .into_any(),
+                        )
                     }
                 };
-                view! { {filters} {body} }
+                view! {
+                    {filters}
+                    {body}
+                }
             })}
         </Suspense>
     }

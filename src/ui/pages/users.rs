@@ -2,8 +2,13 @@
 //! roles and disable or enable users; the account always keeps an active admin. Others read.
 use crate::domain::Role;
 use crate::server_fns::users::{list_users, AddUser, SetUserDisabled, SetUserRole, UserView};
+use crate::ui::components::confirm::ConfirmInline;
+use crate::ui::components::form::{
+    action_field_error, action_other_error, alert, SelectField, SelectOption, TextField,
+};
 use crate::ui::components::layout::use_current_user;
 use crate::ui::components::otp::short_time;
+use crate::ui::components::table::{headers, DataTable};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -23,7 +28,7 @@ pub fn UsersPage() -> impl IntoView {
         },
         |_| list_users(),
     );
-    let (confirm, set_confirm) = signal(None::<String>);
+    let confirm = RwSignal::new(None::<String>);
     // Set in the browser once the list is loaded and interactive (tests wait for it).
     let (ready, set_ready) = signal(false);
     Effect::new(move |_| {
@@ -31,85 +36,108 @@ pub fn UsersPage() -> impl IntoView {
             set_ready.set(true);
         }
     });
-    let add_error = move |field: &'static str| {
-        move || match add.value().get() {
-            Some(Err(e)) if e.field.as_deref() == Some(field) => {
-                Some(view! { <p class="error field-error" role="alert">{e.message}</p> })
-            }
-            _ => None,
-        }
-    };
+    let add_error = move |field: &'static str| action_field_error(add, field);
     let change_error = move || {
         let role_err = set_role.value().get().and_then(|r| r.err());
         let disabled_err = set_disabled.value().get().and_then(|r| r.err());
-        role_err
-            .or(disabled_err)
-            .map(|e| view! { <p class="error" role="alert">{e.message}</p> })
+        role_err.or(disabled_err).map(|e| alert(e.message))
     };
     view! {
-        <Title text="Users"/>
+        <Title text="Users" />
         <h1>"Users"</h1>
         <p class="muted">
             "Admins manage everything; developers send test OTPs and manage limits and API keys; support staff search, open and cancel OTPs and read reports."
         </p>
         {change_error}
         <div class="users-list" data-ready=move || ready.get().to_string()>
-        <Suspense fallback=|| view! { <p class="loading">"Loading users…"</p> }>
-            {move || Suspend::new(async move {
-                let me = user.await.ok();
-                let is_admin = me.as_ref().is_some_and(|u| u.role == Role::Admin);
-                let my_sid = me.map(|u| u.user_sid.to_string()).unwrap_or_default();
-                let add_form = is_admin.then(|| view! {
-                    <section class="card user-form" aria-label="Add a user">
-                        <h2>"Add a user"</h2>
-                        <ActionForm action=add>
-                            <div class="row">
-                                <div class="field">
-                                    <label for="user-email">"Email"</label>
-                                    <input id="user-email" name="email" type="email" autocomplete="off" required/>
-                                    {add_error("email")}
-                                </div>
-                                <div class="field">
-                                    <label for="user-role">"Role"</label>
-                                    <select id="user-role" name="role">
-                                        {Role::ALL.iter().map(|r| view! { <option value=r.as_str() selected=*r == Role::Support>{r.label()}</option> }).collect_view()}
-                                    </select>
-                                    {add_error("role")}
-                                </div>
-                                <div class="field">
-                                    <label for="user-password">"Initial password"</label>
-                                    <input id="user-password" name="password" type="password" autocomplete="new-password" minlength="10" required/>
-                                    {add_error("password")}
-                                </div>
-                            </div>
-                            <p class="muted">"Pass the password on to the new user over a channel you trust."</p>
-                            <button class="primary" type="submit">"Add user"</button>
-                            {move || match add.value().get() {
-                                Some(Ok(())) => Some(view! { <p class="notice success" role="status">"User added. They can sign in now."</p> }.into_any()),
-                                Some(Err(e)) if !matches!(e.field.as_deref(), Some("email" | "role" | "password")) =>
-                                    Some(view! { <p class="error" role="alert">{e.message}</p> }.into_any()),
-                                _ => None,
-                            }}
-                        </ActionForm>
-                    </section>
-                });
-                let table = match users.await {
-                    Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                    Ok(all) => view! {
-                        <table class="data" aria-label="Users">
-                            <thead><tr><th>"Email"</th><th>"Role"</th><th>"Status"</th><th>"Last sign-in"</th><th></th></tr></thead>
-                            <tbody>
-                                {all.into_iter().map(|u| {
-                                    let me = u.sid == my_sid;
-                                    view! { <UserRow u is_admin me set_role set_disabled confirm set_confirm/> }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                };
-                view! { {table} {add_form} }
-            })}
-        </Suspense>
+            <Suspense fallback=|| {
+                view! { <p class="loading">"Loading users…"</p> }
+            }>
+                {move || Suspend::new(async move {
+                    let me = user.await.ok();
+                    let is_admin = me.as_ref().is_some_and(|u| u.role == Role::Admin);
+                    let my_sid = me.map(|u| u.user_sid.to_string()).unwrap_or_default();
+                    let add_form = is_admin
+                        .then(|| {
+                            view! {
+                                <section class="card user-form" aria-label="Add a user">
+                                    <h2>"Add a user"</h2>
+                                    <ActionForm action=add>
+                                        <div class="row">
+                                            <TextField
+                                                id="user-email"
+                                                name="email"
+                                                label="Email"
+                                                kind="email"
+                                                autocomplete="off"
+                                                required=true
+                                                error=add_error("email")
+                                            />
+                                            <SelectField
+                                                id="user-role"
+                                                name="role"
+                                                label="Role"
+                                                options=role_options()
+                                                selected=Role::Support.as_str()
+                                                error=add_error("role")
+                                            />
+                                            <TextField
+                                                id="user-password"
+                                                name="password"
+                                                label="Initial password"
+                                                kind="password"
+                                                autocomplete="new-password"
+                                                minlength=10
+                                                required=true
+                                                error=add_error("password")
+                                                hint="At least 10 characters. Pass it on to the new user over a channel you trust."
+                                            />
+                                        </div>
+                                        <button class="primary" type="submit">
+                                            "Add user"
+                                        </button>
+                                        {move || {
+                                            matches!(add.value().get(), Some(Ok(())))
+                                                .then(|| {
+                                                    view! {
+                                                        <p class="notice success" role="status">
+                                                            "User added. They can sign in now."
+                                                        </p>
+                                                    }
+                                                })
+                                        }}
+                                        {action_other_error(add, &["email", "role", "password"])}
+                                    </ActionForm>
+                                </section>
+                            }
+                        });
+                    let table = match users.await {
+                        Err(e) => alert(e.message),
+                        Ok(all) => {
+                            view! {
+                                <DataTable
+                                    label="Users"
+                                    headers=headers(
+                                        &["Email", "Role", "Status", "Last sign-in", ""],
+                                    )
+                                    rows=all
+                                    row=move |u: UserView| {
+                                        let me = u.sid == my_sid;
+                                        view! {
+                                            <UserRow u is_admin me set_role set_disabled confirm />
+                                        }
+                                    }
+                                />
+                            }
+                                .into_any()
+                        }
+                    };
+                    view! {
+                        {table}
+                        {add_form}
+                    }
+                })}
+            </Suspense>
         </div>
     }
 }
@@ -121,8 +149,7 @@ fn UserRow(
     me: bool,
     set_role: ServerAction<SetUserRole>,
     set_disabled: ServerAction<SetUserDisabled>,
-    confirm: ReadSignal<Option<String>>,
-    set_confirm: WriteSignal<Option<String>>,
+    confirm: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let sid = u.sid.clone();
     let role_cell = if is_admin {
@@ -137,12 +164,29 @@ fn UserRow(
             }
         });
         view! {
-            <select aria-label=format!("Role of {}", u.email) prop:value=shown on:change=move |ev| {
-                let role = event_target_value(&ev);
-                set_shown.set(role.clone());
-                set_role.dispatch(SetUserRole { sid: sid.clone(), role });
-            }>
-                {Role::ALL.iter().map(|r| view! { <option value=r.as_str() selected=*r == current>{r.label()}</option> }).collect_view()}
+            <select
+                aria-label=format!("Role of {}", u.email)
+                prop:value=shown
+                on:change=move |ev| {
+                    let role = event_target_value(&ev);
+                    set_shown.set(role.clone());
+                    set_role
+                        .dispatch(SetUserRole {
+                            sid: sid.clone(),
+                            role,
+                        });
+                }
+            >
+                {role_options()
+                    .into_iter()
+                    .map(|(value, text)| {
+                        view! {
+                            <option value=value selected=value == current.as_str()>
+                                {text}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
             </select>
         }
         .into_any()
@@ -153,34 +197,62 @@ fn UserRow(
         if u.disabled {
             let sid = sid.clone();
             view! {
-                <button on:click=move |_| { set_disabled.dispatch(SetUserDisabled { sid: sid.clone(), disabled: false }); }>"Enable"</button>
+                <button on:click=move |_| {
+                    set_disabled
+                        .dispatch(SetUserDisabled {
+                            sid: sid.clone(),
+                            disabled: false,
+                        });
+                }>"Enable"</button>
             }
             .into_any()
         } else {
-            let (sid_ask, sid_show, sid_do) = (sid.clone(), sid.clone(), sid.clone());
-            let email = u.email.clone();
+            let key = sid.clone();
             view! {
-                <Show when=move || confirm.get().as_deref() == Some(sid_show.as_str())
-                    fallback=move || { let sid = sid_ask.clone(); view! {
-                        <button class="danger" on:click=move |_| set_confirm.set(Some(sid.clone()))>"Disable…"</button>
-                    } }>
-                    <span class="confirm-inline">
-                        {format!("Disable {email}? They are signed out at once.")}
-                        <button class="danger" on:click={let sid = sid_do.clone(); move |_| { set_disabled.dispatch(SetUserDisabled { sid: sid.clone(), disabled: true }); set_confirm.set(None); }}>"Disable"</button>
-                        <button on:click=move |_| set_confirm.set(None)>"Keep"</button>
-                    </span>
-                </Show>
+                <ConfirmInline
+                    key
+                    asking=confirm
+                    ask="Disable…"
+                    question=format!("Disable {}? They are signed out at once.", u.email)
+                    act="Disable"
+                    on_confirm=Callback::new(move |()| {
+                        set_disabled
+                            .dispatch(SetUserDisabled {
+                                sid: sid.clone(),
+                                disabled: true,
+                            });
+                    })
+                />
             }
             .into_any()
         }
     });
     view! {
         <tr data-user=u.email.clone() class:revoked=u.disabled>
-            <td>{u.email.clone()}{me.then(|| view! { " " <span class="muted">"(you)"</span> })}</td>
+            <td>
+                {u.email.clone()}
+                {me
+                    .then(|| {
+                        view! {
+                            " "
+                            <span class="muted">"(you)"</span>
+                        }
+                    })}
+            </td>
             <td>{role_cell}</td>
             <td data-testid="user-status">{if u.disabled { "Disabled" } else { "Active" }}</td>
-            <td class="nowrap">{u.last_login.as_deref().map(short_time).unwrap_or_else(|| "never".into())}</td>
+            <td class="nowrap">
+                {u.last_login.as_deref().map(short_time).unwrap_or_else(|| "never".into())}
+            </td>
             <td class="actions">{action}</td>
         </tr>
     }
+}
+
+/// Every role, as the role selects offer them.
+fn role_options() -> Vec<SelectOption> {
+    Role::ALL
+        .into_iter()
+        .map(|r| (r.as_str(), r.label().to_owned()))
+        .collect()
 }
