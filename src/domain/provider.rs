@@ -155,6 +155,9 @@ impl BodyEncoding {
     }
 }
 
+/// Where Twilio's REST API is, when a Twilio provider names no other base URL.
+pub const TWILIO_BASE_URL: &str = "https://api.twilio.com";
+
 /// Twilio and Restcomm: a CPaaS REST API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CpaasConfig {
@@ -531,8 +534,14 @@ pub fn parse_config(
                     Problem::says("is required (or, for Twilio, messagingServiceSid)."),
                 ));
             }
+            // Twilio's own host unless another Twilio-compatible API is named; a Restcomm
+            // server is always someone's own.
+            let base_url = match input.get("baseUrl") {
+                None if kind == ProviderKind::Twilio => TWILIO_BASE_URL.to_owned(),
+                _ => input.url("baseUrl")?,
+            };
             let c = CpaasConfig {
-                base_url: input.url("baseUrl")?,
+                base_url,
                 account_sid,
                 auth_token: input.secret("authToken"),
                 from,
@@ -723,7 +732,55 @@ mod tests {
         let s = Secret("abcdef123456".into());
         assert_eq!(s.masked(), "••••3456");
         assert_eq!(format!("{s:?}"), "Secret(…)");
-        assert_eq!(Secret("ab".into()).masked(), "••••ab");
+        assert_eq!(
+            Secret("ab".into()).masked(),
+            "••••",
+            "a short secret shows nothing"
+        );
+        assert_eq!(Secret("abcdefghijk".into()).masked(), "••••");
+    }
+
+    #[test]
+    fn twilio_defaults_to_its_own_host_restcomm_names_its_server() {
+        let mut input = ConfigInput::default();
+        input.values.insert("accountSid".into(), "AC123".into());
+        input.values.insert("from".into(), "+14155550100".into());
+        let ProviderConfig::Twilio(c) = parse_config(ProviderKind::Twilio, &input).unwrap() else {
+            panic!("a twilio config")
+        };
+        assert_eq!(c.base_url, TWILIO_BASE_URL);
+        assert_eq!(
+            parse_config(ProviderKind::Restcomm, &input).unwrap_err().0,
+            "baseUrl"
+        );
+    }
+
+    #[test]
+    fn config_from_json_and_shown_masked() {
+        let input = ConfigInput::from_json(&serde_json::json!({
+            "host": "smtp.example.com", "port": 2525, "password": "correct horse battery",
+            "fromAddress": "otp@example.com", "username": null,
+        }))
+        .unwrap();
+        assert_eq!(input.values["port"], "2525");
+        assert!(!input.values.contains_key("username"));
+        let config = parse_config(ProviderKind::Smtp, &input).unwrap();
+        let shown = config.shown();
+        assert!(shown.contains(&("port", Shown::Number(2525))));
+        assert!(shown.contains(&("password", Shown::Secret("••••tery".into()))));
+        assert!(!shown.iter().any(|(k, _)| *k == "username"));
+        assert_eq!(
+            ConfigInput::from_json(&serde_json::json!({"port": [1]}))
+                .unwrap_err()
+                .0,
+            "port"
+        );
+        assert_eq!(
+            ConfigInput::from_json(&serde_json::json!({"headers": {"X-Key": 5}}))
+                .unwrap_err()
+                .0,
+            "headers"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod developers;
 pub mod export;
 pub mod limits;
 pub mod otps;
+pub mod providers;
 pub mod subaccounts;
 pub mod usage;
 pub mod users;

@@ -11,6 +11,7 @@ mod bench;
 mod callbacks;
 mod cli;
 mod console;
+mod console_channels;
 mod console_otps;
 mod console_usage;
 mod crash;

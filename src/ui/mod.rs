@@ -9,9 +9,9 @@ use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use components::layout::ConsoleLayout;
 use pages::{
-    coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage, limits::LimitsPage,
-    login::LoginPage, not_found::NotFound, otps::OtpsPage, sdr::SdrPage, send::SendPage,
-    subaccounts::SubAccountsPage, usage::UsagePage, users::UsersPage,
+    channels::ChannelsPage, coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage,
+    limits::LimitsPage, login::LoginPage, not_found::NotFound, otps::OtpsPage, sdr::SdrPage,
+    send::SendPage, subaccounts::SubAccountsPage, usage::UsagePage, users::UsersPage,
 };
 
 /// The document around the app, rendered on the server.
@@ -62,9 +62,10 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("otps"), ParamSegment("id")) view=SdrPage />
                     <Route path=StaticSegment("usage") view=UsagePage />
                     <Route path=StaticSegment("limits") view=LimitsPage />
+                    <Route path=StaticSegment("settings") view=ChannelsPage />
                     <Route
-                        path=StaticSegment("settings")
-                        view=|| view! { <ComingSoon title="Settings" /> }
+                        path=(StaticSegment("settings"), StaticSegment("channels"))
+                        view=ChannelsPage
                     />
                     <Route path=StaticSegment("subaccounts") view=SubAccountsPage />
                     <Route path=StaticSegment("users") view=UsersPage />
