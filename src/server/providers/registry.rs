@@ -1,13 +1,13 @@
 //! Provider instances: the sandbox, the server's default providers, and the providers accounts
 //! configured, built from their setups (SMTP connection pools are kept per provider and
-//! version). Tests register their own providers for an account here.
+//! settings). Tests register their own providers for an account here.
 use super::cpaas::{Cpaas, Flavor};
 use super::http_gateway::HttpGateway;
 use super::sandbox::Sandbox;
 use super::smtp::Smtp;
 use super::webhook::Webhook;
 use super::Provider;
-use crate::domain::provider::{ProviderConfig, ProviderSetup};
+use crate::domain::provider::{ProviderConfig, ProviderSetup, SmtpConfig};
 use crate::domain::{AccountSid, Channel, Secret};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -15,11 +15,15 @@ use std::sync::{Arc, Mutex, RwLock};
 /// Providers registered for an account: for one channel, or (`None`) for all of them.
 type Registered = HashMap<(AccountSid, Option<Channel>), Arc<dyn Provider>>;
 
+/// An SMTP provider built from this name and these settings.
+type BuiltSmtp = ((String, SmtpConfig), Arc<dyn Provider>);
+
 pub struct ProviderRegistry {
     sandbox: Arc<dyn Provider>,
     registered: RwLock<Registered>,
-    /// Built SMTP providers (their connection pools) by provider sid, with the version built.
-    smtp: Mutex<HashMap<String, (i64, Arc<dyn Provider>)>>,
+    /// Built SMTP providers (their connection pools) by provider sid, with the name and
+    /// settings each was built from.
+    smtp: Mutex<HashMap<String, BuiltSmtp>>,
     defaults: Vec<ProviderSetup>,
     http: reqwest::Client,
     /// A PEM certificate trusted besides the public roots (an on-premises CA).
@@ -148,18 +152,21 @@ impl ProviderRegistry {
                 timeout,
             }),
             ProviderConfig::Smtp(c) => {
+                // Rebuilt whenever what it was built from changed: a change's timestamp is no
+                // version (two changes within a millisecond share one).
                 let mut built = self.smtp.lock().unwrap_or_else(|e| e.into_inner());
                 let key = setup.sid.to_string();
+                let from = (name, c.clone());
                 match built.get(&key) {
-                    Some((version, p)) if *version == setup.date_updated => p.clone(),
+                    Some((built_from, p)) if *built_from == from => p.clone(),
                     _ => {
                         let p: Arc<dyn Provider> = Arc::new(Smtp::new(
-                            name,
+                            from.0.clone(),
                             c.clone(),
                             self.extra_root.as_deref(),
                             timeout,
                         )?);
-                        built.insert(key, (setup.date_updated, p.clone()));
+                        built.insert(key, (from, p.clone()));
                         p
                     }
                 }
