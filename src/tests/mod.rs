@@ -22,6 +22,8 @@ mod openapi;
 mod otp_api;
 mod otp_flows;
 mod providers;
+mod smtp;
+mod smtp_delivery;
 mod store;
 mod subaccounts;
 mod usage;
