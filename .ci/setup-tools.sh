@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the build tools smart2fa needs, skipping whatever is already there.
 # Idempotent and quiet when nothing is missing. Usage: .ci/setup-tools.sh [--test]
-#   --test  also installs what the test suite needs (Chromium, PostgreSQL, Playwright).
+#   --test  also installs what the test suite needs (Chromium, PostgreSQL, Playwright, and
+#           python3 with aiosmtpd plus openssl for the SMTP server the email tests talk to).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,16 @@ apt_install() {
 apt_install pkg-config libssl-dev
 if [[ $want_test -eq 1 ]]; then
   apt_install chromium fonts-dejavu-core postgresql
+  command -v openssl >/dev/null || apt_install openssl
+  command -v python3 >/dev/null || apt_install python3
+  # The email tests start a real SMTP server (src/tests/smtp_server.py) on aiosmtpd.
+  if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+    log "pip install --user aiosmtpd==1.4.6 (the SMTP server of the email tests)"
+    # Debian's own python3 refuses --user installs (PEP 668) unless told it may.
+    python3 -m pip install --user --quiet aiosmtpd==1.4.6 2>/dev/null \
+      || python3 -m pip install --user --quiet --break-system-packages aiosmtpd==1.4.6
+  fi
 fi
 
 if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
