@@ -9,13 +9,49 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::sync::Mutex;
 use std::time::Duration;
 
 pub struct Smtp {
     pub name: String,
     pub config: SmtpConfig,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    extra_root: Option<Vec<u8>>,
+    /// The connection pool; replaced by a fresh one after a send timed out.
+    transport: Mutex<AsyncSmtpTransport<Tokio1Executor>>,
     timeout: Duration,
+}
+
+/// A pooled transport for `config`.
+fn transport(
+    config: &SmtpConfig,
+    extra_root: Option<&[u8]>,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    let host = config.host.clone();
+    let tls_params = || -> Result<TlsParameters, String> {
+        let mut t = TlsParameters::builder(host.clone());
+        if let Some(pem) = extra_root {
+            t = t.add_root_certificate(Certificate::from_pem(pem).map_err(|e| e.to_string())?);
+        }
+        t.build_rustls().map_err(|e| format!("TLS settings: {e}"))
+    };
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
+        .port(config.port)
+        .timeout(Some(Duration::from_secs(10)))
+        .pool_config(
+            PoolConfig::new()
+                .max_size(4)
+                .idle_timeout(Duration::from_secs(30)),
+        );
+    b = match config.security {
+        // Required: never falls back to plain text when the server does not offer STARTTLS.
+        SmtpSecurity::Starttls => b.tls(Tls::Required(tls_params()?)),
+        SmtpSecurity::Tls => b.tls(Tls::Wrapper(tls_params()?)),
+        SmtpSecurity::None => b.tls(Tls::None),
+    };
+    if let (Some(user), Some(password)) = (&config.username, &config.password) {
+        b = b.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
+    }
+    Ok(b.build())
 }
 
 impl Smtp {
@@ -27,37 +63,27 @@ impl Smtp {
         extra_root: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let host = config.host.clone();
-        let tls_params = || -> Result<TlsParameters, String> {
-            let mut t = TlsParameters::builder(host.clone());
-            if let Some(pem) = extra_root {
-                t = t.add_root_certificate(Certificate::from_pem(pem).map_err(|e| e.to_string())?);
-            }
-            t.build_rustls().map_err(|e| format!("TLS settings: {e}"))
-        };
-        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
-            .port(config.port)
-            .timeout(Some(Duration::from_secs(10)))
-            .pool_config(
-                PoolConfig::new()
-                    .max_size(4)
-                    .idle_timeout(Duration::from_secs(30)),
-            );
-        b = match config.security {
-            // Required: never falls back to plain text when the server does not offer STARTTLS.
-            SmtpSecurity::Starttls => b.tls(Tls::Required(tls_params()?)),
-            SmtpSecurity::Tls => b.tls(Tls::Wrapper(tls_params()?)),
-            SmtpSecurity::None => b.tls(Tls::None),
-        };
-        if let (Some(user), Some(password)) = (&config.username, &config.password) {
-            b = b.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
-        }
         Ok(Self {
             name,
+            transport: Mutex::new(transport(&config, extra_root)?),
             config,
-            transport: b.build(),
+            extra_root: extra_root.map(<[u8]>::to_vec),
             timeout,
         })
+    }
+
+    /// After a timeout: the connection that gave up may still be inside a transaction (the
+    /// server's answer to our DATA yet to come). Back in the pool, it would hand the next
+    /// message this one's late answers, or keep it waiting behind them. So new messages take
+    /// a fresh pool, and the old one closes its connections in the background (boundedly).
+    fn renew(&self, used: AsyncSmtpTransport<Tokio1Executor>) {
+        if let Ok(fresh) = transport(&self.config, self.extra_root.as_deref()) {
+            *self.transport.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+        }
+        let bound = self.timeout;
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(bound, used.shutdown()).await;
+        });
     }
 
     fn message(&self, msg: &OutboundMessage) -> Result<Message, String> {
@@ -147,9 +173,17 @@ impl Provider for Smtp {
             Ok(m) => m,
             Err(e) => return ProviderOutcome::Permanent(e),
         };
+        let transport = self
+            .transport
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         // lettre bounds the connect only: a server that stalls later is bounded here.
-        match tokio::time::timeout(self.timeout, self.transport.send(message)).await {
-            Err(_) => ProviderOutcome::Transient("the SMTP server did not answer in time".into()),
+        match tokio::time::timeout(self.timeout, transport.send(message)).await {
+            Err(_) => {
+                self.renew(transport);
+                ProviderOutcome::Transient("the SMTP server did not answer in time".into())
+            }
             Ok(Err(e)) => outcome_of(&e),
             Ok(Ok(response)) => ProviderOutcome::Sent {
                 provider_sid: format!(
