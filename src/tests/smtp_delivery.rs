@@ -13,6 +13,7 @@ super::both_backends!(
     smtp_wrong_password_is_reported_and_fails_over,
     smtp_refused_recipients_fail_or_retry,
     smtp_crlf_in_subject_never_reaches_the_server,
+    smtp_a_timeout_does_not_spoil_the_next_message,
 );
 
 /// Bound on each test (the whole suite shares two cores).
@@ -590,6 +591,57 @@ async fn smtp_crlf_in_subject_never_reaches_the_server(b: Backend) {
             "{:?}",
             m.headers
         );
+    })
+    .await
+}
+
+async fn smtp_a_timeout_does_not_spoil_the_next_message(b: Backend) {
+    if !available() {
+        return;
+    }
+    within(SECS, async {
+        let smtp = SmtpServer::plain().await;
+        let app = TestApp::start_with(b, |s| s.provider_timeout_secs = 1).await;
+        let acc = app.account("Acme").await;
+        let api = app.api(&acc);
+        smtp_provider(&api, "Office relay", &smtp, "none", None, 10).await;
+
+        // The server takes 3 s to answer this one's DATA: we give up after 1 s, retry later.
+        let slow = api
+            .send_ok(json!({"service": "Shop", "channel": "email", "emailTo": "slow@example.com"}))
+            .await;
+        assert_eq!(app.deliver().await, 1);
+        let s = sdr(&api, &slow).await;
+        assert_eq!(s["deliveryAttempts"][0]["status"], "failed", "{s}");
+        let retries = events(&s, "delivery_retry");
+        assert_eq!(retries.len(), 1, "{s}");
+        assert!(
+            retries[0]["detail"]["error"]
+                .as_str()
+                .unwrap()
+                .contains("in time"),
+            "{s}"
+        );
+
+        // The next message does not inherit the connection still waiting for that answer.
+        let rid = api
+            .send_ok(json!({"service": "Shop", "channel": "email", "emailTo": "ana@example.com"}))
+            .await;
+        assert_eq!(app.deliver().await, 1);
+        let s = sdr(&api, &rid).await;
+        let attempt = &s["deliveryAttempts"][0];
+        assert_eq!(attempt["status"], "sent", "{s}");
+        assert!(
+            attempt["providerSid"].as_str().unwrap().starts_with("250 "),
+            "{s}"
+        );
+        let got = smtp.wait_for(1).await;
+        let m = got
+            .iter()
+            .find(|m| m.rcpt_tos == ["ana@example.com"])
+            .unwrap_or_else(|| panic!("{got:?}"));
+        let code = check_otp_email(m, "ana@example.com");
+        assert_eq!(verify(&api, &rid, &code).await, 200);
     })
     .await
 }

@@ -15,7 +15,8 @@ Modes: plain (no TLS); starttls (STARTTLS offered and required before MAIL); tls
 first byte). With --user, AUTH PLAIN/LOGIN is required (offered only once the session is
 encrypted, unless --mode plain); a wrong password gets "535 5.7.8 Authentication credentials
 invalid". Recipients whose local part starts with perm-fail get "550 5.1.1 Mailbox
-unavailable", with temp-fail "451 4.3.0 Try again later".
+unavailable", with temp-fail "451 4.3.0 Try again later"; a message to one starting with slow
+is answered (and written) only after 3 seconds.
 """
 import argparse
 import asyncio
@@ -53,6 +54,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if any(r.lower().startswith("slow") for r in envelope.rcpt_tos):
+            await asyncio.sleep(3)  # a server that takes its time to accept a message
         raw = envelope.original_content or b""
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         auth = session.auth_data
