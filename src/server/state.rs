@@ -82,6 +82,7 @@ impl AppState {
                 defaults,
                 extra_root,
                 std::time::Duration::from_secs(settings.provider_timeout_secs.max(1)),
+                settings.allow_private_outbound,
             ),
             outbound,
             signals,

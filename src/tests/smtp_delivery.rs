@@ -548,6 +548,7 @@ async fn smtp_crlf_in_subject_never_reaches_the_server(b: Backend) {
             },
             None,
             std::time::Duration::from_secs(15),
+            true,
         )
         .unwrap();
         let msg = crate::server::providers::OutboundMessage {

@@ -30,6 +30,9 @@ pub struct ProviderRegistry {
     extra_root: Option<Vec<u8>>,
     /// How long a provider call may take.
     timeout: std::time::Duration,
+    /// Providers may connect to loopback, private and link-local addresses (SMTP; the HTTP
+    /// client carries its own guard).
+    allow_private: bool,
     /// Accounts' providers (with their parent's), read recently.
     setups: Mutex<HashMap<AccountSid, (std::time::Instant, Arc<Vec<ProviderSetup>>)>>,
 }
@@ -44,6 +47,7 @@ impl ProviderRegistry {
         defaults: Vec<ProviderSetup>,
         extra_root: Option<Vec<u8>>,
         timeout: std::time::Duration,
+        allow_private: bool,
     ) -> Self {
         Self {
             sandbox: Arc::new(Sandbox),
@@ -53,6 +57,7 @@ impl ProviderRegistry {
             http,
             extra_root,
             timeout,
+            allow_private,
             setups: Mutex::new(HashMap::new()),
         }
     }
@@ -164,6 +169,7 @@ impl ProviderRegistry {
                             from.0.clone(),
                             c.clone(),
                             self.extra_root.as_deref(),
+                            self.allow_private,
                             timeout,
                         )?);
                         built.insert(key, (from, p.clone()));

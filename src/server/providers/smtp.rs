@@ -9,6 +9,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -16,42 +17,66 @@ pub struct Smtp {
     pub name: String,
     pub config: SmtpConfig,
     extra_root: Option<Vec<u8>>,
-    /// The connection pool; replaced by a fresh one after a send timed out.
-    transport: Mutex<AsyncSmtpTransport<Tokio1Executor>>,
+    /// Loopback, private and link-local addresses may be connected to (the operator's
+    /// `allow_private_outbound`).
+    allow_private: bool,
+    /// The connection pool and the server it connects to (the host, or one of its addresses).
+    /// Replaced when that changes, and after a send timed out.
+    transport: Mutex<Option<(String, AsyncSmtpTransport<Tokio1Executor>)>>,
+    /// The address a connection failed to last (another of the host's is tried next).
+    unreachable: Mutex<Option<IpAddr>>,
     timeout: Duration,
 }
 
-/// A pooled transport for `config`.
-fn transport(
-    config: &SmtpConfig,
-    extra_root: Option<&[u8]>,
-) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-    let host = config.host.clone();
-    let tls_params = || -> Result<TlsParameters, String> {
-        let mut t = TlsParameters::builder(host.clone());
+/// The host as a TLS name or an address (`[::1]` is `::1`).
+fn bare_host(config: &SmtpConfig) -> &str {
+    config.host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// How the connection is secured: the server's certificate must be valid for the host name.
+fn tls(config: &SmtpConfig, extra_root: Option<&[u8]>) -> Result<Tls, String> {
+    let params = || -> Result<TlsParameters, String> {
+        let mut t = TlsParameters::builder(bare_host(config).to_owned());
         if let Some(pem) = extra_root {
             t = t.add_root_certificate(Certificate::from_pem(pem).map_err(|e| e.to_string())?);
         }
         t.build_rustls().map_err(|e| format!("TLS settings: {e}"))
     };
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
+    Ok(match config.security {
+        // Required: never falls back to plain text when the server does not offer STARTTLS.
+        SmtpSecurity::Starttls => Tls::Required(params()?),
+        SmtpSecurity::Tls => Tls::Wrapper(params()?),
+        SmtpSecurity::None => Tls::None,
+    })
+}
+
+/// A pooled transport for `config` that connects to `server` (the host or one of its addresses).
+fn transport(
+    config: &SmtpConfig,
+    server: &str,
+    extra_root: Option<&[u8]>,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server)
         .port(config.port)
         .timeout(Some(Duration::from_secs(10)))
         .pool_config(
             PoolConfig::new()
                 .max_size(4)
                 .idle_timeout(Duration::from_secs(30)),
-        );
-    b = match config.security {
-        // Required: never falls back to plain text when the server does not offer STARTTLS.
-        SmtpSecurity::Starttls => b.tls(Tls::Required(tls_params()?)),
-        SmtpSecurity::Tls => b.tls(Tls::Wrapper(tls_params()?)),
-        SmtpSecurity::None => b.tls(Tls::None),
-    };
+        )
+        .tls(tls(config, extra_root)?);
     if let (Some(user), Some(password)) = (&config.username, &config.password) {
         b = b.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
     }
     Ok(b.build())
+}
+
+/// A transport no message takes any more: its idle connections are closed in the background
+/// (boundedly: closing says QUIT and waits for the answer).
+fn retire(old: AsyncSmtpTransport<Tokio1Executor>, bound: Duration) {
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(bound, old.shutdown()).await;
+    });
 }
 
 impl Smtp {
@@ -61,29 +86,94 @@ impl Smtp {
         name: String,
         config: SmtpConfig,
         extra_root: Option<&[u8]>,
+        allow_private: bool,
         timeout: Duration,
     ) -> Result<Self, String> {
+        tls(&config, extra_root)?;
         Ok(Self {
             name,
-            transport: Mutex::new(transport(&config, extra_root)?),
             config,
             extra_root: extra_root.map(<[u8]>::to_vec),
+            allow_private,
+            transport: Mutex::new(None),
+            unreachable: Mutex::new(None),
             timeout,
         })
+    }
+
+    /// Where to connect for this message: the host, when internal addresses are allowed (then
+    /// the library tries each of its addresses). Otherwise the host is resolved again for
+    /// every message and one of its public addresses is connected to, so that a name which
+    /// resolves to an internal address by now (DNS rebinding: it was checked when written)
+    /// cannot make us connect there.
+    async fn server(&self) -> Result<(String, Option<IpAddr>), ProviderOutcome> {
+        let host = bare_host(&self.config);
+        if self.allow_private {
+            return Ok((host.to_owned(), None));
+        }
+        let found: Vec<IpAddr> = match host.parse::<IpAddr>() {
+            Ok(ip) => vec![ip],
+            Err(_) => {
+                let lookup = tokio::net::lookup_host((host, self.config.port));
+                match tokio::time::timeout(self.timeout, lookup).await {
+                    Err(_) => {
+                        return Err(ProviderOutcome::Transient(format!(
+                            "resolving {host} took too long"
+                        )))
+                    }
+                    Ok(Err(e)) => {
+                        return Err(ProviderOutcome::Transient(format!(
+                            "{host} does not resolve: {e}"
+                        )))
+                    }
+                    Ok(Ok(addrs)) => addrs.map(|a| a.ip()).collect(),
+                }
+            }
+        };
+        let public: Vec<IpAddr> = found
+            .iter()
+            .copied()
+            .filter(|ip| !crate::server::outbound::is_internal(*ip))
+            .collect();
+        let unreachable = *self.unreachable.lock().unwrap_or_else(|e| e.into_inner());
+        let pick = public
+            .iter()
+            .find(|ip| Some(**ip) != unreachable)
+            .or(public.first());
+        match (pick, found.first()) {
+            (Some(ip), _) => Ok((ip.to_string(), Some(*ip))),
+            (None, Some(internal)) => Err(ProviderOutcome::Permanent(format!(
+                "{host} resolves only to internal addresses ({internal}); this server does not connect there"
+            ))),
+            (None, None) => Err(ProviderOutcome::Transient(format!("{host} does not resolve"))),
+        }
+    }
+
+    /// The pool that connects to `server` (a new one when that changed).
+    fn transport_to(&self, server: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+        let mut current = self.transport.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((to, t)) = current.as_ref() {
+            if to == server {
+                return Ok(t.clone());
+            }
+        }
+        let fresh = transport(&self.config, server, self.extra_root.as_deref())?;
+        if let Some((_, old)) = current.replace((server.to_owned(), fresh.clone())) {
+            retire(old, self.timeout);
+        }
+        Ok(fresh)
     }
 
     /// After a timeout: the connection that gave up may still be inside a transaction (the
     /// server's answer to our DATA yet to come). Back in the pool, it would hand the next
     /// message this one's late answers, or keep it waiting behind them. So new messages take
-    /// a fresh pool, and the old one closes its connections in the background (boundedly).
+    /// a fresh pool, and the old one closes its connections.
     fn renew(&self, used: AsyncSmtpTransport<Tokio1Executor>) {
-        if let Ok(fresh) = transport(&self.config, self.extra_root.as_deref()) {
-            *self.transport.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
-        }
-        let bound = self.timeout;
-        tokio::spawn(async move {
-            let _ = tokio::time::timeout(bound, used.shutdown()).await;
-        });
+        self.transport
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        retire(used, self.timeout);
     }
 
     fn message(&self, msg: &OutboundMessage) -> Result<Message, String> {
@@ -173,18 +263,27 @@ impl Provider for Smtp {
             Ok(m) => m,
             Err(e) => return ProviderOutcome::Permanent(e),
         };
-        let transport = self
-            .transport
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let (server, address) = match self.server().await {
+            Ok(s) => s,
+            Err(refused) => return refused,
+        };
+        let transport = match self.transport_to(&server) {
+            Ok(t) => t,
+            Err(e) => return ProviderOutcome::Permanent(format!("SMTP settings: {e}")),
+        };
         // lettre bounds the connect only: a server that stalls later is bounded here.
         match tokio::time::timeout(self.timeout, transport.send(message)).await {
             Err(_) => {
                 self.renew(transport);
                 ProviderOutcome::Transient("the SMTP server did not answer in time".into())
             }
-            Ok(Err(e)) => outcome_of(&e),
+            Ok(Err(e)) => {
+                // No answer from the server at that address: the retry tries another one.
+                if address.is_some() && e.status().is_none() && !e.is_client() {
+                    *self.unreachable.lock().unwrap_or_else(|e| e.into_inner()) = address;
+                }
+                outcome_of(&e)
+            }
             Ok(Ok(response)) => ProviderOutcome::Sent {
                 provider_sid: format!(
                     "{} {}",
