@@ -14,6 +14,7 @@ super::both_backends!(
     smtp_refused_recipients_fail_or_retry,
     smtp_crlf_in_subject_never_reaches_the_server,
     smtp_a_timeout_does_not_spoil_the_next_message,
+    smtp_never_connects_to_an_internal_address_unless_allowed,
 );
 
 /// Bound on each test (the whole suite shares two cores).
@@ -547,8 +548,8 @@ async fn smtp_crlf_in_subject_never_reaches_the_server(b: Backend) {
                 from_name: Some("Acme Security".into()),
             },
             None,
-            std::time::Duration::from_secs(15),
             true,
+            std::time::Duration::from_secs(15),
         )
         .unwrap();
         let msg = crate::server::providers::OutboundMessage {
@@ -643,6 +644,45 @@ async fn smtp_a_timeout_does_not_spoil_the_next_message(b: Backend) {
             .unwrap_or_else(|| panic!("{got:?}"));
         let code = check_otp_email(m, "ana@example.com");
         assert_eq!(verify(&api, &rid, &code).await, 200);
+    })
+    .await
+}
+
+async fn smtp_never_connects_to_an_internal_address_unless_allowed(b: Backend) {
+    if !available() {
+        return;
+    }
+    within(SECS, async {
+        let smtp = SmtpServer::plain().await;
+        // A server-wide provider whose host name resolves to loopback now (as a tenant's name
+        // may once DNS answers differently: checked when written, not when sending).
+        let relay = crate::server::config::DefaultProvider {
+            kind: "smtp".into(),
+            name: "Relay".into(),
+            channels: vec!["email".into()],
+            countries: Vec::new(),
+            priority: None,
+            config: json!({"host": "localhost", "port": smtp.port, "security": "none",
+                "fromAddress": FROM}),
+        };
+        let app = TestApp::start_with(b, |s| {
+            s.allow_private_outbound = false;
+            s.default_providers = vec![relay];
+        })
+        .await;
+        let acc = app.account("Acme").await;
+        let api = app.api(&acc);
+        let rid = api
+            .send_ok(json!({"service": "Shop", "channel": "email", "emailTo": "ana@example.com"}))
+            .await;
+        app.deliver().await;
+        let s = sdr(&api, &rid).await;
+        assert_eq!(s["status"], "failed", "{s}");
+        let attempt = &s["deliveryAttempts"][0];
+        assert_eq!(attempt["provider"], "Relay", "{s}");
+        let error = attempt["error"].as_str().unwrap();
+        assert!(error.contains("internal"), "{error}");
+        assert!(smtp.received().is_empty(), "{:?}", smtp.received());
     })
     .await
 }
