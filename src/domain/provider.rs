@@ -663,6 +663,12 @@ pub fn parse_config(
             super::email::parse_destination(&from_address).map_err(|p| ("fromAddress", p))?;
             let username = input.line("username", 256)?;
             let password = input.secret("password");
+            if username.is_none() && !password.expose().is_empty() {
+                return Err((
+                    "username",
+                    Problem::says("is required with a password (the server logs in with both)."),
+                ));
+            }
             ProviderConfig::Smtp(SmtpConfig {
                 host,
                 port,
@@ -759,16 +765,16 @@ mod tests {
     fn config_from_json_and_shown_masked() {
         let input = ConfigInput::from_json(&serde_json::json!({
             "host": "smtp.example.com", "port": 2525, "password": "correct horse battery",
-            "fromAddress": "otp@example.com", "username": null,
+            "fromAddress": "otp@example.com", "username": "mailer", "fromName": null,
         }))
         .unwrap();
         assert_eq!(input.values["port"], "2525");
-        assert!(!input.values.contains_key("username"));
+        assert!(!input.values.contains_key("fromName"));
         let config = parse_config(ProviderKind::Smtp, &input).unwrap();
         let shown = config.shown();
         assert!(shown.contains(&("port", Shown::Number(2525))));
         assert!(shown.contains(&("password", Shown::Secret("••••tery".into()))));
-        assert!(!shown.iter().any(|(k, _)| *k == "username"));
+        assert!(!shown.iter().any(|(k, _)| *k == "fromName"));
         assert_eq!(
             ConfigInput::from_json(&serde_json::json!({"port": [1]}))
                 .unwrap_err()

@@ -190,9 +190,9 @@ impl Spoken {
             Some(Engine::VoiceRss | Engine::Acapela) => None,
             None => polly.or(google),
         }?;
-        let language = if name.starts_with("Google.") {
+        let language = if let Some(google) = name.strip_prefix("Google.") {
             // Google names its voices by their own locale.
-            name["Google.".len()..]
+            google
                 .rsplitn(3, '-')
                 .nth(2)
                 .unwrap_or(self.row.twilio)

@@ -111,7 +111,7 @@ pub enum ProviderOutcome {
     /// sandbox's outbox message), committed with the attempt.
     Delivered {
         provider_sid: String,
-        record: Option<OutboxMessage>,
+        record: Option<Box<OutboxMessage>>,
     },
     /// Accepted; a delivery report will follow.
     Sent { provider_sid: String },

@@ -34,8 +34,11 @@ pub struct ProviderRegistry {
     /// client carries its own guard).
     allow_private: bool,
     /// Accounts' providers (with their parent's), read recently.
-    setups: Mutex<HashMap<AccountSid, (std::time::Instant, Arc<Vec<ProviderSetup>>)>>,
+    setups: Mutex<HashMap<AccountSid, ReadSetups>>,
 }
+
+/// An account's providers and when they were read.
+type ReadSetups = (std::time::Instant, Arc<Vec<ProviderSetup>>);
 
 /// How long an account's providers are read from memory before the database is asked again
 /// (changes through another instance take effect within it).

@@ -34,7 +34,7 @@ impl Provider for Sandbox {
         };
         ProviderOutcome::Delivered {
             provider_sid: format!("SB{}-{}", &msg.otp_sid.as_str()[3..19], msg.step),
-            record: Some(OutboxMessage {
+            record: Some(Box::new(OutboxMessage {
                 account_sid: msg.account_sid.clone(),
                 request_id: msg.otp_sid.clone(),
                 step: msg.step,
@@ -46,7 +46,7 @@ impl Provider for Sandbox {
                 text: msg.content.text().to_owned(),
                 code_shown: Some(msg.code_shown.expose().to_owned()).filter(|c| !c.is_empty()),
                 date_created: msg.at,
-            }),
+            })),
         }
     }
 }

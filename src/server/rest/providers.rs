@@ -520,10 +520,9 @@ async fn receive(
     }
     let lineup = async |otp: &crate::domain::Otp| -> anyhow::Result<receipts::Lineup> {
         let channel = otp.channel;
-        let routes = match crate::server::workers::delivery::routes(state, otp, channel).await? {
-            Ok(r) => r,
-            Err(_) => Vec::new(),
-        };
+        let routes = crate::server::workers::delivery::routes(state, otp, channel)
+            .await?
+            .unwrap_or_default();
         let index = routes
             .iter()
             .position(|r| r.setup.as_ref().is_some_and(|s| s.sid == setup.sid));

@@ -331,15 +331,15 @@ fn secret_missing(config: &ProviderConfig) -> Option<&'static str> {
 fn keep_secrets(new: &mut ProviderConfig, current: &ProviderConfig) {
     match (new, current) {
         (ProviderConfig::Twilio(n), ProviderConfig::Twilio(c))
-        | (ProviderConfig::Restcomm(n), ProviderConfig::Restcomm(c)) => {
-            if n.auth_token.expose().is_empty() {
-                n.auth_token = c.auth_token.clone();
-            }
+        | (ProviderConfig::Restcomm(n), ProviderConfig::Restcomm(c))
+            if n.auth_token.expose().is_empty() =>
+        {
+            n.auth_token = c.auth_token.clone();
         }
-        (ProviderConfig::Smtp(n), ProviderConfig::Smtp(c)) => {
-            if n.password.as_ref().is_some_and(|p| p.expose().is_empty()) {
-                n.password = c.password.clone();
-            }
+        (ProviderConfig::Smtp(n), ProviderConfig::Smtp(c))
+            if n.password.as_ref().is_some_and(|p| p.expose().is_empty()) =>
+        {
+            n.password = c.password.clone();
         }
         (ProviderConfig::Http(n), ProviderConfig::Http(c)) => {
             for (name, value) in n.headers.iter_mut() {

@@ -281,7 +281,7 @@ async fn deliver(
                 provider: &name,
                 provider_sid: &provider_sid,
                 delivered: true,
-                record,
+                record: record.map(|r| *r),
                 key,
             };
             record_accepted(state, job, otp, accepted, now).await
