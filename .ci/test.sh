@@ -16,9 +16,11 @@ step "tools"
 step "PostgreSQL (throwaway server on 127.0.0.1)"
 export SMART2FA_TEST_DATABASE_URL="$(.ci/postgres.sh start)"
 SERVER_PID=""
+SMTP_PID=""
 E2E_DIR=""
 cleanup() {
   [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [[ -n "$SMTP_PID" ]] && kill "$SMTP_PID" 2>/dev/null && wait "$SMTP_PID" 2>/dev/null || true
   [[ -n "$E2E_DIR" ]] && rm -rf "$E2E_DIR"
   .ci/postgres.sh stop || true
 }
@@ -54,6 +56,23 @@ created="$(SMART2FA_ADMIN_PASSWORD="$E2E_PASSWORD" ./target/release/smart2fa acc
   --name "$E2E_ACCOUNT_NAME" --admin-email "$E2E_EMAIL")"
 export E2E_ACCOUNT_SID="$(sed -E 's/.*"accountSid":"([^"]+)".*/\1/' <<<"$created")"
 export E2E_AUTH_TOKEN="$(sed -E 's/.*"authToken":"([^"]+)".*/\1/' <<<"$created")"
+# A real SMTP server on loopback (with AUTH) for Settings → Channels; the server may reach it
+# because this operator allows private addresses.
+export E2E_SMTP_DIR="$E2E_DIR/mailbox"
+export E2E_SMTP_USER="e2e-mailer"
+export E2E_SMTP_PASSWORD="smtp-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+mkdir -p "$E2E_SMTP_DIR"
+python3 src/tests/smtp_server.py --dir "$E2E_SMTP_DIR" --port 0 --mode plain \
+  --user "$E2E_SMTP_USER" --password "$E2E_SMTP_PASSWORD" >"$E2E_DIR/smtp.out" 2>"$E2E_DIR/smtp.log" &
+SMTP_PID=$!
+for _ in $(seq 100); do
+  grep -q '^LISTENING' "$E2E_DIR/smtp.out" 2>/dev/null && break
+  kill -0 "$SMTP_PID" 2>/dev/null || { cat "$E2E_DIR/smtp.log" >&2; exit 1; }
+  sleep 0.2
+done
+export E2E_SMTP_PORT="$(awk '/^LISTENING/ {print $3; exit}' "$E2E_DIR/smtp.out")"
+[[ -n "$E2E_SMTP_PORT" ]] || { echo "the test SMTP server did not start" >&2; cat "$E2E_DIR/smtp.log" >&2; exit 1; }
+export SMART2FA_ALLOW_PRIVATE_OUTBOUND=true
 ./target/release/smart2fa serve >"$E2E_DIR/server.log" 2>&1 &
 SERVER_PID=$!
 if ! (cd end2end && npx playwright test); then

@@ -394,6 +394,17 @@ mod server {
         })
     }
 
+    pub fn attempt_view(a: &crate::server::db::otps::AttemptRecord) -> AttemptView {
+        AttemptView {
+            channel: a.channel.clone(),
+            provider: a.provider.clone(),
+            provider_sid: a.provider_sid.clone(),
+            status: a.status.clone(),
+            error: a.error.clone(),
+            date_created: rfc3339(a.date_created),
+        }
+    }
+
     pub fn event_view(e: &crate::server::db::otps::EventRecord) -> EventView {
         let details = match &e.detail {
             Value::Object(m) => m
@@ -439,7 +450,6 @@ pub async fn search_otps(query: OtpQuery) -> Result<OtpPage, ConsoleError> {
 pub async fn otp_detail(request_id: String) -> Result<SdrDetail, ConsoleError> {
     use super::ctx;
     use crate::domain::Role;
-    use crate::server::clock::rfc3339;
     use crate::server::services::otp::detail;
     let user = ctx::user(&Role::ALL).await?;
     let state = ctx::state()?;
@@ -448,18 +458,7 @@ pub async fn otp_detail(request_id: String) -> Result<SdrDetail, ConsoleError> {
         .map_err(|e| ctx::fail(server::otp_error(e)))?;
     Ok(SdrDetail {
         sdr: server::view(&d.otp),
-        attempts: d
-            .attempts
-            .iter()
-            .map(|a| AttemptView {
-                channel: a.channel.clone(),
-                provider: a.provider.clone(),
-                provider_sid: a.provider_sid.clone(),
-                status: a.status.clone(),
-                error: a.error.clone(),
-                date_created: rfc3339(a.date_created),
-            })
-            .collect(),
+        attempts: d.attempts.iter().map(server::attempt_view).collect(),
         events: d.events.iter().map(server::event_view).collect(),
     })
 }
@@ -670,10 +669,11 @@ pub struct SandboxView {
     pub date_created: String,
 }
 
-/// The test OTP now: its SDR and what the sandbox delivered for it.
+/// The test OTP now: its SDR, its deliveries, and what the sandbox delivered for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestOtpProgress {
     pub sdr: SdrView,
+    pub attempts: Vec<AttemptView>,
     pub messages: Vec<SandboxView>,
 }
 
@@ -682,13 +682,14 @@ pub async fn test_otp_state(request_id: String) -> Result<TestOtpProgress, Conso
     use super::ctx;
     use crate::domain::Role;
     use crate::server::clock::rfc3339;
-    use crate::server::services::otp::{outbox, verify};
+    use crate::server::services::otp::{detail, outbox};
     use crate::server::services::paging::PageRequest;
     let user = ctx::user(&[Role::Admin, Role::Developer]).await?;
     let state = ctx::state()?;
-    let otp = verify::load(state.otp(), &user.scope, &request_id)
+    let d = detail::detail(state.otp(), &user.scope, &request_id)
         .await
         .map_err(|e| ctx::fail(server::otp_error(e)))?;
+    let otp = d.otp;
     let filter = outbox::OutboxFilter {
         request_id: Some(otp.sid.to_string()),
         ..Default::default()
@@ -704,6 +705,7 @@ pub async fn test_otp_state(request_id: String) -> Result<TestOtpProgress, Conso
     .map_err(|e| ctx::fail(server::otp_error(e)))?;
     Ok(TestOtpProgress {
         sdr: server::view(&otp),
+        attempts: d.attempts.iter().map(server::attempt_view).collect(),
         messages: found
             .items
             .iter()

@@ -49,7 +49,7 @@ const FIELDS: &[&str] = &[
 enum Editing {
     Closed,
     New,
-    Existing(ProviderView),
+    Existing(Box<ProviderView>),
 }
 
 #[component]
@@ -129,16 +129,21 @@ pub fn ChannelsPage() -> impl IntoView {
                 view! {
                     <ProviderForm
                         save
-                        initial=Some(p)
+                        initial=Some(*p)
                         on_cancel=move || set_editing.set(Editing::Closed)
                     />
                 }
                     .into_any()
             }
         }}
-        {move || testing.get().map(|p| view! { <TestPanel p test on_close=move || testing.set(None) /> })}
         {move || {
-            [delete.value().get().and_then(|r| r.err()), reorder.value().get().and_then(|r| r.err())]
+            testing.get().map(|p| view! { <TestPanel p test on_close=move || testing.set(None) /> })
+        }}
+        {move || {
+            [
+                delete.value().get().and_then(|r| r.err()),
+                reorder.value().get().and_then(|r| r.err()),
+            ]
                 .into_iter()
                 .flatten()
                 .next()
@@ -155,8 +160,14 @@ pub fn ChannelsPage() -> impl IntoView {
                         Ok(ChannelsView { providers, lineups }) => {
                             let last = providers.len().saturating_sub(1);
                             view! {
-                                <section class="grid three lineups" aria-label="Who delivers each channel">
-                                    {lineups.into_iter().map(|l| view! { <LineupCard l /> }).collect_view()}
+                                <section
+                                    class="grid three lineups"
+                                    aria-label="Who delivers each channel"
+                                >
+                                    {lineups
+                                        .into_iter()
+                                        .map(|l| view! { <LineupCard l /> })
+                                        .collect_view()}
                                 </section>
                                 <h2>"Your providers, in the order they are tried"</h2>
                                 <DataTable
@@ -232,9 +243,7 @@ fn LineupCard(l: LineupView) -> impl IntoView {
         .join(" → ");
     view! {
         <div class="card lineup" data-channel=l.channel.clone() data-source=l.source.clone()>
-            <h3>
-                {channel} " " <span class=format!("badge {badge}")>{l.source.clone()}</span>
-            </h3>
+            <h3>{channel} " " <span class=format!("badge {badge}")>{l.source.clone()}</span></h3>
             <p class="muted">{words}</p>
             {(!names.is_empty()).then(|| view! { <p class="lineup-names">{names}</p> })}
         </div>
@@ -265,7 +274,11 @@ fn ProviderRow(
                 aria-label=format!("Move {} earlier", p.name)
                 disabled=move || first || reorder.pending().get()
                 on:click=move |_| {
-                    reorder.dispatch(MoveProvider { sid: up.clone(), earlier: true });
+                    reorder
+                        .dispatch(MoveProvider {
+                            sid: up.clone(),
+                            earlier: true,
+                        });
                 }
             >
                 "↑"
@@ -275,7 +288,11 @@ fn ProviderRow(
                 aria-label=format!("Move {} later", p.name)
                 disabled=move || last || reorder.pending().get()
                 on:click=move |_| {
-                    reorder.dispatch(MoveProvider { sid: down.clone(), earlier: false });
+                    reorder
+                        .dispatch(MoveProvider {
+                            sid: down.clone(),
+                            earlier: false,
+                        });
                 }
             >
                 "↓"
@@ -289,7 +306,7 @@ fn ProviderRow(
             <button on:click=move |_| {
                 save.value().set(None);
                 testing.set(None);
-                editing.set(Editing::Existing(edit.clone()))
+                editing.set(Editing::Existing(Box::new(edit.clone())))
             }>"Edit"</button>
             <button on:click=move |_| {
                 test.value().set(None);
@@ -650,7 +667,11 @@ fn TestPanel(
                     required=true
                     error=action_field_error(test, "to")
                 />
-                <button type="submit" class="primary small-btn" disabled=move || test.pending().get()>
+                <button
+                    type="submit"
+                    class="primary small-btn"
+                    disabled=move || test.pending().get()
+                >
                     {move || if test.pending().get() { "Sending…" } else { "Send test" }}
                 </button>
                 <button type="button" on:click=move |_| on_close()>

@@ -1,7 +1,10 @@
 //! Send test OTP: every option of `/2fa/send`, then the OTP's status live until it is final,
 //! the sandbox message as the user receives it, and a verify box answering like `/2fa/verify`.
 //! Admins and developers only (support staff see why not).
-use crate::server_fns::otps::{check_destination, test_otp_state, SendTestOtp, VerifyTestOtp};
+use crate::domain::Channel;
+use crate::server_fns::otps::{
+    check_destination, test_otp_state, AttemptView, SandboxView, SendTestOtp, VerifyTestOtp,
+};
 use crate::ui::components::form::{
     action_field_error, alert, channel_options, options, Field, FieldError, SelectField, TextField,
 };
@@ -126,38 +129,11 @@ pub fn SendPage() -> impl IntoView {
                                             )}
                                         </span>
                                     </p>
-                                    <h2>"Sandbox message"</h2>
-                                    {if p.messages.is_empty() {
-                                        view! { <p class="muted">"Not delivered yet…"</p> }
-                                            .into_any()
+                                    <h2>"Delivery"</h2>
+                                    {if !p.messages.is_empty() || p.attempts.is_empty() {
+                                        view! { <SandboxMessages messages=p.messages /> }.into_any()
                                     } else {
-                                        p.messages
-                                            .into_iter()
-                                            .map(|m| {
-                                                view! {
-                                                    <blockquote
-                                                        class="sandbox-message"
-                                                        data-testid="sandbox-message"
-                                                    >
-                                                        <span class="muted small">
-                                                            {format!(
-                                                                "{} to {}",
-                                                                m.channel,
-                                                                if m.channel == "email" {
-                                                                    m.email_to.or(m.to)
-                                                                } else {
-                                                                    m.to.or(m.email_to)
-                                                                }
-                                                                    .unwrap_or_default(),
-                                                            )}
-                                                        </span>
-                                                        {m.subject.map(|s| view! { <strong>{s}</strong> })}
-                                                        <p>{m.text}</p>
-                                                    </blockquote>
-                                                }
-                                            })
-                                            .collect_view()
-                                            .into_any()
+                                        view! { <Deliveries attempts=p.attempts /> }.into_any()
                                     }}
                                 </section>
                                 <section class="card" aria-label="Verify">
@@ -355,5 +331,66 @@ fn SendForm(send: ServerAction<SendTestOtp>) -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
+    }
+}
+
+/// What the sandbox delivered, as the user would read it (before any delivery: that it is on
+/// its way).
+#[component]
+fn SandboxMessages(messages: Vec<SandboxView>) -> impl IntoView {
+    if messages.is_empty() {
+        return view! { <p class="muted">"Not delivered yet…"</p> }.into_any();
+    }
+    messages
+        .into_iter()
+        .map(|m| {
+            view! {
+                <blockquote class="sandbox-message" data-testid="sandbox-message">
+                    <span class="muted small">
+                        {format!(
+                            "{} to {}",
+                            m.channel,
+                            if m.channel == "email" {
+                                m.email_to.or(m.to)
+                            } else {
+                                m.to.or(m.email_to)
+                            }
+                                .unwrap_or_default(),
+                        )}
+                    </span>
+                    {m.subject.map(|s| view! { <strong>{s}</strong> })}
+                    <p>{m.text}</p>
+                </blockquote>
+            }
+        })
+        .collect_view()
+        .into_any()
+}
+
+/// Real deliveries: each provider tried, what it answered and what its receipts said.
+#[component]
+fn Deliveries(attempts: Vec<AttemptView>) -> impl IntoView {
+    view! {
+        <ul class="deliveries" data-testid="deliveries">
+            {attempts
+                .into_iter()
+                .map(|a| {
+                    let channel = Channel::parse(&a.channel).map(|c| c.label()).unwrap_or("?");
+                    view! {
+                        <li data-status=a
+                            .status
+                            .clone()>
+                            {format!("{channel} through {}: ", a.provider)}
+                            <strong>{a.status.clone()}</strong>
+                            {a
+                                .error
+                                .map(|e| {
+                                    view! { <span class="error">{format!(" — {e}")}</span> }
+                                })}
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
     }
 }
