@@ -53,13 +53,13 @@ test("email through an SMTP server set up in Settings → Channels", async ({ pa
   await page.getByRole("button", { name: "Add provider" }).click();
   const form = page.getByRole("region", { name: "Add provider" });
   await form.getByLabel("Kind").selectOption("smtp");
-  await form.getByLabel("Name").fill(providerName);
-  await expect(form.getByLabel("Email")).toBeChecked();
+  await form.getByLabel("Name", { exact: true }).fill(providerName);
+  await expect(form.getByLabel("Email", { exact: true })).toBeChecked();
   await form.getByLabel("Host").fill("127.0.0.1");
   await form.getByLabel("Port").fill(smtpPort);
   await form.getByLabel("Security").selectOption("none");
   await form.getByLabel("User name (optional)").fill(smtpUser);
-  await form.getByLabel("Password").fill("not-the-password");
+  await form.getByLabel("Password", { exact: true }).fill("not-the-password");
   await form.getByLabel("Sender address").fill("otp@e2e.example.com");
   await form.getByLabel("Sender name (optional)").fill("E2E Corp");
   await form.getByRole("button", { name: "Save provider" }).click();
@@ -84,8 +84,8 @@ test("email through an SMTP server set up in Settings → Channels", async ({ pa
   await row.getByRole("button", { name: "Edit" }).click();
   const edit = page.getByRole("region", { name: "Edit provider" });
   await expect(edit.getByLabel("Host")).toHaveValue("127.0.0.1");
-  await expect(edit.getByLabel("Password")).toHaveValue("");
-  await edit.getByLabel("Password").fill(smtpPassword);
+  await expect(edit.getByLabel("Password", { exact: true })).toHaveValue("");
+  await edit.getByLabel("Password", { exact: true }).fill(smtpPassword);
   await edit.getByRole("button", { name: "Save provider" }).click();
   await expect(edit).toHaveCount(0);
   await row.getByRole("button", { name: "Send a test…" }).click();

@@ -71,6 +71,10 @@ test("navigation between console pages keeps the frame", async ({ page }) => {
   await expect(page.getByTestId("usage-table")).toBeVisible();
   await nav.getByRole("link", { name: "Settings" }).click();
   await expect(page).toHaveURL(/\/settings$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Settings · Channels" })).toBeVisible();
+  await expect(page.locator('.lineup[data-channel="sms"]')).toContainText("SMS");
+  await nav.getByRole("link", { name: "Audit log" }).click();
+  await expect(page).toHaveURL(/\/audit$/);
   await expect(page.getByText("This page is coming soon.")).toBeVisible();
   await expect(page.getByTestId("account-name")).toHaveText(accountName);
 });

@@ -252,4 +252,32 @@ mod tests {
             Ok(())
         });
     }
+
+    /// The example in the repository (the README points at it) is a valid configuration, and
+    /// its default providers are valid providers.
+    #[test]
+    fn the_example_configuration_is_valid() {
+        use crate::domain::provider::{ProviderConfig, ProviderKind};
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("smart2fa.toml", include_str!("../../smart2fa.example.toml"))?;
+            jail.set_env("SMART2FA_PROVIDER_TIMEOUT_SECS", "7");
+            let s: Settings = Settings::figment(Some("smart2fa.toml".into())).extract()?;
+            assert_eq!(s.public_base(), "https://otp.example.com");
+            assert_eq!(s.provider_timeout_secs, 7, "the environment wins");
+            let providers = crate::server::services::providers::defaults(&s.default_providers)
+                .map_err(|e| e.to_string())?;
+            let kinds: Vec<ProviderKind> = providers.iter().map(|p| p.kind()).collect();
+            assert_eq!(
+                kinds,
+                [ProviderKind::Twilio, ProviderKind::Http, ProviderKind::Smtp]
+            );
+            let ProviderConfig::Http(gateway) = &providers[1].config else {
+                panic!("an http gateway")
+            };
+            assert_eq!(gateway.headers[0].0, "Authorization");
+            assert_eq!(providers[1].countries, ["GB"]);
+            assert_eq!(providers[2].priority, 100, "the default priority");
+            Ok(())
+        });
+    }
 }

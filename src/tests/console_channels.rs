@@ -242,6 +242,54 @@ async fn channels_page_adds_edits_reorders_and_tests_providers(b: Backend) {
     .await;
     assert_eq!((status, e["field"].as_str()), (400, Some("to")), "{e}");
 
+    // An SMTP server that is not there: the refusal in words.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port().to_string();
+    drop(closed);
+    let smtp: Vec<(&'static str, String)> = vec![
+        ("sid", String::new()),
+        ("kind", "smtp".into()),
+        ("name", "Mail".into()),
+        ("channels[email]", "on".into()),
+        ("enabled", "on".into()),
+        ("config[host]", "127.0.0.1".into()),
+        ("config[port]", port),
+        ("config[security]", "none".into()),
+        ("config[fromAddress]", "otp@example.com".into()),
+    ];
+    let (status, mail) = save(&app, &admin, &smtp).await;
+    assert_eq!(status, 200, "{mail}");
+    let (_, t) = call(
+        &app,
+        &admin,
+        "providers_test",
+        &[
+            ("sid", mail.as_str().unwrap()),
+            ("to", "someone@example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (t["accepted"].as_bool(), t["channel"].as_str()),
+        (Some(false), Some("email")),
+        "{t}"
+    );
+    assert!(
+        t["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("connection refused"),
+        "{t}"
+    );
+    let (status, _) = call(
+        &app,
+        &admin,
+        "providers_delete",
+        &[("sid", mail.as_str().unwrap())],
+    )
+    .await;
+    assert_eq!(status, 200);
+
     // Delete.
     let (status, _) = call(&app, &admin, "providers_delete", &[("sid", &main)]).await;
     assert_eq!(status, 200);

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 super::both_backends!(
     sigkill_mid_burst_loses_and_duplicates_nothing,
+    sigkill_mid_burst_with_a_real_provider_sends_each_once,
     logs_never_contain_codes_or_tokens,
     two_processes_share_limits_exactly,
 );
@@ -54,7 +55,7 @@ impl Drop for ChildGuard {
 }
 
 fn spawn_child(url: &str, port: u16, data: &str) -> ChildGuard {
-    spawn_child_logging(url, port, data, None)
+    spawn_child_logging(url, port, data, None, &[])
 }
 
 /// Starts the child server; with `log`, its (debug-level, JSON) log goes to that file.
@@ -63,6 +64,7 @@ fn spawn_child_logging(
     port: u16,
     data: &str,
     log: Option<&std::path::Path>,
+    env: &[(&str, &str)],
 ) -> ChildGuard {
     let debug = std::env::var_os("SMART2FA_CRASH_DEBUG").is_some();
     let (stdout, level, format) = match log {
@@ -88,6 +90,7 @@ fn spawn_child_logging(
         .env("SMART2FA_LOG_LEVEL", level)
         .env("SMART2FA_LOG_FORMAT", format)
         .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .stdout(stdout)
         .stderr(if debug {
             Stdio::inherit()
@@ -172,15 +175,64 @@ async fn sigkill_mid_burst_loses_and_duplicates_nothing(b: Backend) {
         base,
     } = setup(b).await;
     let data_s = data.display().to_string();
-    let mut child = spawn_child(&db.url, port, &data_s);
+    let child = spawn_child(&db.url, port, &data_s);
     wait_healthy(&base).await;
 
-    // A burst of sends from 8 concurrent clients; the server is killed in the middle of it.
+    let accepted = burst_then_kill(&base, &sid, &token, child).await;
+
+    // Restart on the same database: the queue resumes (leases of the dead worker run out).
+    let child = spawn_child(&db.url, port, &data_s);
+    wait_healthy(&base).await;
+    drained(
+        &pool,
+        "SELECT COUNT(*) FROM sandbox_messages",
+        accepted.len(),
+    )
+    .await;
+    drop(child);
+
+    for rid in &accepted {
+        let count = |table: &'static str| {
+            let pool = &pool;
+            async move {
+                pool.scalar_i64(
+                    &format!("SELECT COUNT(*) FROM {table} WHERE otp_sid = $1"),
+                    crate::args![rid.as_str()],
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let (messages, attempts) = (
+            count("sandbox_messages").await,
+            count("delivery_attempts").await,
+        );
+        assert_eq!((messages, attempts), (1, 1), "{rid} delivered exactly once");
+    }
+    // Nothing at all was delivered twice (also OTPs whose answer was lost in the crash).
+    let dupes = pool
+        .scalar_i64(
+            "SELECT COUNT(*) FROM (SELECT otp_sid FROM delivery_attempts GROUP BY otp_sid HAVING COUNT(*) > 1) d",
+            crate::args![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(dupes, 0);
+    pool.close().await;
+}
+
+/// A burst of sends from 8 concurrent clients; the server is killed (SIGKILL) in the middle of
+/// it. Answers the requestIDs that were accepted.
+async fn burst_then_kill(base: &str, sid: &str, token: &str, mut child: ChildGuard) -> Vec<String> {
     let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let mut senders = Vec::new();
     for c in 0..8 {
-        let (base, sid, token, accepted) =
-            (base.clone(), sid.clone(), token.clone(), accepted.clone());
+        let (base, sid, token, accepted) = (
+            base.to_owned(),
+            sid.to_owned(),
+            token.to_owned(),
+            accepted.clone(),
+        );
         senders.push(tokio::spawn(async move {
             let http = client();
             for i in 0..60 {
@@ -225,13 +277,14 @@ async fn sigkill_mid_burst_loses_and_duplicates_nothing(b: Backend) {
         accepted.len()
     );
 
-    // Restart on the same database: the queue resumes (leases of the dead worker run out).
-    let child = spawn_child(&db.url, port, &data_s);
-    wait_healthy(&base).await;
-    let count_sql = "SELECT COUNT(*) FROM sandbox_messages";
+    accepted
+}
+
+/// Waits (at most a minute) until no job is left and `done` holds.
+async fn drained(pool: &Db, done: &str, expected: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let delivered = pool.scalar_i64(count_sql, crate::args![]).await.unwrap();
+        let delivered = pool.scalar_i64(done, crate::args![]).await.unwrap();
         let pending = pool
             .scalar_i64(
                 "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL",
@@ -239,8 +292,8 @@ async fn sigkill_mid_burst_loses_and_duplicates_nothing(b: Backend) {
             )
             .await
             .unwrap();
-        if pending == 0 && delivered as usize >= accepted.len() {
-            break;
+        if pending == 0 && delivered as usize >= expected {
+            return;
         }
         assert!(
             Instant::now() < deadline,
@@ -248,35 +301,168 @@ async fn sigkill_mid_burst_loses_and_duplicates_nothing(b: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// An SMS gateway on loopback that honours `Idempotency-Key`: a repeated key gets the first
+/// answer and sends nothing new. Each message takes 15 ms, so a kill often lands mid-call.
+struct Gateway {
+    base: String,
+    /// Idempotency key → (requests with it, the body of the message sent).
+    sent: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (usize, String)>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Gateway {
+    async fn start() -> Gateway {
+        use axum::{extract::State, http::HeaderMap, routing::post, Json, Router};
+        type Sent =
+            std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (usize, String)>>>;
+        async fn send(
+            State(sent): State<Sent>,
+            headers: HeaderMap,
+            body: String,
+        ) -> (http::StatusCode, Json<Value>) {
+            let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) else {
+                return (
+                    http::StatusCode::BAD_REQUEST,
+                    Json(json!({"error": "Idempotency-Key is required"})),
+                );
+            };
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            let mut sent = sent.lock().unwrap();
+            let entry = sent.entry(key.to_owned()).or_insert((0, body));
+            entry.0 += 1;
+            (
+                http::StatusCode::OK,
+                Json(json!({"id": format!("gw-{key}")})),
+            )
+        }
+        let sent: Sent = Default::default();
+        let app = Router::new()
+            .route("/send", post(send))
+            .with_state(sent.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Gateway { base, sent, server }
+    }
+}
+
+/// As above with a real provider: an HTTP gateway on loopback. Every accepted OTP reaches it,
+/// and none is sent twice per (requestID, step, provider): a call cut short by the kill is
+/// repeated with the same idempotency key, which the gateway answers without sending again.
+/// Prints how many calls were repeated.
+async fn sigkill_mid_burst_with_a_real_provider_sends_each_once(b: Backend) {
+    let Setup {
+        db,
+        pool,
+        data,
+        sid,
+        token,
+        port,
+        base,
+    } = setup(b).await;
+    let gateway = Gateway::start().await;
+    let data_s = data.display().to_string();
+    // This operator lets providers use loopback addresses (the gateway is on 127.0.0.1).
+    let env = [("SMART2FA_ALLOW_PRIVATE_OUTBOUND", "true")];
+    let child = spawn_child_logging(&db.url, port, &data_s, None, &env);
+    wait_healthy(&base).await;
+    let res = client()
+        .post(format!("{base}/2fa/providers"))
+        .basic_auth(&sid, Some(&token))
+        .json(
+            &json!({"kind": "http", "name": "gateway", "channels": ["sms"], "config": {
+            "url": format!("{}/send", gateway.base), "method": "POST", "contentType": "json",
+            "bodyTemplate": r#"{"to": "{to}", "text": "{text}", "ref": "{requestID}"}"#,
+            "messageIdPath": "id"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        201,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+
+    let accepted = burst_then_kill(&base, &sid, &token, child).await;
+    let child = spawn_child_logging(&db.url, port, &data_s, None, &env);
+    wait_healthy(&base).await;
+    drained(
+        &pool,
+        "SELECT COUNT(*) FROM delivery_attempts WHERE status = 'sent'",
+        accepted.len(),
+    )
+    .await;
     drop(child);
 
-    for rid in &accepted {
-        let count = |table: &'static str| {
-            let pool = &pool;
-            async move {
-                pool.scalar_i64(
-                    &format!("SELECT COUNT(*) FROM {table} WHERE otp_sid = $1"),
-                    crate::args![rid.as_str()],
-                )
-                .await
-                .unwrap()
-            }
-        };
-        let (messages, attempts) = (
-            count("sandbox_messages").await,
-            count("delivery_attempts").await,
-        );
-        assert_eq!((messages, attempts), (1, 1), "{rid} delivered exactly once");
+    let sent = gateway.sent.lock().unwrap().clone();
+    let replays: usize = sent.values().map(|(n, _)| n - 1).sum();
+    eprintln!(
+        "{} OTPs accepted, {} messages sent by the gateway, {replays} call(s) repeated after the kill",
+        accepted.len(),
+        sent.len()
+    );
+    // Keys are (requestID, step, provider): one per OTP, whatever the crash did. (An OTP whose
+    // answer was lost in the crash is on record and delivered too.)
+    let mut keys_per_otp = std::collections::HashMap::<&str, usize>::new();
+    for key in sent.keys() {
+        *keys_per_otp
+            .entry(key.split('-').next().unwrap())
+            .or_default() += 1;
     }
-    // Nothing at all was delivered twice (also OTPs whose answer was lost in the crash).
-    let dupes = pool
+    assert!(
+        keys_per_otp.values().all(|n| *n == 1),
+        "an OTP sent under two keys: {keys_per_otp:?}"
+    );
+    let on_record = pool
+        .scalar_i64("SELECT COUNT(*) FROM otps", crate::args![])
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.len() as i64,
+        on_record,
+        "every OTP on record reached the gateway once"
+    );
+    for rid in &accepted {
+        let key = sent
+            .keys()
+            .find(|k| k.starts_with(&format!("{rid}-")))
+            .unwrap_or_else(|| panic!("{rid} never reached the gateway"));
+        assert!(sent[key].1.contains(rid.as_str()), "{rid}: its own message");
+        let attempts = pool
+            .scalar_i64(
+                "SELECT COUNT(*) FROM delivery_attempts WHERE otp_sid = $1 AND status = 'sent'",
+                crate::args![rid.as_str()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(attempts, 1, "{rid}: one attempt went through");
+    }
+    // A call the kill cut short is on record as interrupted, not left `sending`.
+    let open = pool
         .scalar_i64(
-            "SELECT COUNT(*) FROM (SELECT otp_sid FROM delivery_attempts GROUP BY otp_sid HAVING COUNT(*) > 1) d",
+            "SELECT COUNT(*) FROM delivery_attempts WHERE status NOT IN ('sent', 'interrupted')",
             crate::args![],
         )
         .await
         .unwrap();
-    assert_eq!(dupes, 0);
+    assert_eq!(open, 0, "every attempt is sent or interrupted");
+    let sandbox = pool
+        .scalar_i64("SELECT COUNT(*) FROM sandbox_messages", crate::args![])
+        .await
+        .unwrap();
+    assert_eq!(sandbox, 0, "nothing went to the sandbox");
     pool.close().await;
 }
 
@@ -293,7 +479,7 @@ async fn logs_never_contain_codes_or_tokens(b: Backend) {
         base,
     } = setup(b).await;
     let log = data.join("server.log");
-    let child = spawn_child_logging(&db.url, port, &data.display().to_string(), Some(&log));
+    let child = spawn_child_logging(&db.url, port, &data.display().to_string(), Some(&log), &[]);
     wait_healthy(&base).await;
     let http = client();
     let post = |path: &str, body: Value| {

@@ -129,9 +129,11 @@ pub(crate) async fn http_outcome(
 ) -> ProviderOutcome {
     let res = match res {
         Ok(r) => r,
-        Err(e) if e.is_timeout() => return ProviderOutcome::Transient("timed out".into()),
+        Err(e) if e.is_timeout() => {
+            return ProviderOutcome::Transient("the provider did not answer in time".into())
+        }
         Err(e) if e.is_connect() => {
-            return ProviderOutcome::Transient(format!("connection failed: {}", root_cause(&e)))
+            return ProviderOutcome::Transient(connection_failure(&root_cause(&e)))
         }
         Err(e) => return ProviderOutcome::Transient(format!("request failed: {}", root_cause(&e))),
     };
@@ -164,6 +166,30 @@ pub(crate) async fn http_outcome(
     }
 }
 
+/// A failed connection in words a person can act on, with the system's own words after them.
+pub(crate) fn connection_failure(cause: &str) -> String {
+    let lower = cause.to_ascii_lowercase();
+    let words = if lower.contains("lookup address")
+        || lower.contains("name or service not known")
+        || lower.contains("no address associated")
+        || lower.contains("failed to resolve")
+    {
+        "the host name does not resolve"
+    } else if lower.contains("connection refused") {
+        "connection refused (nothing accepts connections at that host and port)"
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
+        "TLS failure"
+    } else if lower.contains("timed out") {
+        "the connection timed out"
+    } else if lower.contains("unreachable") {
+        "the host is unreachable"
+    } else {
+        "connection failed"
+    };
+    format!("{words}: {cause}")
+}
+
 /// The innermost cause of an error, in words (a refused connection, a TLS failure…).
 pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cause: &dyn std::error::Error = e;
@@ -183,4 +209,28 @@ pub trait Provider: Send + Sync {
     }
 
     async fn deliver(&self, msg: &OutboundMessage) -> ProviderOutcome;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connection_failure;
+
+    #[test]
+    fn connection_failures_in_words() {
+        let cases = [
+            (
+                "failed to lookup address information: Name or service not known",
+                "the host name does not resolve",
+            ),
+            ("Connection refused (os error 111)", "connection refused"),
+            ("invalid peer certificate: UnknownIssuer", "TLS failure"),
+            ("connection timed out", "the connection timed out"),
+            ("something else", "connection failed"),
+        ];
+        for (cause, words) in cases {
+            let said = connection_failure(cause);
+            assert!(said.starts_with(words), "{cause} → {said}");
+            assert!(said.ends_with(cause), "the system's words are kept: {said}");
+        }
+    }
 }

@@ -241,11 +241,7 @@ pub fn outcome_of(e: &lettre::transport::smtp::Error) -> ProviderOutcome {
     if e.is_client() {
         return ProviderOutcome::Permanent(format!("SMTP settings: {e}"));
     }
-    let cause = super::root_cause(e);
-    if cause.contains("certificate") || cause.to_ascii_lowercase().contains("tls") {
-        return ProviderOutcome::Transient(format!("TLS failure: {cause}"));
-    }
-    ProviderOutcome::Transient(format!("connection failed: {cause}"))
+    ProviderOutcome::Transient(super::connection_failure(&super::root_cause(e)))
 }
 
 #[async_trait::async_trait]

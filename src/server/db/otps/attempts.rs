@@ -23,15 +23,30 @@ pub struct Attempt {
     pub provider_kind: String,
     /// The provider's own id of the message or call, once it answered.
     pub provider_sid: Option<String>,
-    /// `sending`, `sent`, `delivered`, `failed` or `undelivered`.
+    /// `sending`, `sent`, `delivered`, `failed`, `undelivered` or `interrupted` (its worker
+    /// stopped during the call).
     pub status: String,
     /// The hash of the token in the URLs given to the provider.
     pub delivery_key: String,
 }
 
 /// Records the attempt as `sending`, in a commit of its own, before the provider is called.
+/// An attempt of the same OTP, step and provider still `sending` belongs to a worker that
+/// stopped during its call (the job's lease ran out; only one worker holds it): it is closed as
+/// `interrupted`. The call is repeated under the same idempotency key.
 pub async fn begin(db: &Db, a: &Attempt, now: Millis) -> anyhow::Result<()> {
     let mut s = Script::new();
+    s.push(
+        "UPDATE delivery_attempts SET status = 'interrupted', date_updated = $1, \
+         error = 'the worker stopped during the call; repeated with the same idempotency key' \
+         WHERE otp_sid = $2 AND step = $3 AND provider_ref = $4 AND status = 'sending'",
+        args![
+            now,
+            a.otp_sid.as_str(),
+            a.step as i32,
+            a.provider_ref.as_deref()
+        ],
+    );
     s.push(
         "INSERT INTO delivery_attempts (otp_sid, channel, provider, provider_sid, status, error, date_created, \
          provider_ref, provider_kind, step, delivery_key, date_updated) \
