@@ -15,6 +15,9 @@ const COMPACT_EVERY: Duration = Duration::from_secs(2);
 /// How often overdue OTPs are looked for (verify checks expiry itself; this only records it).
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
+/// How long a busy dispatcher lets new jobs gather before it claims them.
+const CLAIM_GATHER: Duration = Duration::from_millis(2);
+
 /// How often old sandbox messages are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
@@ -32,28 +35,42 @@ async fn dispatch(state: AppState) {
     let capacity = state.settings().worker_tasks.max(1) * 16;
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(capacity));
     let task_ended = std::sync::Arc::new(tokio::sync::Notify::new());
+    // Readers waiting for a sandbox message look again once per burst of finished deliveries,
+    // not once per OTP (each look is a query per reader).
+    let delivered = std::sync::Arc::new(tokio::sync::Notify::new());
+    tokio::spawn({
+        let (state, delivered) = (state.clone(), delivered.clone());
+        async move {
+            loop {
+                delivered.notified().await;
+                tokio::task::yield_now().await;
+                state.signals().deliveries_ran();
+            }
+        }
+    });
     loop {
         let free = permits.available_permits().min(jobs::CLAIM_BATCH as usize);
-        let mut claimed_any = false;
+        // A full batch: more may be waiting, claim again at once.
+        let mut claimed_full = false;
         if free > 0 {
             let lease_ms = state.settings().job_lease_secs as i64 * 1000;
             let now = state.clock().now_ms();
             match jobs::claim(state.db(), state.worker_id(), now, lease_ms, free as i64).await {
                 Ok(claimed) => {
-                    claimed_any = !claimed.is_empty();
+                    claimed_full = claimed.len() == free;
                     for same in by_otp(claimed) {
                         let Ok(permit) = permits.clone().acquire_owned().await else {
                             return;
                         };
-                        let (state, ended) = (state.clone(), task_ended.clone());
+                        let (state, ended, delivered) =
+                            (state.clone(), task_ended.clone(), delivered.clone());
                         tokio::spawn(async move {
                             for job in same {
                                 if let Err(e) = process(&state, job).await {
                                     tracing::error!(error = ?e, "a delivery job failed");
                                 }
                             }
-                            // Whoever waits for a sandbox message (long-polling readers) looks again.
-                            state.signals().deliveries_ran();
+                            delivered.notify_one();
                             drop(permit);
                             ended.notify_one();
                         });
@@ -65,13 +82,18 @@ async fn dispatch(state: AppState) {
                 }
             }
         }
-        if claimed_any {
+        if claimed_full {
             continue;
         }
         tokio::select! {
             _ = state.signals().work() => {}
             _ = task_ended.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+        // While deliveries are running, let new jobs gather for a moment so that one claim
+        // (a write) takes several; an idle dispatcher claims at once.
+        if permits.available_permits() < capacity {
+            tokio::time::sleep(CLAIM_GATHER).await;
         }
     }
 }
