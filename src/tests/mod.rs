@@ -22,6 +22,7 @@ mod openapi;
 mod otp_api;
 mod otp_flows;
 mod providers;
+mod sandbox;
 mod smtp;
 mod smtp_delivery;
 mod store;
