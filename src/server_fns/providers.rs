@@ -254,6 +254,18 @@ pub struct ChannelsView {
     /// The account's own providers, in the order they are tried.
     pub providers: Vec<ProviderView>,
     pub lineups: Vec<LineupView>,
+    pub voice: VoiceView,
+}
+
+/// Whether calls ask for a key before the code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoiceView {
+    /// What applies now.
+    pub press_key: bool,
+    /// `account`, `parent` or `default`.
+    pub source: String,
+    /// A sub-account (it may go back to its parent's choice).
+    pub has_parent: bool,
 }
 
 /// What a provider said to a test message.
@@ -357,7 +369,15 @@ pub async fn channels_page() -> Result<ChannelsView, ConsoleError> {
     let lineups = service::lineups(state.db(), &keys, &user.scope)
         .await
         .map_err(fail)?;
+    let voice = crate::server::services::settings::voice_press_key(state.db(), user.scope.sid())
+        .await
+        .map_err(|e| ctx::fail(crate::server::auth::console::internal_error(e)))?;
     Ok(ChannelsView {
+        voice: VoiceView {
+            press_key: voice.on,
+            source: voice.source.as_str().into(),
+            has_parent: user.scope.account().parent_sid.is_some(),
+        },
         providers: own.iter().map(|p| view(&state, p)).collect(),
         lineups: lineups
             .into_iter()
@@ -526,4 +546,30 @@ pub async fn test_provider(sid: String, to: String) -> Result<TestView, ConsoleE
         message_id: out.provider_message_id,
         error: out.error,
     })
+}
+
+/// Calls ask for a key before the code: `on`, `off`, or `inherit` (the parent account's).
+#[server(endpoint = "voice_press_key_save")]
+pub async fn save_voice_press_key(choice: String) -> Result<(), ConsoleError> {
+    use super::ctx;
+    use crate::domain::{ErrorCode, Role};
+    use crate::server::services::settings;
+    let user = ctx::user(&[Role::Admin, Role::Developer]).await?;
+    let state = ctx::state()?;
+    let value = match choice.as_str() {
+        "on" => Some(true),
+        "off" => Some(false),
+        "inherit" => None,
+        _ => {
+            return Err(ctx::fail(ConsoleError::field(
+                ErrorCode::InvalidParameter,
+                "choice",
+                "Pick on, off or as the parent account.",
+            )))
+        }
+    };
+    settings::set_voice_press_key(state.db(), state.clock(), &user.scope, value)
+        .await
+        .map(|_| ())
+        .map_err(|e| ctx::fail(crate::server::auth::console::internal_error(e)))
 }

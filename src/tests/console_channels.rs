@@ -335,6 +335,47 @@ async fn channels_page_is_read_only_for_support_and_shows_inherited_providers(b:
     .await;
     assert_eq!(status, 404);
 
+    // Calls: the sub-account asks for a key once its parent does, until it chooses itself.
+    let voice = |page: &Value| {
+        (
+            page["voice"]["press_key"].as_bool().unwrap(),
+            page["voice"]["source"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(voice(&page), (false, "default".to_owned()));
+    let (status, _) = call(&app, &admin, "voice_press_key_save", &[("choice", "on")]).await;
+    assert_eq!(status, 200);
+    let (_, page) = call(&app, &child_admin, "providers_page", &[]).await;
+    assert_eq!(voice(&page), (true, "parent".to_owned()));
+    let (status, _) = call(
+        &app,
+        &child_admin,
+        "voice_press_key_save",
+        &[("choice", "off")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, page) = call(&app, &child_admin, "providers_page", &[]).await;
+    assert_eq!(voice(&page), (false, "account".to_owned()));
+    let (status, err) = call(
+        &app,
+        &child_admin,
+        "voice_press_key_save",
+        &[("choice", "maybe")],
+    )
+    .await;
+    assert_eq!(status, 400, "{err}");
+    let (status, _) = call(
+        &app,
+        &child_admin,
+        "voice_press_key_save",
+        &[("choice", "inherit")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, page) = call(&app, &child_admin, "providers_page", &[]).await;
+    assert_eq!(voice(&page), (true, "parent".to_owned()));
+
     // Support reads, and nothing else.
     let (email, pw) = app.user(&parent.sid, Role::Support).await;
     let support = signed_in(&app, &email, &pw).await;
@@ -353,6 +394,7 @@ async fn channels_page_is_read_only_for_support_and_shows_inherited_providers(b:
             vec![("sid", sid.as_str()), ("earlier", "false")],
         ),
         ("providers_delete", vec![("sid", sid.as_str())]),
+        ("voice_press_key_save", vec![("choice", "off")]),
     ] {
         let (status, _) = call(&app, &support, name, &form).await;
         assert_eq!(status, 403, "{name}");

@@ -300,7 +300,35 @@ async fn call(
             .map(str::to_owned),
         body: res.text().await.unwrap_or_default(),
     };
+    // A `<Gather>` (press a key first): the person who answered presses 5; the provider posts
+    // the digit to the gather's action and reads out what that answers.
+    let action = roxmltree::Document::parse(&fetched.body)
+        .ok()
+        .and_then(|doc| {
+            doc.descendants()
+                .find(|n| n.has_tag_name("Gather"))
+                .and_then(|g| g.attribute("action").map(str::to_owned))
+        });
     state.fetched.lock().unwrap().push(fetched);
+    if let Some(action) = action {
+        let res = state
+            .http
+            .post(&action)
+            .form(&[("CallSid", received.sid.as_str()), ("Digits", "5")])
+            .send()
+            .await
+            .unwrap();
+        let fetched = Fetched {
+            status: res.status().as_u16(),
+            cache_control: res
+                .headers()
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            body: res.text().await.unwrap_or_default(),
+        };
+        state.fetched.lock().unwrap().push(fetched);
+    }
     (
         StatusCode::CREATED,
         Json(json!({"sid": received.sid, "status": "queued", "to": received.get("To"), "direction": "outbound-api"})),

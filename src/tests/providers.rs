@@ -12,6 +12,7 @@ super::both_backends!(
     receipts_move_forward_only_and_must_be_signed,
     a_receipt_before_the_providers_answer_still_finds_its_delivery,
     calls_fetch_a_voice_document_in_the_otps_language,
+    calls_can_ask_for_a_key_before_the_code,
     restcomm_sms_calls_and_smpp_receipts,
     failover_to_the_next_provider_then_the_next_channel,
     http_gateway_and_webhook_deliver,
@@ -301,6 +302,140 @@ async fn calls_fetch_a_voice_document_in_the_otps_language(b: Backend) {
         (status, e["field"].as_str()),
         (400, Some("language")),
         "{e}"
+    );
+}
+
+/// An account may have calls say "press any key to hear your code" first: voicemail (no key)
+/// hears no code; a person presses a key and hears it. Sub-accounts inherit the choice.
+async fn calls_can_ask_for_a_key_before_the_code(b: Backend) {
+    let app = TestApp::start(b).await;
+    let parent = app.account("Parent").await;
+    let sub = app.account_with_parent("Sub", Some(&parent.sid)).await;
+    let api = app.api(&parent);
+    let (status, s) = api.get("/2fa/settings").await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        (
+            s["voicePressKey"].as_bool(),
+            s["voicePressKeySource"].as_str()
+        ),
+        (Some(false), Some("default"))
+    );
+    let (status, s) = api
+        .post_method("PUT", "/2fa/settings", json!({"voicePressKey": true}))
+        .await;
+    assert_eq!(
+        (
+            status,
+            s["voicePressKey"].as_bool(),
+            s["voicePressKeySource"].as_str()
+        ),
+        (200, Some(true), Some("account")),
+        "{s}"
+    );
+    let (status, e) = api
+        .post_method(
+            "PUT",
+            "/2fa/settings",
+            json!({"voicePressKey": "sometimes"}),
+        )
+        .await;
+    assert_eq!(
+        (status, e["field"].as_str()),
+        (400, Some("voicePressKey")),
+        "{e}"
+    );
+    // The sub-account uses its parent's providers and its choice.
+    let (_, s) = app.api(&sub).get("/2fa/settings").await;
+    assert_eq!(
+        (
+            s["voicePressKey"].as_bool(),
+            s["voicePressKeySource"].as_str()
+        ),
+        (Some(true), Some("parent")),
+        "{s}"
+    );
+    let fake = FakeCpaas::start().await;
+    twilio(&api, &fake, "tw", 10).await;
+    let rid = app
+        .api(&sub)
+        .send_ok(json!({"service": "Bank", "channel": "call", "to": "+14155550105", "language": "en-GB"}))
+        .await;
+    app.deliver().await;
+    let fetched = fake.fetched();
+    assert_eq!(
+        fetched.len(),
+        2,
+        "the prompt, then (a key pressed) the code"
+    );
+    // First the prompt: no digit of the code in it.
+    let doc = roxmltree::Document::parse(&fetched[0].body).unwrap();
+    let gather = doc
+        .descendants()
+        .find(|n| n.has_tag_name("Gather"))
+        .expect("a <Gather>");
+    assert_eq!(gather.attribute("numDigits"), Some("1"));
+    let prompt = gather
+        .descendants()
+        .find(|n| n.has_tag_name("Say"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(prompt, "Press any key to hear your code.");
+    let after = doc
+        .root_element()
+        .children()
+        .rfind(|n| n.has_tag_name("Say"))
+        .unwrap();
+    assert_eq!(
+        after.text(),
+        Some("No key was pressed. Goodbye."),
+        "voicemail hears a goodbye, no code"
+    );
+    let r = fake.received().remove(0);
+    let voice_url = r.get("Url").unwrap();
+    assert_eq!(
+        gather.attribute("action"),
+        Some(format!("{voice_url}?pressed=1").as_str())
+    );
+    // Then the code.
+    let (_, language, _, text) = say(&fetched[1].body);
+    assert_eq!(language, "en-GB");
+    let digits: String = text.chars().filter(|c| c.is_ascii_digit()).collect();
+    let spoken = text.split("code is ").nth(1).unwrap();
+    assert!(
+        !fetched[0].body.contains("code is")
+            && !fetched[0].body.contains(spoken.trim_end_matches('.')),
+        "the prompt says no code: {}",
+        fetched[0].body
+    );
+    let (status, v) = app
+        .api(&sub)
+        .post("/2fa/verify", json!({"requestID": rid, "code": digits}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    // The sub-account turns it off for itself; null goes back to the parent's.
+    let (_, s) = app
+        .api(&sub)
+        .post_method("PUT", "/2fa/settings", json!({"voicePressKey": false}))
+        .await;
+    assert_eq!(
+        (
+            s["voicePressKey"].as_bool(),
+            s["voicePressKeySource"].as_str()
+        ),
+        (Some(false), Some("account"))
+    );
+    let (_, s) = app
+        .api(&sub)
+        .post_method("PUT", "/2fa/settings", json!({"voicePressKey": null}))
+        .await;
+    assert_eq!(
+        (
+            s["voicePressKey"].as_bool(),
+            s["voicePressKeySource"].as_str()
+        ),
+        (Some(true), Some("parent"))
     );
 }
 

@@ -14,6 +14,7 @@ pub mod script;
 #[cfg(test)]
 mod script_tests;
 pub mod seed;
+pub mod settings;
 pub mod usage;
 pub mod users;
 pub mod writer;

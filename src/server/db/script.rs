@@ -37,6 +37,11 @@ impl From<Option<i64>> for Arg {
         Arg::Int(v)
     }
 }
+impl From<Option<i32>> for Arg {
+    fn from(v: Option<i32>) -> Self {
+        Arg::Int4(v)
+    }
+}
 impl From<&str> for Arg {
     fn from(v: &str) -> Self {
         Arg::Text(Some(v.to_owned()))

@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod otps;
 pub mod paging;
 pub mod providers;
+pub mod settings;
 pub mod usage;
 
 use crate::domain::ErrorCode;
@@ -53,6 +54,7 @@ pub fn router() -> Router<AppState> {
             "/voice/{token}",
             get(providers::voice).post(providers::voice),
         )
+        .route("/settings", get(settings::get).put(settings::update))
         .route("/usage/records", get(usage::totals).post(usage::totals))
         .route(
             "/usage/records/{period}",

@@ -537,9 +537,20 @@ async fn receive(
     }
 }
 
-/// `GET|POST /2fa/voice/{token}`: what the call says.
-pub async fn voice(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let doc = crate::server::services::otp::voice::document(state.otp(), &token).await;
+/// `GET|POST /2fa/voice/{token}`: what the call says. `?pressed=1` (the action of the "press
+/// any key" prompt) or a posted `Digits` field: a key was pressed, read the code.
+pub async fn voice(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    RawQuery(query): RawQuery,
+    body: axum::body::Bytes,
+) -> Response {
+    let pressed = query.as_deref().is_some_and(|q| {
+        form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "pressed" && v == "1")
+    }) || form_urlencoded::parse(&body).any(|(k, v)| k == "Digits" && !v.is_empty());
+    let url = format!("{}/2fa/voice/{token}", state.settings().public_base());
+    let doc =
+        crate::server::services::otp::voice::document(state.otp(), &token, pressed, &url).await;
     let no_store = (http::header::CACHE_CONTROL, "no-store");
     match doc {
         Ok(Some(xml)) => (

@@ -9,6 +9,7 @@ pub mod otp;
 pub mod paging;
 pub mod providers;
 pub mod scope;
+pub mod settings;
 pub mod usage;
 pub mod users;
 

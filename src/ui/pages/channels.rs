@@ -1,13 +1,13 @@
 //! Settings → Channels: per channel, who delivers it now (the account's providers, the parent's,
 //! the server's defaults or the sandbox); the account's providers in the order they are tried,
 //! with arrows to reorder; add and edit a provider with the fields of its kind (secrets
-//! write-only); send a real test message through one provider and read its answer. Support:
-//! read-only.
+//! write-only); send a real test message through one provider and read its answer; whether
+//! calls ask for a key before the code. Support: read-only.
 use crate::domain::provider::ProviderKind;
 use crate::domain::Channel;
 use crate::server_fns::providers::{
     channels_page, config_fields, ChannelsView, ConfigField, Control, DeleteProvider, LineupView,
-    MoveProvider, ProviderView, SaveProvider, TestProvider, TestView,
+    MoveProvider, ProviderView, SaveProvider, SaveVoicePressKey, TestProvider, TestView, VoiceView,
 };
 use crate::ui::components::confirm::ConfirmInline;
 use crate::ui::components::form::{
@@ -59,12 +59,14 @@ pub fn ChannelsPage() -> impl IntoView {
     let delete = ServerAction::<DeleteProvider>::new();
     let reorder = ServerAction::<MoveProvider>::new();
     let test = ServerAction::<TestProvider>::new();
+    let voice = ServerAction::<SaveVoicePressKey>::new();
     let page = Resource::new(
         move || {
             (
                 save.version().get(),
                 delete.version().get(),
                 reorder.version().get(),
+                voice.version().get(),
             )
         },
         |_| channels_page(),
@@ -157,7 +159,7 @@ pub fn ChannelsPage() -> impl IntoView {
                     let may_edit = user.await.is_ok_and(|u| u.role.manages_credentials());
                     match page.await {
                         Err(e) => alert(e.message),
-                        Ok(ChannelsView { providers, lineups }) => {
+                        Ok(ChannelsView { providers, lineups, voice: voice_view }) => {
                             let last = providers.len().saturating_sub(1);
                             view! {
                                 <section
@@ -206,6 +208,7 @@ pub fn ChannelsPage() -> impl IntoView {
                                         }
                                     }
                                 />
+                                <VoiceCard v=voice_view may_edit action=voice />
                             }
                                 .into_any()
                         }
@@ -213,6 +216,77 @@ pub fn ChannelsPage() -> impl IntoView {
                 })}
             </Suspense>
         </div>
+    }
+}
+
+/// Calls: ask for a key before the code (so voicemail records none).
+#[component]
+fn VoiceCard(
+    v: VoiceView,
+    may_edit: bool,
+    action: ServerAction<SaveVoicePressKey>,
+) -> impl IntoView {
+    let now = if v.press_key { "on" } else { "off" };
+    let source = match v.source.as_str() {
+        "account" => "set for this account",
+        "parent" => "as the parent account",
+        _ => "the default",
+    };
+    let current = if v.source == "account" {
+        now
+    } else if v.has_parent {
+        "inherit"
+    } else {
+        now
+    };
+    let choices: Vec<(&str, String)> = [
+        Some((
+            "on",
+            "On: “Press any key to hear your code.” first".to_owned(),
+        )),
+        Some((
+            "off",
+            "Off: the code is read as soon as the call is answered".to_owned(),
+        )),
+        v.has_parent
+            .then(|| ("inherit", "As the parent account".to_owned())),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    view! {
+        <section class="card voice-settings" aria-label="Voice calls">
+            <h2>"Voice calls"</h2>
+            <p class="muted">
+                "Ask the callee to press a key before the code is read, so an answering machine or voicemail never records it. Now: "
+                <strong data-testid="voice-press-key">{now}</strong> " (" {source} ")."
+            </p>
+            {may_edit
+                .then(|| {
+                    view! {
+                        <ActionForm action attr:class="create-form">
+                            <Field id="voice-press-key" label="Press a key first">
+                                <select id="voice-press-key" name="choice">
+                                    {choices
+                                        .into_iter()
+                                        .map(|(value, text)| {
+                                            view! {
+                                                <option value=value selected=value == current>
+                                                    {text}
+                                                </option>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </select>
+                            </Field>
+                            <button type="submit" class="primary small-btn">
+                                "Save"
+                            </button>
+                        </ActionForm>
+                    }
+                })}
+            {move || action.value().get().and_then(|r| r.err()).map(|e| alert(e.message))}
+        </section>
     }
 }
 
