@@ -130,4 +130,18 @@ test("email through an SMTP server set up in Settings → Channels", async ({ pa
   await row.getByRole("button", { name: "Delete", exact: true }).click();
   await expect(row).toHaveCount(0);
   await expect(emailLineup).toHaveAttribute("data-source", "sandbox");
+
+  // Calls may ask for a key before the code; the choice holds across a reload, and goes back.
+  const voice = page.getByRole("region", { name: "Voice calls" });
+  await expect(voice.getByTestId("voice-press-key")).toHaveText("off");
+  await voice.getByLabel("Press a key first").selectOption("on");
+  await voice.getByRole("button", { name: "Save" }).click();
+  await expect(voice.getByTestId("voice-press-key")).toHaveText("on");
+  await page.reload();
+  await expect(page.locator('.channels[data-ready="true"]')).toHaveCount(1);
+  await expect(voice.getByTestId("voice-press-key")).toHaveText("on");
+  await expect(voice.getByLabel("Press a key first")).toHaveValue("on");
+  await voice.getByLabel("Press a key first").selectOption("off");
+  await voice.getByRole("button", { name: "Save" }).click();
+  await expect(voice.getByTestId("voice-press-key")).toHaveText("off");
 });
