@@ -236,6 +236,53 @@ async fn a_receipt_before_the_providers_answer_still_finds_its_delivery(b: Backe
         s["deliveryAttempts"][0]["providerSid"],
         fake.received()[0].sid.as_str()
     );
+
+    // In a workflow, the answer after a `delivered` receipt still records the attempt and
+    // starts the timer for the next channel.
+    let rid = api
+        .send_ok(json!({"service": "S", "workflow": ["sms", "email"], "to": "+14155550112", "emailTo": "ana@example.com", "workflowTimeout": 30}))
+        .await;
+    app.deliver().await;
+    let s = sdr(&api, &rid).await;
+    assert_eq!(s["status"], "delivered", "{s}");
+    assert_eq!(events(&s, "attempt_sent").len(), 1, "{s}");
+    app.clock.advance_ms(31_000);
+    assert!(app.deliver().await >= 1, "the workflow timer fired");
+    let s = sdr(&api, &rid).await;
+    assert_eq!(s["channel"], "email", "{s}");
+
+    // An `undelivered` receipt before the answer: the next provider takes over, and the late
+    // answer neither marks the OTP sent nor starts a timer for the failed attempt.
+    let backup = FakeCpaas::start().await;
+    twilio(&api, &backup, "backup", 20).await;
+    fake.set_mode(Mode::ReceiptFirst("undelivered"));
+    let rid = api
+        .send_ok(json!({"service": "S", "workflow": ["sms", "email"], "to": "+14155550113", "emailTo": "bo@example.com", "workflowTimeout": 30}))
+        .await;
+    app.deliver().await;
+    app.deliver().await;
+    assert_eq!(backup.received().len(), 1);
+    let s = sdr(&api, &rid).await;
+    assert_eq!(s["status"], "sent", "{s}");
+    let sent = events(&s, "attempt_sent");
+    assert_eq!(sent.len(), 1, "only the backup's: {s}");
+    assert_eq!(sent[0]["detail"]["provider"], "backup", "{s}");
+    let attempts = s["deliveryAttempts"].as_array().unwrap();
+    assert_eq!(
+        (
+            attempts[0]["status"].as_str(),
+            attempts[1]["status"].as_str()
+        ),
+        (Some("undelivered"), Some("sent")),
+        "{s}"
+    );
+    // The workflow's timer: 30 s after the backup took it, email; not before.
+    app.clock.advance_ms(29_000);
+    app.deliver().await;
+    assert_eq!(sdr(&api, &rid).await["channel"], "sms");
+    app.clock.advance_ms(2_000);
+    app.deliver().await;
+    assert_eq!(sdr(&api, &rid).await["channel"], "email");
 }
 
 async fn calls_fetch_a_voice_document_in_the_otps_language(b: Backend) {

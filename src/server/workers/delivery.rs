@@ -414,19 +414,40 @@ async fn record_accepted(
             now,
         ),
     }
-    // Still on this step and active: then (and only then) the status moves.
+    // A receipt may have come first (the provider posted it before answering us): if it
+    // failed the attempt, the OTP has moved on without it and nothing here applies.
+    let this_step = || {
+        let sel = Selection::one(&otp.sid).on_step(job.step);
+        match a.key {
+            Some(key) => sel.unless_attempt_failed(key),
+            None => sel,
+        }
+    };
+    // Whichever came first, the answer or a `delivered` receipt: the attempt in the timeline,
+    // and the timer for the workflow's next channel, while the OTP is active on this step.
+    let mut kept = changes
+        .while_active(this_step(), now)
+        .event(OtpEvent::AttemptSent {
+            channel: a.channel,
+            provider: a.provider.to_owned(),
+            provider_sid: a.provider_sid.to_owned(),
+        });
+    if otp.workflow.has_next(job.step) {
+        kept = kept.job(
+            JobKind::Fallback,
+            job.step,
+            now + otp.workflow_timeout_secs * 1000,
+        );
+    }
+    kept.push();
+    // Still waiting on this step: then (and only then) the status moves.
     let movement = if a.delivered {
         Move::ReportDelivered
     } else {
         Move::Deliver
     };
     let mut moving = changes
-        .apply(Selection::one(&otp.sid).on_step(job.step), movement, now)
-        .event(OtpEvent::AttemptSent {
-            channel: a.channel,
-            provider: a.provider.to_owned(),
-            provider_sid: a.provider_sid.to_owned(),
-        })
+        .apply(this_step(), movement, now)
         .callback(otp.has_callback());
     if a.delivered {
         moving = moving.event(OtpEvent::DeliveryReport {
@@ -436,13 +457,6 @@ async fn record_accepted(
             reported: None,
             error: None,
         });
-    }
-    if otp.workflow.has_next(job.step) {
-        moving = moving.job(
-            JobKind::Fallback,
-            job.step,
-            now + otp.workflow_timeout_secs * 1000,
-        );
     }
     moving.push();
     job_done(&mut changes, job, now);

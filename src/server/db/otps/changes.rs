@@ -85,6 +85,15 @@ impl Selection {
         self.and("workflow_index = $1", args![step as i32])
     }
 
+    /// Unless a receipt has already failed the delivery attempt `key` (the OTP then moved on
+    /// without it).
+    pub fn unless_attempt_failed(self, key: &str) -> Self {
+        self.and(
+            "NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_key = $1 AND a.status IN ('failed', 'undelivered'))",
+            args![key],
+        )
+    }
+
     /// All but `sid`, and only while `sid` can still be verified at `now` (the others of a
     /// destination are superseded exactly when `sid` is verified in the same script).
     pub fn besides_verifiable(self, sid: &OtpSid, now: Millis) -> Self {
@@ -215,7 +224,8 @@ impl Committed {
 pub struct Apply<'c, 'm> {
     changes: &'c mut OtpChanges,
     selection: Selection,
-    movement: Move<'m>,
+    /// `None`: no status change; what goes with it happens for the active OTPs of the selection.
+    movement: Option<Move<'m>>,
     at: Millis,
     events: Vec<OtpEvent>,
     callback: bool,
@@ -251,8 +261,10 @@ impl Apply<'_, '_> {
 
     /// Writes events, callback and jobs, then the change itself (last).
     pub fn push(self) -> Applied {
-        let t = self.movement.transition();
-        let moving = self.selection.in_states(t.from());
+        let t = self.movement.as_ref().map(Move::transition);
+        let moving = self
+            .selection
+            .in_states(t.map_or(&OtpStatus::ACTIVE[..], |t| t.from()));
         let s = &mut self.changes.script;
         for e in &self.events {
             moving.push(
@@ -261,7 +273,7 @@ impl Apply<'_, '_> {
                 args![self.at, e.kind(), detail(e)],
             );
         }
-        if self.callback {
+        if let (true, Some(t)) = (self.callback, t) {
             let to = t.to().map(OtpStatus::as_str).unwrap_or_default();
             moving.push(
                 s,
@@ -280,8 +292,10 @@ impl Apply<'_, '_> {
                 args![kind.as_str(), *step as i32, *run_at, payload.as_deref()],
             );
         }
-        let (set, values) = self.movement.set(self.at);
-        moving.push(s, &format!("UPDATE otps SET {set} WHERE {{where}}"), values);
+        if let Some(movement) = &self.movement {
+            let (set, values) = movement.set(self.at);
+            moving.push(s, &format!("UPDATE otps SET {set} WHERE {{where}}"), values);
+        }
         Applied(s.len() - 1)
     }
 }
@@ -302,10 +316,24 @@ impl OtpChanges {
         Apply {
             changes: self,
             selection,
-            movement,
+            movement: Some(movement),
             at,
             events: Vec::new(),
             callback: true,
+            jobs: Vec::new(),
+        }
+    }
+
+    /// Events and jobs for the OTPs of `selection` that are still active, without a status
+    /// change (no callback: nothing changed that a callback would tell).
+    pub fn while_active<'c>(&'c mut self, selection: Selection, at: Millis) -> Apply<'c, 'static> {
+        Apply {
+            changes: self,
+            selection,
+            movement: None,
+            at,
+            events: Vec::new(),
+            callback: false,
             jobs: Vec::new(),
         }
     }
