@@ -8,6 +8,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use components::layout::ConsoleLayout;
+use components::settings_tabs::SettingsTabs;
 use pages::{
     channels::ChannelsPage, coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage,
     limits::LimitsPage, login::LoginPage, not_found::NotFound, otps::OtpsPage, sdr::SdrPage,
@@ -66,6 +67,33 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=(StaticSegment("settings"), StaticSegment("channels"))
                         view=ChannelsPage
+                    />
+                    <Route
+                        path=(StaticSegment("settings"), StaticSegment("defaults"))
+                        view=|| {
+                            view! {
+                                <SettingsTabs />
+                                <ComingSoon title="Settings · Defaults" />
+                            }
+                        }
+                    />
+                    <Route
+                        path=(StaticSegment("settings"), StaticSegment("templates"))
+                        view=|| {
+                            view! {
+                                <SettingsTabs />
+                                <ComingSoon title="Settings · Templates" />
+                            }
+                        }
+                    />
+                    <Route
+                        path=(StaticSegment("settings"), StaticSegment("countries"))
+                        view=|| {
+                            view! {
+                                <SettingsTabs />
+                                <ComingSoon title="Settings · Countries" />
+                            }
+                        }
                     />
                     <Route path=StaticSegment("subaccounts") view=SubAccountsPage />
                     <Route path=StaticSegment("users") view=UsersPage />

@@ -8,5 +8,6 @@ pub mod layout;
 pub mod otp;
 pub mod pager;
 pub mod query;
+pub mod settings_tabs;
 pub mod table;
 pub mod usage;

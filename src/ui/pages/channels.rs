@@ -14,6 +14,7 @@ use crate::ui::components::form::{
     action_field_error, action_other_error, alert, Field, FieldError, TextField,
 };
 use crate::ui::components::layout::{use_current_user, WithUser};
+use crate::ui::components::settings_tabs::SettingsTabs;
 use crate::ui::components::table::{headers, DataTable, EmptyCard};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -91,6 +92,7 @@ pub fn ChannelsPage() -> impl IntoView {
 
     view! {
         <Title text="Settings · Channels" />
+        <SettingsTabs />
         <div class="page-head">
             <h1>"Settings · Channels"</h1>
             <WithUser children=move |u| {
