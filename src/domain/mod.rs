@@ -17,6 +17,7 @@ pub mod problem;
 pub mod protection;
 pub mod provider;
 pub mod role;
+pub mod settings;
 pub mod template;
 pub mod timeline;
 pub mod url;

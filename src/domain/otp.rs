@@ -173,7 +173,7 @@ impl fmt::Display for OtpStatus {
 }
 
 /// The channels of one OTP, in the order they are tried: 1–3 distinct channels.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workflow(Vec<Channel>);
 
 /// Why a list of channels is not a workflow.

@@ -1,15 +1,40 @@
-//! Built-in destination protection (always on): at most 5 sends per destination per 10 minutes
-//! and 20 per 24 hours for an account.
+//! Destination protection (always on): at most a number of sends per destination per 10
+//! minutes and per 24 hours for an account (5 and 20 unless the account's defaults say
+//! otherwise).
 use super::otp::Millis;
 
-/// (most sends, window in milliseconds)
-pub const WINDOWS: [(i64, i64); 2] = [(5, 10 * 60 * 1000), (20, 24 * 60 * 60 * 1000)];
+/// The thresholds of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protection {
+    pub per_10_minutes: i64,
+    pub per_24_hours: i64,
+}
 
-/// The longest window, and the most sends any window allows: how far back to look.
-pub fn lookback() -> (i64, i64) {
-    let longest = WINDOWS.iter().map(|(_, w)| *w).max().unwrap_or(0);
-    let most = WINDOWS.iter().map(|(max, _)| *max).max().unwrap_or(0);
-    (longest, most)
+impl Default for Protection {
+    fn default() -> Self {
+        Protection {
+            per_10_minutes: super::settings::DEFAULT_PER_10_MINUTES,
+            per_24_hours: super::settings::DEFAULT_PER_24_HOURS,
+        }
+    }
+}
+
+impl Protection {
+    /// (most sends, window in milliseconds)
+    pub fn windows(self) -> [(i64, i64); 2] {
+        [
+            (self.per_10_minutes, 10 * 60 * 1000),
+            (self.per_24_hours, 24 * 60 * 60 * 1000),
+        ]
+    }
+
+    /// The longest window, and the most sends any window allows: how far back to look.
+    pub fn lookback(self) -> (i64, i64) {
+        let w = self.windows();
+        let longest = w.iter().map(|(_, w)| *w).max().unwrap_or(0);
+        let most = w.iter().map(|(max, _)| *max).max().unwrap_or(0);
+        (longest, most)
+    }
 }
 
 /// A refused send: the window's threshold and length, and the seconds until a send is allowed
@@ -22,10 +47,10 @@ pub struct Refused {
 }
 
 /// Whether a send now is refused, given the destination's recent sends (newest first).
-pub fn refusal(recent: &[Millis], now: Millis) -> Option<Refused> {
+pub fn refusal(rule: Protection, recent: &[Millis], now: Millis) -> Option<Refused> {
     let mut refused = None;
     let mut allowed_at = now;
-    for (max, window_ms) in WINDOWS {
+    for (max, window_ms) in rule.windows() {
         let in_window = recent.iter().filter(|d| **d > now - window_ms).count() as i64;
         if in_window >= max {
             // Below the threshold once the max-th newest send of the window leaves it.
@@ -58,9 +83,9 @@ mod tests {
     #[test]
     fn allowed_under_both_thresholds() {
         let now = 100 * 24 * 60 * MIN;
-        assert_eq!(refusal(&[], now), None);
+        assert_eq!(refusal(Protection::default(), &[], now), None);
         let four: Vec<_> = (1..=4).map(|i| now - i * MIN).collect();
-        assert_eq!(refusal(&four, now), None);
+        assert_eq!(refusal(Protection::default(), &four, now), None);
     }
 
     #[test]
@@ -68,7 +93,10 @@ mod tests {
         let now = 100 * 24 * 60 * MIN;
         // Sends 1, 2, 3, 4 and 9 minutes ago: the one 9 minutes ago leaves in 1 minute.
         let recent = [1, 2, 3, 4, 9].map(|m| now - m * MIN);
-        assert_eq!(refusal(&recent, now), r(5, 10 * MIN, 60));
+        assert_eq!(
+            refusal(Protection::default(), &recent, now),
+            r(5, 10 * MIN, 60)
+        );
     }
 
     #[test]
@@ -78,17 +106,39 @@ mod tests {
         // day is full until the 20th newest (19 h 2 min ago) leaves, in 4 h 58 min.
         let recent: Vec<_> = (0..20).map(|h| now - 2 * MIN - h * 60 * MIN).collect();
         assert_eq!(
-            refusal(&recent, now),
+            refusal(Protection::default(), &recent, now),
             r(20, 24 * 60 * MIN, (4 * 60 + 58) * 60)
         );
         // Both full: the answer waits for both.
         let mut both: Vec<_> = (0..5).map(|m| now - m * MIN - 1).collect();
         both.extend((0..15).rev().map(|i| now - 23 * 60 * MIN + i));
-        let secs = refusal(&both, now).unwrap().retry_after;
+        let secs = refusal(Protection::default(), &both, now)
+            .unwrap()
+            .retry_after;
         assert_eq!(
             secs,
             60 * 60,
             "the day frees up an hour from now, later than 6 minutes"
+        );
+    }
+
+    #[test]
+    fn an_accounts_own_thresholds() {
+        let now = 100 * 24 * 60 * MIN;
+        let rule = Protection {
+            per_10_minutes: 2,
+            per_24_hours: 3,
+        };
+        assert_eq!(refusal(rule, &[now - MIN], now), None);
+        assert_eq!(
+            refusal(rule, &[now - MIN, now - 2 * MIN], now),
+            r(2, 10 * MIN, 8 * 60)
+        );
+        // Three in a day, none in the last 10 minutes: the day's window refuses.
+        let day = [now - 60 * MIN, now - 120 * MIN, now - 180 * MIN];
+        assert_eq!(
+            refusal(rule, &day, now),
+            r(3, 24 * 60 * MIN, (24 * 60 - 180) * 60)
         );
     }
 }

@@ -98,11 +98,23 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Providers for accounts (and their sub-accounts) that configured none for a channel.
     pub default_providers: Vec<DefaultProvider>,
+    /// Destination countries each phone channel may send to, for accounts (and their
+    /// sub-accounts) that set none: `[allowed_countries] sms = ["GB", "IE"]`. Unset: all.
+    pub allowed_countries: AllowedCountriesConfig,
     /// Seconds a provider call may take before it counts as a transient failure (retried).
     pub provider_timeout_secs: u64,
     /// A PEM file of certificates to trust besides the public roots when connecting to
     /// providers (an on-premises SMTP server or gateway with a private CA).
     pub tls_extra_roots: Option<PathBuf>,
+}
+
+/// `[allowed_countries]`: ISO 3166 alpha-2 codes per phone channel (or `["all"]`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AllowedCountriesConfig {
+    #[serde(default)]
+    pub sms: Option<Vec<String>>,
+    #[serde(default)]
+    pub call: Option<Vec<String>>,
 }
 
 /// A server-wide provider (`[[default_providers]]` in smart2fa.toml): the fields of
@@ -157,6 +169,7 @@ impl Default for Settings {
             allow_private_outbound: false,
             public_url: None,
             default_providers: Vec::new(),
+            allowed_countries: AllowedCountriesConfig::default(),
             provider_timeout_secs: 15,
             tls_extra_roots: None,
         }

@@ -61,12 +61,17 @@ impl AppState {
             auth_cache: AuthCache::new(settings.api_auth.cache_secs as i64 * 1000),
         };
         let signals = Arc::new(Signals::default());
+        let countries = super::services::settings::ServerCountries::parse(
+            settings.allowed_countries.sms.as_deref(),
+            settings.allowed_countries.call.as_deref(),
+        )?;
         let otp = OtpService::new(
             db.clone(),
             clock.clone(),
             secrets.code_hash_key.clone(),
             signals.clone(),
-        );
+        )
+        .with_server_countries(countries);
         let outbound = Outbound::new(settings.allow_private_outbound)?;
         let defaults = super::services::providers::defaults(&settings.default_providers)?;
         let extra_root = match &settings.tls_extra_roots {

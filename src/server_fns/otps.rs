@@ -608,7 +608,8 @@ impl SendForm {
                 &self.max_attempts,
                 rules::MAX_ATTEMPTS,
             )?,
-            keep_old_otp_active: self.keep_old_otp_active,
+            // Unchecked: the account's default.
+            keep_old_otp_active: self.keep_old_otp_active.then_some(true),
             limits,
             status_callback: None,
             reference: bounded(

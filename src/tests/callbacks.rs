@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex};
 super::both_backends!(callbacks_are_signed_retried_and_in_the_timeline);
 
 #[derive(Clone, Default)]
-struct Receiver {
-    got: Arc<Mutex<Vec<(String, String)>>>,
+pub(super) struct Receiver {
+    pub got: Arc<Mutex<Vec<(String, String)>>>,
     fail_first: Arc<Mutex<u32>>,
 }
 
-async fn start_receiver(fail_first: u32) -> (String, Receiver) {
+pub(super) async fn start_receiver(fail_first: u32) -> (String, Receiver) {
     let rec = Receiver {
         fail_first: Arc::new(Mutex::new(fail_first)),
         ..Default::default()

@@ -23,6 +23,7 @@ mod otp_api;
 mod otp_flows;
 mod providers;
 mod sandbox;
+mod settings;
 mod smtp;
 mod smtp_delivery;
 mod store;

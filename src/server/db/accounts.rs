@@ -131,3 +131,9 @@ pub async fn set_callback_secret_if_empty(db: &Db, sid: &str, secret: &str) -> s
     on_db!(db, pool => sqlx::query("UPDATE accounts SET callback_secret = $1 WHERE sid = $2 AND callback_secret = ''")
         .bind(secret).bind(sid).execute(pool).await.map(|_| ()))
 }
+
+/// Replaces the secret status callbacks are signed with.
+pub async fn set_callback_secret(db: &Db, sid: &str, secret: &str) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query("UPDATE accounts SET callback_secret = $1 WHERE sid = $2")
+        .bind(secret).bind(sid).execute(pool).await.map(|_| ()))
+}

@@ -55,6 +55,14 @@ pub fn router() -> Router<AppState> {
             get(providers::voice).post(providers::voice),
         )
         .route("/settings", get(settings::get).put(settings::update))
+        .route(
+            "/settings/callbackSecret",
+            post(settings::rotate_callback_secret),
+        )
+        .route(
+            "/settings/countries",
+            get(settings::get_countries).put(settings::update_countries),
+        )
         .route("/usage/records", get(usage::totals).post(usage::totals))
         .route(
             "/usage/records/{period}",

@@ -294,6 +294,14 @@ pub async fn update(
 
 /// The secret an account's status callbacks are signed with (created on first use for
 /// accounts that predate it). Not an API credential: it only proves callbacks come from us.
+/// A new secret for signing the account's status callbacks (the old one stops at once); the
+/// answer is the only place it is shown.
+pub async fn rotate_callback_secret(db: &Db, account: &str) -> anyhow::Result<String> {
+    let fresh = crypto::random_hex(32);
+    db::accounts::set_callback_secret(db, account, &fresh).await?;
+    Ok(fresh)
+}
+
 pub async fn callback_secret(db: &Db, account: &str) -> anyhow::Result<String> {
     let current = db::accounts::callback_secret(db, account).await?;
     if !current.is_empty() {

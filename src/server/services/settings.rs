@@ -1,27 +1,251 @@
-//! Account settings that are not fields of a send: a sub-account inherits its parent's until it
-//! sets its own; unset everywhere, the built-in default applies. (Today: whether calls ask the
-//! callee to press a key before the code is read.)
+//! Account settings: the defaults a send that leaves a field out gets, the destination
+//! countries each phone channel may send to, and whether calls ask for a key before the code.
+//! A sub-account inherits its parent's until it sets its own; unset everywhere, the operator's
+//! configuration (countries) or the built-in default applies.
+use super::scope::Account;
 use super::AccountScope;
-use crate::domain::AccountSid;
+use crate::domain::settings::{
+    AllowedCountries, Countries, Defaults, DefaultsChange, Effective, Source, Sourced,
+};
+use crate::domain::{AccountSid, Channel, Problem};
 use crate::server::clock::Clock;
+use crate::server::db::settings::Stored;
 use crate::server::db::{self, Db};
+use crate::server::outbound::Outbound;
 
-/// Where a setting's value comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Account,
-    Parent,
-    Default,
+/// The operator's allowed countries for accounts that set none (`[allowed_countries]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerCountries {
+    pub sms: Option<Countries>,
+    pub call: Option<Countries>,
 }
 
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Account => "account",
-            Source::Parent => "parent",
-            Source::Default => "default",
+impl ServerCountries {
+    /// From the configuration's lists (each code checked).
+    pub fn parse(sms: Option<&[String]>, call: Option<&[String]>) -> anyhow::Result<Self> {
+        let one = |list: Option<&[String]>, name: &str| -> anyhow::Result<Option<Countries>> {
+            list.map(|l| {
+                countries(l.iter().map(String::as_str))
+                    .map_err(|p| anyhow::anyhow!("allowed_countries.{name}: {}", p.message(name)))
+            })
+            .transpose()
+        };
+        Ok(ServerCountries {
+            sms: one(sms, "sms")?,
+            call: one(call, "call")?,
+        })
+    }
+}
+
+/// A list of ISO 3166 alpha-2 codes (or `all`), each one checked.
+pub fn countries<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Countries, Problem> {
+    let items: Vec<&str> = items
+        .into_iter()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if items.len() == 1 && items[0].eq_ignore_ascii_case("all") {
+        return Ok(Countries::All);
+    }
+    for c in &items {
+        if isocountry::CountryCode::for_alpha2_caseless(c).is_err() {
+            return Err(Problem::says(format!(
+                "lists {c:?}, which is not an ISO 3166 alpha-2 country code (like GB or US); send \"all\" or a list of codes."
+            )));
         }
     }
+    Ok(Countries::only(items.into_iter().map(str::to_owned)))
+}
+
+/// The English name of a country code (`GB` → United Kingdom of Great Britain and Northern
+/// Ireland); empty when unknown.
+pub fn country_name(code: &str) -> &'static str {
+    isocountry::CountryCode::for_alpha2_caseless(code)
+        .map(|c| c.name())
+        .unwrap_or("")
+}
+
+/// Every country: (ISO code, English name), by name.
+pub fn all_countries() -> Vec<(&'static str, &'static str)> {
+    let mut v: Vec<_> = isocountry::CountryCode::iter()
+        .map(|c| (c.alpha2(), c.name()))
+        .collect();
+    v.sort_by_key(|(_, name)| *name);
+    v
+}
+
+/// What `account` and its parent set.
+async fn stored(db: &Db, account: &Account) -> anyhow::Result<(Stored, Option<Stored>)> {
+    let mut sids = vec![account.sid.as_str()];
+    if let Some(p) = &account.parent_sid {
+        sids.push(p.as_str());
+    }
+    let mut rows = db::settings::load(db, &sids).await?;
+    let mut take = |sid: &str| {
+        rows.iter()
+            .position(|(a, _)| a == sid)
+            .map(|i| rows.swap_remove(i).1)
+    };
+    let own = take(account.sid.as_str()).unwrap_or_default();
+    let parent = account
+        .parent_sid
+        .as_ref()
+        .map(|p| take(p.as_str()).unwrap_or_default());
+    Ok((own, parent))
+}
+
+fn resolve_countries(
+    own: &Stored,
+    parent: Option<&Stored>,
+    server: &ServerCountries,
+) -> AllowedCountries {
+    let pick = |own: &Option<Countries>,
+                parent: Option<&Option<Countries>>,
+                server: &Option<Countries>| {
+        match (own, parent.and_then(Option::as_ref), server) {
+            (Some(v), _, _) => Sourced {
+                value: v.clone(),
+                source: Source::Account,
+            },
+            (None, Some(v), _) => Sourced {
+                value: v.clone(),
+                source: Source::Parent,
+            },
+            (None, None, Some(v)) => Sourced {
+                value: v.clone(),
+                source: Source::Server,
+            },
+            (None, None, None) => Sourced {
+                value: Countries::All,
+                source: Source::Default,
+            },
+        }
+    };
+    AllowedCountries {
+        sms: pick(
+            &own.countries_sms,
+            parent.map(|p| &p.countries_sms),
+            &server.sms,
+        ),
+        call: pick(
+            &own.countries_call,
+            parent.map(|p| &p.countries_call),
+            &server.call,
+        ),
+    }
+}
+
+/// What a send of `account` gets: its defaults and its allowed countries (one query).
+pub async fn for_send(
+    db: &Db,
+    account: &Account,
+    server: &ServerCountries,
+) -> anyhow::Result<(Effective, AllowedCountries)> {
+    let (own, parent) = stored(db, account).await?;
+    Ok((
+        Effective::resolve(&own.defaults, parent.as_ref().map(|p| &p.defaults)),
+        resolve_countries(&own, parent.as_ref(), server),
+    ))
+}
+
+/// The account's defaults as they apply, and what it set itself.
+pub async fn defaults(db: &Db, account: &Account) -> anyhow::Result<(Effective, Defaults)> {
+    let (own, parent) = stored(db, account).await?;
+    Ok((
+        Effective::resolve(&own.defaults, parent.as_ref().map(|p| &p.defaults)),
+        own.defaults,
+    ))
+}
+
+/// A field of the defaults, for errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultsField {
+    Per24Hours,
+    StatusCallback,
+}
+
+/// Why a change is refused.
+#[derive(Debug)]
+pub enum SettingsError {
+    Invalid {
+        field: DefaultsField,
+        problem: Problem,
+    },
+    /// A channel's country list.
+    Countries {
+        channel: Channel,
+        problem: Problem,
+    },
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for SettingsError {
+    fn from(e: anyhow::Error) -> Self {
+        SettingsError::Internal(e)
+    }
+}
+
+/// Changes the account's defaults (the fields the change names; values already in range).
+/// A status callback must not point at internal addresses (unless the operator allows it).
+pub async fn change_defaults(
+    db: &Db,
+    clock: &dyn Clock,
+    outbound: &Outbound,
+    scope: &AccountScope,
+    change: DefaultsChange,
+) -> Result<(Effective, Defaults), SettingsError> {
+    if let Some(Some(url)) = &change.status_callback {
+        outbound
+            .check_url(url)
+            .await
+            .map_err(|e| SettingsError::Invalid {
+                field: DefaultsField::StatusCallback,
+                problem: Problem::says(e.to_string()),
+            })?;
+    }
+    let account = scope.account();
+    let (own, parent) = stored(db, account).await?;
+    let after = change.apply(&own.defaults);
+    let effective = Effective::resolve(&after, parent.as_ref().map(|p| &p.defaults));
+    if effective.per_24_hours.value < effective.per_10_minutes.value {
+        return Err(SettingsError::Invalid {
+            field: DefaultsField::Per24Hours,
+            problem: Problem::says(format!(
+                "must be at least the sends allowed per 10 minutes ({}).",
+                effective.per_10_minutes.value
+            )),
+        });
+    }
+    db::settings::change_defaults(db, account.sid.as_str(), &change, clock.now_ms()).await?;
+    Ok(defaults(db, account).await?)
+}
+
+/// The allowed countries of the account's phone channels.
+pub async fn allowed_countries(
+    db: &Db,
+    account: &Account,
+    server: &ServerCountries,
+) -> anyhow::Result<AllowedCountries> {
+    let (own, parent) = stored(db, account).await?;
+    Ok(resolve_countries(&own, parent.as_ref(), server))
+}
+
+/// Sets (or, with `None`, goes back to inheriting) the allowed countries of phone channels.
+pub async fn set_countries(
+    db: &Db,
+    clock: &dyn Clock,
+    scope: &AccountScope,
+    server: &ServerCountries,
+    changes: Vec<(Channel, Option<Countries>)>,
+) -> Result<AllowedCountries, SettingsError> {
+    if let Some((channel, _)) = changes.iter().find(|(c, _)| *c == Channel::Email) {
+        return Err(SettingsError::Countries {
+            channel: *channel,
+            problem: Problem::says("cannot be limited: email addresses have no country."),
+        });
+    }
+    db::settings::set_countries(db, scope.sid().as_str(), &changes, clock.now_ms()).await?;
+    Ok(allowed_countries(db, scope.account(), server).await?)
 }
 
 /// "Press any key to hear your code" before a call reads it (voicemail then records no code).
@@ -37,22 +261,13 @@ pub const VOICE_PRESS_KEY_DEFAULT: bool = false;
 
 /// What applies to `account` (its own setting, else its parent's, else the default).
 pub async fn voice_press_key(db: &Db, account: &AccountSid) -> anyhow::Result<VoicePressKey> {
-    let parent = db::accounts::find(db, account.as_str())
-        .await?
-        .and_then(|a| a.parent_sid);
-    let mut accounts = vec![account.as_str()];
-    if let Some(p) = &parent {
-        accounts.push(p.as_str());
-    }
-    let set = db::settings::voice_press_key(db, &accounts).await?;
-    let of = |sid: &str| {
-        set.iter()
-            .find(|(a, _)| a == sid)
-            .and_then(|(_, v)| *v)
-            .map(|v| v != 0)
+    let Some(row) = db::accounts::find(db, account.as_str()).await? else {
+        anyhow::bail!("no account {account}");
     };
+    let account = Account::try_from(row)?;
+    let (own, parent) = stored(db, &account).await?;
     Ok(
-        match (of(account.as_str()), parent.as_deref().and_then(of)) {
+        match (own.voice_press_key, parent.and_then(|p| p.voice_press_key)) {
             (Some(on), _) => VoicePressKey {
                 on,
                 source: Source::Account,

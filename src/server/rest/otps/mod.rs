@@ -193,10 +193,7 @@ fn send_command(r: &SendRequest) -> Result<SendCommand, ApiError> {
         code,
         expiry_secs: r.expiry.int("expiry", rules::EXPIRY_SECS)?,
         max_attempts: r.max_attempts.int("maxAttempts", rules::MAX_ATTEMPTS)?,
-        keep_old_otp_active: r
-            .keep_old_otp_active
-            .bool("keepOldOtpActive")?
-            .unwrap_or(false),
+        keep_old_otp_active: r.keep_old_otp_active.bool("keepOldOtpActive")?,
         limits,
         status_callback,
         reference: r.reference.text("reference", rules::REFERENCE_CHARS)?,
@@ -610,7 +607,7 @@ mod tests {
         // Forms send numbers and lists as text.
         let c = parse(json!({"service": "x", "to": "+14155550100", "expiry": "120", "workflow": ["call"], "keepOldOtpActive": "true", "limits": "{\"per_ip\": \"1.2.3.4\"}"})).unwrap();
         assert_eq!(c.expiry_secs, Some(120));
-        assert!(c.keep_old_otp_active);
+        assert_eq!(c.keep_old_otp_active, Some(true));
         assert_eq!(c.limits, vec![("per_ip".to_owned(), "1.2.3.4".to_owned())]);
         assert_eq!(c.workflow.unwrap().channels(), &[Channel::Call]);
     }

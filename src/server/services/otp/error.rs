@@ -59,6 +59,12 @@ pub enum OtpError {
         window_minutes: i64,
         retry_after: u64,
     },
+    /// The account does not allow this channel to send to the destination's country.
+    #[error("{channel:?} to {country} not allowed")]
+    CountryNotAllowed {
+        channel: crate::domain::Channel,
+        country: String,
+    },
     /// The `Idempotency-Key` was used with another request in the last 24 hours.
     #[error("idempotency key reused")]
     IdempotencyKeyReused,
@@ -101,6 +107,7 @@ impl OtpError {
             OtpError::WrongCode { .. } => ErrorCode::WrongCode,
             OtpError::UnknownLimit(_) => ErrorCode::UnknownLimit,
             OtpError::TooManySends { .. } => ErrorCode::TooManySendsToDestination,
+            OtpError::CountryNotAllowed { .. } => ErrorCode::ChannelNotAllowed,
             OtpError::IdempotencyKeyReused => ErrorCode::InvalidParameter,
             OtpError::Internal(_) => ErrorCode::Internal,
         }
@@ -111,6 +118,7 @@ impl OtpError {
         match self {
             OtpError::Invalid { field, .. } => Some(*field),
             OtpError::UnknownLimit(_) => Some(OtpField::Limits),
+            OtpError::CountryNotAllowed { .. } => Some(OtpField::To),
             OtpError::IdempotencyKeyReused => Some(OtpField::IdempotencyKey),
             _ => None,
         }
@@ -157,6 +165,17 @@ impl OtpError {
             } => format!(
                 "Too many codes sent to this destination: at most {max} per {window_minutes} minutes. Try again in {retry_after} s."
             ),
+            OtpError::CountryNotAllowed { channel, country } => {
+                let what = match channel {
+                    crate::domain::Channel::Sms => "SMS",
+                    crate::domain::Channel::Call => "calls",
+                    crate::domain::Channel::Email => "email",
+                };
+                format!(
+                    "This account does not allow {what} to {country}: allow {country} for {} in Settings → Countries (PUT /2fa/settings/countries).",
+                    channel.label()
+                )
+            }
             OtpError::IdempotencyKeyReused => {
                 "This Idempotency-Key was already used with a different request in the last 24 hours.".into()
             }

@@ -18,6 +18,7 @@ pub use error::{OtpError, OtpField, OtpResult};
 
 use crate::server::clock::{Clock, Millis};
 use crate::server::db::Db;
+use crate::server::services::settings::ServerCountries;
 use crate::server::signals::Signals;
 use std::sync::Arc;
 
@@ -29,6 +30,8 @@ pub struct OtpService {
     clock: Arc<dyn Clock>,
     code_key: Arc<Vec<u8>>,
     signals: Arc<Signals>,
+    /// The operator's allowed countries for accounts that set none.
+    server_countries: Arc<ServerCountries>,
 }
 
 impl OtpService {
@@ -38,7 +41,18 @@ impl OtpService {
             clock,
             code_key: Arc::new(code_key),
             signals,
+            server_countries: Arc::default(),
         }
+    }
+
+    /// With the operator's allowed countries for accounts that set none.
+    pub fn with_server_countries(mut self, countries: ServerCountries) -> Self {
+        self.server_countries = Arc::new(countries);
+        self
+    }
+
+    pub fn server_countries(&self) -> &ServerCountries {
+        &self.server_countries
     }
 
     pub fn db(&self) -> &Db {

@@ -1,9 +1,9 @@
-//! Built-in destination protection (always on): at most 5 sends per destination per 10 minutes
-//! and 20 per 24 hours for an account. Counted over the indexed OTP history of that one
+//! Destination protection (always on): at most so many sends per destination per 10 minutes
+//! and per 24 hours for an account (its defaults; 5 and 20 built in). Counted over the indexed OTP history of that one
 //! destination, so the cost is bounded by the thresholds.
 use super::{OtpError, OtpResult, OtpService};
 use crate::domain::destination::Destination;
-use crate::domain::protection::{lookback, refusal};
+use crate::domain::protection::{refusal, Protection};
 use crate::domain::AccountSid;
 use crate::server::clock::Millis;
 
@@ -11,13 +11,14 @@ pub async fn check(
     svc: &OtpService,
     account: &AccountSid,
     destination: &Destination,
+    rule: Protection,
     now: Millis,
 ) -> OtpResult<()> {
-    let (longest, most) = lookback();
+    let (longest, most) = rule.lookback();
     let recent =
         crate::server::db::otps::recent_sends(svc.db(), account, destination, now - longest, most)
             .await?;
-    match refusal(&recent, now) {
+    match refusal(rule, &recent, now) {
         None => Ok(()),
         Some(r) => Err(OtpError::TooManySends {
             max: r.max,

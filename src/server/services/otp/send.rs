@@ -6,11 +6,12 @@ use crate::domain::code::{self, CodeType};
 use crate::domain::destination::Destination;
 use crate::domain::otp::{self as rules, CodeHash, SendReceipt, Voice};
 use crate::domain::phone::PhoneDestination;
+use crate::domain::settings::{AllowedCountries, Effective};
 use crate::domain::{AccountStatus, Channel, EmailAddress, OtpSid, Problem, Workflow};
 use crate::server::crypto;
 use crate::server::db::limits::Charge;
 use crate::server::db::otps::send::{self as store, NewOtp, SendWrite, Written};
-use crate::server::services::AccountScope;
+use crate::server::services::{settings, AccountScope};
 
 /// What to send. Values are parsed already; what is left out takes the defaults.
 #[derive(Debug, Clone, Default)]
@@ -35,7 +36,8 @@ pub struct SendCommand {
     pub code: Option<String>,
     pub expiry_secs: Option<i64>,
     pub max_attempts: Option<i64>,
-    pub keep_old_otp_active: bool,
+    /// Keep the destination's other active OTPs of the service (default: they are superseded).
+    pub keep_old_otp_active: Option<bool>,
     /// Named limits to charge: (limit name, key).
     pub limits: Vec<(String, String)>,
     pub status_callback: Option<String>,
@@ -83,15 +85,26 @@ pub async fn send(
     idempotency: Option<IdempotencyKey>,
 ) -> OtpResult<SendResult> {
     ensure_can_send(scope)?;
-    let plan = Plan::of(cmd)?;
+    let (defaults, countries) =
+        settings::for_send(svc.db(), scope.account(), svc.server_countries()).await?;
+    let plan = Plan::of(cmd, &defaults)?;
     if let Some(key) = &idempotency {
         if let Some(found) = replay(svc, scope, key).await? {
             return Ok(SendResult::Replayed(found));
         }
     }
+    // Before anything is charged.
+    plan.check_country(&countries)?;
     let charges = resolve_limits(svc, scope, &plan.cmd.limits).await?;
     let now = svc.now();
-    protection::check(svc, scope.sid(), &plan.destination, now).await?;
+    protection::check(
+        svc,
+        scope.sid(),
+        &plan.destination,
+        defaults.protection(),
+        now,
+    )
+    .await?;
     let (otp, sealed) = plan.new_otp(svc, scope, now);
     let accepted = receipt(&otp);
     let written = write(svc, &plan, &otp, &sealed, &charges, &idempotency, &accepted).await?;
@@ -143,11 +156,24 @@ struct Plan {
 }
 
 impl Plan {
-    fn of(mut cmd: SendCommand) -> OtpResult<Plan> {
+    /// The command with what it leaves out taken from the account's defaults.
+    fn of(mut cmd: SendCommand, defaults: &Effective) -> OtpResult<Plan> {
         let workflow = cmd
             .workflow
             .take()
-            .unwrap_or_else(|| Workflow::single(Channel::Sms));
+            .unwrap_or_else(|| defaults.workflow.value.clone());
+        cmd.code_length.get_or_insert(defaults.code_length.value);
+        cmd.code_type.get_or_insert(defaults.code_type.value);
+        cmd.expiry_secs.get_or_insert(defaults.expiry_secs.value);
+        cmd.max_attempts.get_or_insert(defaults.max_attempts.value);
+        cmd.keep_old_otp_active
+            .get_or_insert(defaults.keep_old_otp_active.value);
+        if cmd.language.is_none() {
+            cmd.language = Some(defaults.language.value.clone());
+        }
+        if cmd.status_callback.is_none() {
+            cmd.status_callback = defaults.status_callback.value.clone();
+        }
         check(&cmd, &workflow)?;
         let destination = match (&cmd.to, &cmd.email_to) {
             (Some(p), _) => Destination::Phone(p.clone()),
@@ -165,6 +191,20 @@ impl Plan {
             destination,
             code_length,
         })
+    }
+
+    /// A phone channel of the workflow may not send to the destination's country: 7011.
+    fn check_country(&self, allowed: &AllowedCountries) -> OtpResult<()> {
+        let Destination::Phone(phone) = &self.destination else {
+            return Ok(());
+        };
+        match allowed.refuses(self.workflow.channels(), phone.country()) {
+            Some(channel) => Err(OtpError::CountryNotAllowed {
+                channel,
+                country: phone.country().unwrap_or_default().to_owned(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The OTP to store, and its code sealed for delivery (the code itself is dropped here).
@@ -288,7 +328,7 @@ async fn write(
     idempotency: &Option<IdempotencyKey>,
     accepted: &SendReceipt,
 ) -> OtpResult<Written> {
-    let supersede = (!plan.cmd.keep_old_otp_active).then_some(&plan.destination);
+    let supersede = (!plan.cmd.keep_old_otp_active.unwrap_or(false)).then_some(&plan.destination);
     let w = SendWrite {
         otp,
         sealed_code: sealed,
@@ -388,6 +428,10 @@ mod tests {
         Some(PhoneDestination::parse(raw).unwrap())
     }
 
+    fn builtin() -> Effective {
+        Effective::resolve(&Default::default(), None)
+    }
+
     #[tokio::test]
     async fn defaults() {
         let cmd = SendCommand {
@@ -395,7 +439,7 @@ mod tests {
             to: to("+14155550100"),
             ..Default::default()
         };
-        let plan = Plan::of(cmd).unwrap();
+        let plan = Plan::of(cmd, &builtin()).unwrap();
         let (otp, sealed) = plan.new_otp(&svc(), &scope(), 1_000);
         assert_eq!(otp.workflow, Workflow::single(Channel::Sms));
         assert_eq!(
@@ -465,6 +509,6 @@ mod tests {
             code_length: Some(8),
             ..Default::default()
         };
-        assert_eq!(Plan::of(cmd).unwrap().code_length, 4);
+        assert_eq!(Plan::of(cmd, &builtin()).unwrap().code_length, 4);
     }
 }
