@@ -7,6 +7,7 @@ pub mod export;
 pub mod limits;
 pub mod otps;
 pub mod providers;
+pub mod settings;
 pub mod subaccounts;
 pub mod usage;
 pub mod users;

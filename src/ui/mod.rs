@@ -10,9 +10,10 @@ use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 use components::layout::ConsoleLayout;
 use components::settings_tabs::SettingsTabs;
 use pages::{
-    channels::ChannelsPage, coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage,
-    limits::LimitsPage, login::LoginPage, not_found::NotFound, otps::OtpsPage, sdr::SdrPage,
-    send::SendPage, subaccounts::SubAccountsPage, usage::UsagePage, users::UsersPage,
+    channels::ChannelsPage, coming_soon::ComingSoon, countries::CountriesPage,
+    defaults::DefaultsPage, developers::DevelopersPage, home::HomePage, limits::LimitsPage,
+    login::LoginPage, not_found::NotFound, otps::OtpsPage, sdr::SdrPage, send::SendPage,
+    subaccounts::SubAccountsPage, usage::UsagePage, users::UsersPage,
 };
 
 /// The document around the app, rendered on the server.
@@ -70,12 +71,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route
                         path=(StaticSegment("settings"), StaticSegment("defaults"))
-                        view=|| {
-                            view! {
-                                <SettingsTabs />
-                                <ComingSoon title="Settings · Defaults" />
-                            }
-                        }
+                        view=DefaultsPage
                     />
                     <Route
                         path=(StaticSegment("settings"), StaticSegment("templates"))
@@ -88,12 +84,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route
                         path=(StaticSegment("settings"), StaticSegment("countries"))
-                        view=|| {
-                            view! {
-                                <SettingsTabs />
-                                <ComingSoon title="Settings · Countries" />
-                            }
-                        }
+                        view=CountriesPage
                     />
                     <Route path=StaticSegment("subaccounts") view=SubAccountsPage />
                     <Route path=StaticSegment("users") view=UsersPage />

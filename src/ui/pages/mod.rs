@@ -1,6 +1,8 @@
 //! One page per file.
 pub mod channels;
 pub mod coming_soon;
+pub mod countries;
+pub mod defaults;
 pub mod developers;
 pub mod home;
 pub mod limits;
