@@ -9,6 +9,7 @@ pub mod otps;
 pub mod paging;
 pub mod providers;
 pub mod settings;
+pub mod templates;
 pub mod usage;
 
 use crate::domain::ErrorCode;
@@ -55,6 +56,13 @@ pub fn router() -> Router<AppState> {
             get(providers::voice).post(providers::voice),
         )
         .route("/settings", get(settings::get).put(settings::update))
+        .route("/templates", get(templates::list))
+        .route(
+            "/templates/{channel}/{language}",
+            get(templates::get_one)
+                .put(templates::update)
+                .delete(templates::delete),
+        )
         .route("/usage/records", get(usage::totals).post(usage::totals))
         .route(
             "/usage/records/{period}",
