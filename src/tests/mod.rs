@@ -27,6 +27,7 @@ mod smtp;
 mod smtp_delivery;
 mod store;
 mod subaccounts;
+mod templates;
 mod usage;
 mod usage_api;
 mod users;
