@@ -8,6 +8,7 @@ pub mod limits;
 pub mod otps;
 pub mod providers;
 pub mod subaccounts;
+pub mod templates;
 pub mod usage;
 pub mod users;
 

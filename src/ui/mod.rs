@@ -12,7 +12,8 @@ use components::settings_tabs::SettingsTabs;
 use pages::{
     channels::ChannelsPage, coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage,
     limits::LimitsPage, login::LoginPage, not_found::NotFound, otps::OtpsPage, sdr::SdrPage,
-    send::SendPage, subaccounts::SubAccountsPage, usage::UsagePage, users::UsersPage,
+    send::SendPage, subaccounts::SubAccountsPage, templates::TemplatesPage, usage::UsagePage,
+    users::UsersPage,
 };
 
 /// The document around the app, rendered on the server.
@@ -79,12 +80,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route
                         path=(StaticSegment("settings"), StaticSegment("templates"))
-                        view=|| {
-                            view! {
-                                <SettingsTabs />
-                                <ComingSoon title="Settings · Templates" />
-                            }
-                        }
+                        view=TemplatesPage
                     />
                     <Route
                         path=(StaticSegment("settings"), StaticSegment("countries"))
