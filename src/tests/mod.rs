@@ -13,6 +13,7 @@ mod cli;
 mod console;
 mod console_channels;
 mod console_otps;
+mod console_templates;
 mod console_usage;
 mod crash;
 mod fake_cpaas;
