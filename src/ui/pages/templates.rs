@@ -104,15 +104,9 @@ pub fn TemplatesPage() -> impl IntoView {
             <h1>"Settings · Templates"</h1>
         </div>
         <p class="muted">
-            "What your codes say, per channel and language. Placeholders: "
-            <code>"{code}"</code>
-            " (required), "
-            <code>"{service}"</code>
-            ", "
-            <code>"{ttl}"</code>
-            " or "
-            <code>"{minutes}"</code>
-            " (minutes until the code expires). A send's "
+            "What your codes say, per channel and language. Placeholders: " <code>"{code}"</code>
+            " (required), " <code>"{service}"</code> ", " <code>"{ttl}"</code> " or "
+            <code>"{minutes}"</code> " (minutes until the code expires). A send's "
             <code>"language"</code>
             " picks the template: the exact tag (es-MX), then its base language (es), then English. A sub-account uses its parent's templates until it writes its own."
         </p>
@@ -120,43 +114,46 @@ pub fn TemplatesPage() -> impl IntoView {
             <Transition fallback=|| {
                 view! { <p class="loading">"Loading templates…"</p> }
             }>
-                {move || Suspend::new(async move {
-                    let may_edit = user.await.is_ok_and(|u| u.role.manages_credentials());
-                    match page.await {
-                        Err(e) => alert(e.message),
-                        Ok(view) => {
-                            let sel = chosen.get();
-                            view! {
-                                <Picker view=view.clone() sel=sel.clone() />
-                                {match sel.language.clone() {
-                                    Err(raw) => {
-                                        alert(
-                                            format!(
-                                                "{raw:?} is no language tag: use one like es or es-MX.",
-                                            ),
-                                        )
-                                    }
-                                    Ok(language) => {
-                                        let (t, is_new) = current(&view, sel.channel, &language);
-                                        view! {
-                                            <Editor
-                                                t
-                                                language
-                                                is_new
-                                                has_parent=view.has_parent
-                                                may_edit
-                                                save
-                                                reset
-                                            />
+                {move || {
+                    let sel = chosen.get();
+                    Suspend::new(async move {
+                        let may_edit = user.await.is_ok_and(|u| u.role.manages_credentials());
+                        match page.await {
+                            Err(e) => alert(e.message),
+                            Ok(view) => {
+                                // Read before any await, so a new selection re-renders the editor.
+                                view! {
+                                    <Picker view=view.clone() sel=sel.clone() />
+                                    {match sel.language.clone() {
+                                        Err(raw) => {
+                                            alert(
+                                                format!(
+                                                    "{raw:?} is no language tag: use one like es or es-MX.",
+                                                ),
+                                            )
                                         }
-                                            .into_any()
-                                    }
-                                }}
+                                        Ok(language) => {
+                                            let (t, is_new) = current(&view, sel.channel, &language);
+                                            view! {
+                                                <Editor
+                                                    t
+                                                    language
+                                                    is_new
+                                                    has_parent=view.has_parent
+                                                    may_edit
+                                                    save
+                                                    reset
+                                                />
+                                            }
+                                                .into_any()
+                                        }
+                                    }}
+                                }
+                                    .into_any()
                             }
-                                .into_any()
                         }
-                    }
-                })}
+                    })
+                }}
             </Transition>
         </div>
     }
@@ -214,7 +211,12 @@ fn Picker(view: TemplatesView, sel: Selection) -> impl IntoView {
         move |ev| navigate(&url(&event_target_value(&ev), &language_now), Default::default());
     let other = if listed { String::new() } else { language.clone() };
     view! {
-        <Form method="GET" action=PATH attr:class="card create-form template-picker" attr:aria-label="Template">
+        <Form
+            method="GET"
+            action=PATH
+            attr:class="card create-form template-picker"
+            attr:aria-label="Template"
+        >
             <Field id="template-channel" label="Channel">
                 <select id="template-channel" name="channel" on:change=go_channel>
                     {Channel::ALL
@@ -333,7 +335,11 @@ fn Editor(
                     {is_email
                         .then(|| {
                             view! {
-                                <Field id="template-subject" label="Subject" error=error_for("subject")>
+                                <Field
+                                    id="template-subject"
+                                    label="Subject"
+                                    error=error_for("subject")
+                                >
                                     <input
                                         id="template-subject"
                                         name="subject"
@@ -411,7 +417,9 @@ fn Editor(
                     save.value()
                         .get()
                         .and_then(|r| r.ok())
-                        .filter(|saved| saved.channel == saved_channel && saved.language == saved_language)
+                        .filter(|saved| {
+                            saved.channel == saved_channel && saved.language == saved_language
+                        })
                         .map(|_| {
                             view! {
                                 <p class="ok" role="status">
@@ -444,10 +452,7 @@ fn Editor(
                 {(channel == Channel::Sms)
                     .then(|| {
                         view! {
-                            <p
-                                data-testid="template-length"
-                                class:error=too_long
-                            >
+                            <p data-testid="template-length" class:error=too_long>
                                 {length}
                             </p>
                         }
