@@ -239,8 +239,7 @@ pub fn language_tag(raw: &str) -> Option<String> {
         let lower = part.to_ascii_lowercase();
         out.push(if i == 0 {
             lower
-        } else if part.len() == 2 || (part.len() == 3 && part.bytes().all(|b| b.is_ascii_digit()))
-        {
+        } else if part.len() == 2 || (part.len() == 3 && part.bytes().all(|b| b.is_ascii_digit())) {
             part.to_ascii_uppercase()
         } else if part.len() == 4 {
             let mut s = lower;
@@ -255,9 +254,8 @@ pub fn language_tag(raw: &str) -> Option<String> {
 
 /// A template's language as the API and the console take it, or why not.
 pub fn parse_language(raw: &str) -> Result<String, Problem> {
-    language_tag(raw).ok_or_else(|| {
-        Problem::says("must be a BCP 47 language tag like es or es-MX.")
-    })
+    language_tag(raw)
+        .ok_or_else(|| Problem::says("must be a BCP 47 language tag like es or es-MX."))
 }
 
 /// The base language of a tag (`es-MX` → `es`), `None` when the tag is one already.
@@ -327,7 +325,12 @@ pub fn render(
 
 /// Fills an HTML part's placeholders with escaped values.
 pub fn render_html(template: &str, code: &str, service: &str, ttl_minutes: u64) -> String {
-    fill(template, &escape_html(code), &escape_html(service), ttl_minutes)
+    fill(
+        template,
+        &escape_html(code),
+        &escape_html(service),
+        ttl_minutes,
+    )
 }
 
 fn fill(template: &str, code: &str, service: &str, ttl_minutes: u64) -> String {
@@ -570,10 +573,19 @@ mod tests {
     #[test]
     fn renders_placeholders_once() {
         assert_eq!(
-            render(default_body(Channel::Sms), Channel::Sms, "481592", "MyApp", 10),
+            render(
+                default_body(Channel::Sms),
+                Channel::Sms,
+                "481592",
+                "MyApp",
+                10
+            ),
             "Your MyApp code is 481592. It expires in 10 minutes."
         );
-        assert_eq!(render("{code}", Channel::Call, "4815", "x", 1), "4, 8, 1, 5");
+        assert_eq!(
+            render("{code}", Channel::Call, "4815", "x", 1),
+            "4, 8, 1, 5"
+        );
         assert_eq!(
             render("{service} {code}", Channel::Sms, "1234", "{code}", 1),
             "{code} 1234"
@@ -612,15 +624,14 @@ mod tests {
             assert!(!name.is_empty());
             for channel in Channel::ALL {
                 let t = builtin(channel, language).unwrap();
-                let checked = check(
-                    channel,
-                    t.subject.as_deref(),
-                    &t.text,
-                    t.html.as_deref(),
-                );
+                let checked = check(channel, t.subject.as_deref(), &t.text, t.html.as_deref());
                 assert_eq!(checked, Ok(t.clone()), "{language} {channel:?}");
                 if channel == Channel::Sms {
-                    assert_eq!(sms_length(&sample(&t.text, channel)).segments, 1, "{language}");
+                    assert_eq!(
+                        sms_length(&sample(&t.text, channel)).segments,
+                        1,
+                        "{language}"
+                    );
                 }
             }
         }
@@ -644,7 +655,10 @@ mod tests {
         assert_eq!(choose_builtin(Channel::Sms, "fr-CA", None).0, "fr");
         assert_eq!(choose_builtin(Channel::Sms, "xx", None).0, "en");
         assert_eq!(choose_builtin(Channel::Sms, "xx", Some("pl")).0, "pl");
-        assert_eq!(choose_builtin(Channel::Call, "awspolly.ja-JP", None).0, "ja");
+        assert_eq!(
+            choose_builtin(Channel::Call, "awspolly.ja-JP", None).0,
+            "ja"
+        );
         assert!(choose_builtin(Channel::Sms, "es-MX", None)
             .1
             .text
@@ -662,20 +676,29 @@ mod tests {
         );
         // The extension table counts twice.
         let ext = sms_length("{code} €");
-        assert_eq!((ext.encoding, ext.characters, ext.units), (Encoding::Gsm7, 8, 11));
+        assert_eq!(
+            (ext.encoding, ext.characters, ext.units),
+            (Encoding::Gsm7, 8, 11)
+        );
         assert_eq!(sms_length(&"a".repeat(160)).segments, 1);
         assert_eq!(sms_length(&"a".repeat(161)).segments, 2);
         assert_eq!(sms_length(&"a".repeat(306)).segments, 2);
         assert_eq!(sms_length(&"a".repeat(307)).segments, 3);
         // An escaped character is not split over two segments.
         let split = format!("{}€", "a".repeat(152));
-        assert_eq!((sms_length(&split).units, sms_length(&split).segments), (154, 1));
+        assert_eq!(
+            (sms_length(&split).units, sms_length(&split).segments),
+            (154, 1)
+        );
         let split = format!("{}€{}", "a".repeat(152), "a".repeat(10));
         assert_eq!(sms_length(&split).segments, 2);
         let split = format!("{}€{}", "a".repeat(152), "a".repeat(152));
         assert_eq!(sms_length(&split).segments, 3);
         let ucs = sms_length("código");
-        assert_eq!((ucs.encoding, ucs.units, ucs.segments), (Encoding::Ucs2, 6, 1));
+        assert_eq!(
+            (ucs.encoding, ucs.units, ucs.segments),
+            (Encoding::Ucs2, 6, 1)
+        );
         assert_eq!(sms_length(&"ó".repeat(70)).segments, 1);
         assert_eq!(sms_length(&"ó".repeat(71)).segments, 2);
         assert_eq!(sms_length(&"ó".repeat(135)).segments, 3);
@@ -693,10 +716,18 @@ mod tests {
         let long = format!("{{code}} {}", "ó".repeat(700));
         let (part, problem) = check(Channel::Sms, None, &long, None).unwrap_err();
         assert_eq!(part, Part::Text);
-        assert!(problem.message("text").contains("11 segments"), "{problem:?}");
-        assert!(check(Channel::Call, None, &long, None).is_ok(), "calls have no segments");
+        assert!(
+            problem.message("text").contains("11 segments"),
+            "{problem:?}"
+        );
+        assert!(
+            check(Channel::Call, None, &long, None).is_ok(),
+            "calls have no segments"
+        );
         assert_eq!(
-            check(Channel::Sms, Some("s"), "{code}", None).unwrap_err().0,
+            check(Channel::Sms, Some("s"), "{code}", None)
+                .unwrap_err()
+                .0,
             Part::Subject
         );
         assert_eq!(
@@ -716,7 +747,9 @@ mod tests {
             })
         );
         assert_eq!(
-            check(Channel::Email, Some("a\nb"), "{code}", None).unwrap_err().0,
+            check(Channel::Email, Some("a\nb"), "{code}", None)
+                .unwrap_err()
+                .0,
             Part::Subject
         );
     }

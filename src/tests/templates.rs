@@ -64,7 +64,10 @@ async fn templates_pick_by_language_and_reach_the_sandbox(b: Backend) {
         .iter()
         .find(|t| t["channel"] == "sms" && t["language"] == "es")
         .unwrap();
-    assert_eq!(es["text"], "Tu código de {service} es {code}. Caduca en {ttl} minutos.");
+    assert_eq!(
+        es["text"],
+        "Tu código de {service} es {code}. Caduca en {ttl} minutos."
+    );
     assert_eq!(es["smsLength"]["encoding"], "UCS-2");
     assert_eq!(es["smsLength"]["segments"], 1);
 
@@ -90,11 +93,17 @@ async fn templates_pick_by_language_and_reach_the_sandbox(b: Backend) {
     );
     let mx = sms_text(&app, &api, "+14155550173", "es-MX").await;
     let code = code_in(&mx);
-    assert_eq!(mx, format!("Hola: tu código de Shop es {code}, válido 10 min."));
+    assert_eq!(
+        mx,
+        format!("Hola: tu código de Shop es {code}, válido 10 min.")
+    );
     // Case does not matter.
     let (status, got) = api.get("/2fa/templates/SMS/ES-mx").await;
     assert_eq!(status, 200, "{got}");
-    assert_eq!((&got["language"], &got["source"]), (&json!("es"), &json!("account")));
+    assert_eq!(
+        (&got["language"], &got["source"]),
+        (&json!("es"), &json!("account"))
+    );
 
     // A more exact one wins for its tag only.
     let (status, _) = put(
@@ -131,7 +140,10 @@ async fn templates_pick_by_language_and_reach_the_sandbox(b: Backend) {
         .await;
     let mail = sandbox(&app, &api, &rid).await;
     assert_eq!(mail["subject"], "Il tuo codice Shop", "{mail}");
-    assert!(mail["text"].as_str().unwrap().starts_with("Il tuo codice di verifica Shop è "));
+    assert!(mail["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("Il tuo codice di verifica Shop è "));
 
     // Own templates are listed with the built-in ones; es-MX is a language of its own now.
     let (_, all) = api.get("/2fa/templates").await;
@@ -140,14 +152,22 @@ async fn templates_pick_by_language_and_reach_the_sandbox(b: Backend) {
     let own: Vec<(&str, &str)> = list
         .iter()
         .filter(|t| t["source"] == "account")
-        .map(|t| (t["channel"].as_str().unwrap(), t["language"].as_str().unwrap()))
+        .map(|t| {
+            (
+                t["channel"].as_str().unwrap(),
+                t["language"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(own, [("sms", "es"), ("sms", "es-MX")]);
 
     // DELETE goes back to the built-in text; a second DELETE finds nothing of its own.
     let (status, back) = delete(&api, "/2fa/templates/sms/es").await;
     assert_eq!(status, 200, "{back}");
-    assert_eq!((&back["source"], &back["language"]), (&json!("builtin"), &json!("es")));
+    assert_eq!(
+        (&back["source"], &back["language"]),
+        (&json!("builtin"), &json!("es"))
+    );
     let es = sms_text(&app, &api, "+14155550178", "es").await;
     assert!(es.starts_with("Tu código de Shop es "), "{es}");
     let (status, e) = delete(&api, "/2fa/templates/sms/es").await;
@@ -188,7 +208,12 @@ async fn templates_refuse_bad_input_naming_the_field(b: Backend) {
 
     let (s, e) = put(&api, "/2fa/templates/sms/es", json!({})).await;
     assert_eq!(refused(s, &e), (400, 7004, "text".into()), "{e}");
-    let (s, e) = put(&api, "/2fa/templates/sms/es", json!({"text": "{code}", "subject": "Hi"})).await;
+    let (s, e) = put(
+        &api,
+        "/2fa/templates/sms/es",
+        json!({"text": "{code}", "subject": "Hi"}),
+    )
+    .await;
     assert_eq!(refused(s, &e), (400, 7004, "subject".into()), "{e}");
     let (s, e) = put(&api, "/2fa/templates/email/en", json!({"text": "{code}"})).await;
     assert_eq!(refused(s, &e), (400, 7004, "subject".into()), "{e}");
@@ -217,7 +242,10 @@ async fn templates_refuse_bad_input_naming_the_field(b: Backend) {
         .unwrap();
     assert_eq!(res.status(), 200);
     let (_, pt) = api.get("/2fa/templates/sms/pt-BR").await;
-    assert_eq!((&pt["language"], &pt["source"]), (&json!("pt"), &json!("account")));
+    assert_eq!(
+        (&pt["language"], &pt["source"]),
+        (&json!("pt"), &json!("account"))
+    );
     // Nothing refused was stored.
     let (_, all) = api.get("/2fa/templates").await;
     let own: Vec<String> = all["templates"]
@@ -225,7 +253,13 @@ async fn templates_refuse_bad_input_naming_the_field(b: Backend) {
         .unwrap()
         .iter()
         .filter(|t| t["source"] == "account")
-        .map(|t| format!("{}/{}", t["channel"].as_str().unwrap(), t["language"].as_str().unwrap()))
+        .map(|t| {
+            format!(
+                "{}/{}",
+                t["channel"].as_str().unwrap(),
+                t["language"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(own, ["sms/pt", "call/es"]);
 }
@@ -237,19 +271,40 @@ async fn sub_accounts_inherit_their_parents_templates(b: Backend) {
     let p = app.api(&parent);
     let s = app.api(&sub);
 
-    let (status, _) = put(&p, "/2fa/templates/sms/es", json!({"text": "Padre {service}: {code}"})).await;
+    let (status, _) = put(
+        &p,
+        "/2fa/templates/sms/es",
+        json!({"text": "Padre {service}: {code}"}),
+    )
+    .await;
     assert_eq!(status, 200);
     let (_, got) = s.get("/2fa/templates/sms/es-AR").await;
-    assert_eq!((&got["source"], &got["language"]), (&json!("parent"), &json!("es")));
-    assert!(sms_text(&app, &s, "+14155550180", "es-AR").await.starts_with("Padre Shop: "));
+    assert_eq!(
+        (&got["source"], &got["language"]),
+        (&json!("parent"), &json!("es"))
+    );
+    assert!(sms_text(&app, &s, "+14155550180", "es-AR")
+        .await
+        .starts_with("Padre Shop: "));
     // The parent's es beats the built-in es, and the sub-account's own wins over both.
-    let (status, _) = put(&s, "/2fa/templates/sms/es", json!({"text": "Hijo {service}: {code}"})).await;
+    let (status, _) = put(
+        &s,
+        "/2fa/templates/sms/es",
+        json!({"text": "Hijo {service}: {code}"}),
+    )
+    .await;
     assert_eq!(status, 200);
-    assert!(sms_text(&app, &s, "+14155550181", "es").await.starts_with("Hijo Shop: "));
-    assert!(sms_text(&app, &p, "+14155550182", "es").await.starts_with("Padre Shop: "));
+    assert!(sms_text(&app, &s, "+14155550181", "es")
+        .await
+        .starts_with("Hijo Shop: "));
+    assert!(sms_text(&app, &p, "+14155550182", "es")
+        .await
+        .starts_with("Padre Shop: "));
     let (status, back) = delete(&s, "/2fa/templates/sms/es").await;
     assert_eq!((status, &back["source"]), (200, &json!("parent")), "{back}");
-    assert!(sms_text(&app, &s, "+14155550183", "es").await.starts_with("Padre Shop: "));
+    assert!(sms_text(&app, &s, "+14155550183", "es")
+        .await
+        .starts_with("Padre Shop: "));
 
     // The parent acts on the sub-account with accountSid; the parent's own stays built in.
     let (status, t) = put(
@@ -261,7 +316,9 @@ async fn sub_accounts_inherit_their_parents_templates(b: Backend) {
     assert_eq!((status, &t["accountSid"]), (200, &json!(sub.sid)), "{t}");
     let (_, mine) = p.get("/2fa/templates/sms/fr").await;
     assert_eq!(mine["source"], "builtin");
-    let (_, theirs) = p.get(&format!("/2fa/templates/sms/fr?accountSid={}", sub.sid)).await;
+    let (_, theirs) = p
+        .get(&format!("/2fa/templates/sms/fr?accountSid={}", sub.sid))
+        .await;
     assert_eq!(theirs["source"], "account");
     // A sub-account never touches its parent's.
     let (status, e) = put(

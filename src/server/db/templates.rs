@@ -29,10 +29,7 @@ fn placeholders(from: usize, n: usize) -> String {
 }
 
 /// Every template of `account` and of its parent (if any), in one query.
-pub async fn of_account_and_parent(
-    db: &Db,
-    account: &str,
-) -> anyhow::Result<Vec<StoredTemplate>> {
+pub async fn of_account_and_parent(db: &Db, account: &str) -> anyhow::Result<Vec<StoredTemplate>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM message_templates WHERE account_sid = $1 \
          OR account_sid = (SELECT parent_sid FROM accounts WHERE sid = $1) \

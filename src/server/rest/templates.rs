@@ -181,9 +181,10 @@ pub async fn update(
     let scope = acting(&state, &caller, &req.account_sid).await?;
     let input = TemplateInput {
         subject: req.subject.string("subject")?,
-        text: req.text.string("text")?.ok_or_else(|| {
-            invalid("text", crate::domain::Problem::Required)
-        })?,
+        text: req
+            .text
+            .string("text")?
+            .ok_or_else(|| invalid("text", crate::domain::Problem::Required))?,
         html: req.html.string("html")?,
     };
     let e = service::put(state.db(), state.clock(), &scope, &key, input).await?;

@@ -128,7 +128,12 @@ fn stored_template(t: &StoredTemplate) -> Template {
 
 /// The template for `channel` among `stored` (the account's and its parent's) and the built-in
 /// ones, trying `languages` in order.
-fn choose(stored: &[StoredTemplate], account: &str, channel: Channel, languages: &[String]) -> Effective {
+fn choose(
+    stored: &[StoredTemplate],
+    account: &str,
+    channel: Channel,
+    languages: &[String],
+) -> Effective {
     for language in languages {
         let of = |own: bool| {
             stored.iter().find(|t| {

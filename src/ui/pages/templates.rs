@@ -207,9 +207,17 @@ fn Picker(view: TemplatesView, sel: Selection) -> impl IntoView {
         move |ev| navigate(&url(channel, &event_target_value(&ev)), Default::default())
     };
     let language_now = language.clone();
-    let go_channel =
-        move |ev| navigate(&url(&event_target_value(&ev), &language_now), Default::default());
-    let other = if listed { String::new() } else { language.clone() };
+    let go_channel = move |ev| {
+        navigate(
+            &url(&event_target_value(&ev), &language_now),
+            Default::default(),
+        )
+    };
+    let other = if listed {
+        String::new()
+    } else {
+        language.clone()
+    };
     view! {
         <Form
             method="GET"
