@@ -87,6 +87,7 @@ pub fn TemplatesPage() -> impl IntoView {
         }
     });
     let page = Resource::new(move || reloads.get(), |_| templates_page());
+    // The view reads it before any await, so a new selection re-renders the editor.
     let chosen = use_url_query(&["channel", "language", "other"], selection);
 
     // Set in the browser once the page is loaded and interactive (tests wait for it).
@@ -121,7 +122,6 @@ pub fn TemplatesPage() -> impl IntoView {
                         match page.await {
                             Err(e) => alert(e.message),
                             Ok(view) => {
-                                // Read before any await, so a new selection re-renders the editor.
                                 view! {
                                     <Picker view=view.clone() sel=sel.clone() />
                                     {match sel.language.clone() {
