@@ -9,6 +9,7 @@ pub mod otps;
 pub mod providers;
 pub mod settings;
 pub mod subaccounts;
+pub mod templates;
 pub mod usage;
 pub mod users;
 

@@ -155,4 +155,22 @@ async fn openapi_document_matches_real_answers(b: Backend) {
     let (_, errors) = api.get("/2fa/errors").await;
     check(&doc, "ErrorsResponse", &errors);
     check(&doc, "ErrorInfo", &errors["errors"][0]);
+    assert!(doc["paths"]["/2fa/templates/{channel}/{language}"].is_object());
+    let (_, templates) = api.get("/2fa/templates").await;
+    check(&doc, "TemplatesResponse", &templates);
+    check(&doc, "TemplateDto", &templates["templates"][0]);
+    check(
+        &doc,
+        "SmsLengthDto",
+        &templates["templates"][0]["smsLength"],
+    );
+    let (status, put) = api
+        .post_method(
+            "PUT",
+            "/2fa/templates/email/es-MX",
+            json!({"subject": "Código", "text": "{code}", "html": "<b>{code}</b>"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{put}");
+    check(&doc, "TemplateDto", &put);
 }

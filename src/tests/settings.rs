@@ -89,6 +89,13 @@ async fn defaults_apply_to_sends_and_sub_accounts_inherit(b: Backend) {
         "{o}"
     );
     assert_eq!(ttl(&o), 120);
+    // The default language also picks the template of a language without one (Swedish).
+    let rid = api
+        .send_ok(json!({"service": "S", "to": "+14155550207", "language": "sv-SE"}))
+        .await;
+    app.deliver().await;
+    let (text, _) = api.sandbox_code(&rid).await;
+    assert!(text.starts_with("Tu código de S es"), "{text}");
     // A send that gives them wins.
     let rid = api
         .send_ok(json!({"service": "S", "to": "+14155550202", "codeLength": 4, "expiry": 300, "maxAttempts": 5}))

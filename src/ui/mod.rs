@@ -8,12 +8,11 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use components::layout::ConsoleLayout;
-use components::settings_tabs::SettingsTabs;
 use pages::{
     channels::ChannelsPage, coming_soon::ComingSoon, countries::CountriesPage,
     defaults::DefaultsPage, developers::DevelopersPage, home::HomePage, limits::LimitsPage,
     login::LoginPage, not_found::NotFound, otps::OtpsPage, sdr::SdrPage, send::SendPage,
-    subaccounts::SubAccountsPage, usage::UsagePage, users::UsersPage,
+    subaccounts::SubAccountsPage, templates::TemplatesPage, usage::UsagePage, users::UsersPage,
 };
 
 /// The document around the app, rendered on the server.
@@ -75,12 +74,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route
                         path=(StaticSegment("settings"), StaticSegment("templates"))
-                        view=|| {
-                            view! {
-                                <SettingsTabs />
-                                <ComingSoon title="Settings · Templates" />
-                            }
-                        }
+                        view=TemplatesPage
                     />
                     <Route
                         path=(StaticSegment("settings"), StaticSegment("countries"))

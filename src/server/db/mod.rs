@@ -15,6 +15,7 @@ pub mod script;
 mod script_tests;
 pub mod seed;
 pub mod settings;
+pub mod templates;
 pub mod usage;
 pub mod users;
 pub mod writer;

@@ -9,6 +9,7 @@ pub mod otps;
 pub mod paging;
 pub mod providers;
 pub mod settings;
+pub mod templates;
 pub mod usage;
 
 use crate::domain::ErrorCode;
@@ -62,6 +63,13 @@ pub fn router() -> Router<AppState> {
         .route(
             "/settings/countries",
             get(settings::get_countries).put(settings::update_countries),
+        )
+        .route("/templates", get(templates::list))
+        .route(
+            "/templates/{channel}/{language}",
+            get(templates::get_one)
+                .put(templates::update)
+                .delete(templates::delete),
         )
         .route("/usage/records", get(usage::totals).post(usage::totals))
         .route(

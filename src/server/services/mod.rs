@@ -10,6 +10,7 @@ pub mod paging;
 pub mod providers;
 pub mod scope;
 pub mod settings;
+pub mod templates;
 pub mod usage;
 pub mod users;
 

@@ -132,20 +132,45 @@ pub async fn routes(
     Ok(Ok(out))
 }
 
-/// The message for this step: the template (or the request's body) filled with the code.
+/// The account's template for this step's channel and the OTP's language, unless the request
+/// gave everything the message needs (one query on the templates' key otherwise).
+async fn chosen_template(
+    state: &AppState,
+    otp: &Otp,
+    channel: Channel,
+) -> anyhow::Result<Option<template::Template>> {
+    let given = otp.body.is_some() && (channel != Channel::Email || otp.subject.is_some());
+    if given {
+        return Ok(None);
+    }
+    let chosen = crate::server::services::templates::for_delivery(
+        state.db(),
+        &otp.account_sid,
+        channel,
+        &otp.language,
+    )
+    .await?;
+    Ok(Some(chosen.template))
+}
+
+/// The message for this step: the request's body and subject, else the account's template
+/// (`chosen`), filled with the code. Email gets the template's HTML part unless the request
+/// gave its own body (the provider then makes one from the text).
 fn message(
     state: &AppState,
     job: &Job,
     otp: &Otp,
     channel: Channel,
     code: &str,
+    chosen: Option<&template::Template>,
 ) -> OutboundMessage {
     let ttl = otp.ttl_minutes();
     let body = otp
         .body
-        .clone()
-        .unwrap_or_else(|| template::default_body(channel).to_owned());
-    let text = template::render(&body, channel, code, &otp.service, ttl);
+        .as_deref()
+        .or(chosen.map(|t| t.text.as_str()))
+        .unwrap_or_else(|| template::default_body(channel));
+    let text = template::render(body, channel, code, &otp.service, ttl);
     let content = match channel {
         Channel::Sms => Content::Sms { text },
         Channel::Call => Content::Voice {
@@ -158,6 +183,7 @@ fn message(
             subject: template::render(
                 otp.subject
                     .as_deref()
+                    .or(chosen.and_then(|t| t.subject.as_deref()))
                     .unwrap_or(template::default_subject()),
                 Channel::Email,
                 code,
@@ -165,7 +191,10 @@ fn message(
                 ttl,
             ),
             text,
-            html: None,
+            html: match (&otp.body, chosen.and_then(|t| t.html.as_deref())) {
+                (None, Some(html)) => Some(template::render_html(html, code, &otp.service, ttl)),
+                _ => None,
+            },
         },
     };
     let (to, from) = if channel.uses_phone() {
@@ -220,6 +249,7 @@ async fn deliver(
     let Some(route) = routes.get(job.provider_index) else {
         return jobs::complete(state.db(), job.id, now, Some("no such provider")).await;
     };
+    let chosen = chosen_template(state, otp, channel).await?;
     let code = sealed.and_then(|s| crypto::open(state.otp().code_key(), otp.sid.as_str(), &s));
     let Some(code) = code else {
         tracing::error!(request_id = %otp.sid, "sealed code missing or unreadable; failing the OTP");
@@ -235,7 +265,7 @@ async fn deliver(
         changes.commit(state.db()).await?;
         return Ok(());
     };
-    let mut msg = message(state, job, otp, channel, &code);
+    let mut msg = message(state, job, otp, channel, &code, chosen.as_ref());
     drop(code);
     let name = route.provider.name();
     // A real provider: the attempt is on record before the call, and the URLs it gets carry

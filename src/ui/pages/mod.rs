@@ -12,5 +12,6 @@ pub mod otps;
 pub mod sdr;
 pub mod send;
 pub mod subaccounts;
+pub mod templates;
 pub mod usage;
 pub mod users;

@@ -55,13 +55,23 @@ pub async fn document(
             &format!("{url}?pressed=1"),
         )));
     }
+    let body = match otp.body.clone() {
+        Some(b) => b,
+        None => {
+            crate::server::services::templates::for_delivery(
+                svc.db(),
+                &otp.account_sid,
+                Channel::Call,
+                &otp.language,
+            )
+            .await?
+            .template
+            .text
+        }
+    };
     let Some(code) = sealed.and_then(|s| crypto::open(svc.code_key(), otp.sid.as_str(), &s)) else {
         return Ok(None);
     };
-    let body = otp
-        .body
-        .clone()
-        .unwrap_or_else(|| template::default_body(Channel::Call).to_owned());
     let text = template::render(&body, Channel::Call, &code, &otp.service, otp.ttl_minutes());
     drop(code);
     Ok(Some(say(kind, &text, &otp.language, otp.voice, otp.repeat)))
@@ -122,7 +132,7 @@ fn say_element(
             .and_then(|s| s.twilio(v))
             .unwrap_or_else(|| (v.as_str().to_owned(), "en-US".to_owned())),
     };
-    let text = if text.ends_with('.') {
+    let text = if text.ends_with(['.', '。', '!', '?']) {
         text.to_owned()
     } else {
         format!("{text}.")
