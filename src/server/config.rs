@@ -103,6 +103,8 @@ pub struct Settings {
     /// A PEM file of certificates to trust besides the public roots when connecting to
     /// providers (an on-premises SMTP server or gateway with a private CA).
     pub tls_extra_roots: Option<PathBuf>,
+    /// Audit-log entries older than this many days are pruned (0: kept forever).
+    pub audit_retention_days: u32,
 }
 
 /// A server-wide provider (`[[default_providers]]` in smart2fa.toml): the fields of
@@ -159,6 +161,7 @@ impl Default for Settings {
             default_providers: Vec::new(),
             provider_timeout_secs: 15,
             tls_extra_roots: None,
+            audit_retention_days: 400,
         }
     }
 }

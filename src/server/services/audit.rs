@@ -1,0 +1,312 @@
+//! The audit log: every change made through the console or the API, with who, when, from
+//! which address, and what (before → after). Append-only; entries go only by age
+//! ([`prune`], run by the housekeeping worker after `audit_retention_days`).
+//!
+//! How a feature records a change (one call per change):
+//!
+//! ```ignore
+//! use crate::server::services::audit::{self, AuditAction, Change};
+//! // `origin`: `ctx::audit_origin(&user)` in a server function, `ApiOrigin(origin)` (an
+//! // extractor) in a REST handler.
+//! audit::record_after(
+//!     state.db(),
+//!     state.clock(),
+//!     Some(scope.sid()),
+//!     &origin,
+//!     Change::new(AuditAction::TemplateUpdate, "sms/es")
+//!         .before(&old_template)   // anything Serialize; secrets are redacted here
+//!         .after(&new_template),
+//! )
+//! .await;
+//! ```
+//!
+//! `record_after` runs right after the change committed and logs (never returns) a failure to
+//! record; `record` returns it; `record_in` adds the entry to a [`Script`] so it commits in
+//! the same transaction as the change. Before/after values go through
+//! [`crate::domain::audit::redact`]: fields named like a password, token, secret, key or code
+//! are stored as `[redacted]`. Never put a secret into `target`.
+use super::paging::{Listed, PageRequest};
+use super::{AccountScope, ServiceError, ServiceResult};
+use crate::domain::audit::redact;
+use crate::domain::ids::AuditSid;
+use crate::domain::{AccountSid, ErrorCode};
+use crate::server::clock::{Clock, Millis};
+use crate::server::db::audit::{self as store, AuditRow};
+use crate::server::db::script::Script;
+use crate::server::db::Db;
+use serde::Serialize;
+use serde_json::Value;
+
+pub use crate::domain::audit::{Actor, AuditAction};
+pub use store::{AuditCursor, AuditFilter};
+
+/// Who made a change and from which client address (as throttling derives it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub actor: Actor,
+    pub address: String,
+}
+
+/// One change: what was done to which object, and the object before and after (either may be
+/// absent: nothing before a creation, nothing after a deletion).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub action: AuditAction,
+    /// The object changed: a sid (`LM…`, `US…`, `SK…`, `OTP…`, `AC…`, `PR…`) or a name such
+    /// as `settings` or `sms/es`.
+    pub target: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+impl Change {
+    pub fn new(action: AuditAction, target: impl Into<String>) -> Self {
+        Change {
+            action,
+            target: target.into(),
+            before: None,
+            after: None,
+        }
+    }
+
+    pub fn before(mut self, value: impl Serialize) -> Self {
+        self.before = to_json(value);
+        self
+    }
+
+    pub fn after(mut self, value: impl Serialize) -> Self {
+        self.after = to_json(value);
+        self
+    }
+}
+
+fn to_json(value: impl Serialize) -> Option<Value> {
+    match serde_json::to_value(value) {
+        Ok(Value::Null) => None,
+        Ok(v) => Some(redact(v)),
+        Err(e) => {
+            tracing::error!(error = %e, "an audit value did not serialize");
+            None
+        }
+    }
+}
+
+/// A stored entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub sid: AuditSid,
+    pub account_sid: Option<String>,
+    pub at: Millis,
+    pub actor: Actor,
+    pub address: String,
+    /// A dotted [`AuditAction`] name (kept as text: an entry outlives the code that wrote it).
+    pub action: String,
+    pub target: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+impl AuditEntry {
+    /// How people read the action (its dotted name when unknown to this version).
+    pub fn action_label(&self) -> String {
+        AuditAction::parse(&self.action)
+            .map(|a| a.label().to_owned())
+            .unwrap_or_else(|| self.action.clone())
+    }
+}
+
+fn row_of(account: Option<&AccountSid>, origin: &Origin, change: Change, now: Millis) -> AuditRow {
+    // Redacted again here, whatever way the values were built.
+    let text = |v: Option<Value>| v.map(|v| redact(v).to_string());
+    AuditRow {
+        sid: AuditSid::generate().to_string(),
+        account_sid: account.map(|a| a.to_string()),
+        at: now,
+        actor_type: origin.actor.kind().to_owned(),
+        actor_sid: origin.actor.sid().map(str::to_owned),
+        actor_email: origin.actor.email().map(str::to_owned),
+        address: origin.address.chars().take(64).collect(),
+        action: change.action.as_str().to_owned(),
+        target: change.target.chars().take(256).collect(),
+        before_json: text(change.before),
+        after_json: text(change.after),
+    }
+}
+
+fn entry_of(row: AuditRow) -> anyhow::Result<AuditEntry> {
+    let json = |t: Option<String>| -> anyhow::Result<Option<Value>> {
+        Ok(t.map(|t| serde_json::from_str(&t)).transpose()?)
+    };
+    let actor = match row.actor_type.as_str() {
+        "credential" => Actor::Credential {
+            sid: row.actor_sid.unwrap_or_default(),
+        },
+        _ => Actor::User {
+            sid: row.actor_sid,
+            email: row.actor_email.unwrap_or_default(),
+        },
+    };
+    Ok(AuditEntry {
+        sid: AuditSid::parse(&row.sid).map_err(|e| anyhow::anyhow!("stored audit sid: {e}"))?,
+        account_sid: row.account_sid,
+        at: row.at,
+        actor,
+        address: row.address,
+        action: row.action,
+        target: row.target,
+        before: json(row.before_json)?,
+        after: json(row.after_json)?,
+    })
+}
+
+/// Records one change made in `account` (`None`: no account is known, e.g. a failed sign-in
+/// with an unknown email), in a transaction of its own.
+pub async fn record(
+    db: &Db,
+    clock: &dyn Clock,
+    account: Option<&AccountSid>,
+    origin: &Origin,
+    change: Change,
+) -> anyhow::Result<AuditSid> {
+    let row = row_of(account, origin, change, clock.now_ms());
+    store::insert(db, &row).await?;
+    AuditSid::parse(&row.sid).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// [`record`] right after the change committed: a failure to record is logged (with the
+/// action) and does not undo or fail the change.
+pub async fn record_after(
+    db: &Db,
+    clock: &dyn Clock,
+    account: Option<&AccountSid>,
+    origin: &Origin,
+    change: Change,
+) {
+    let action = change.action;
+    if let Err(e) = record(db, clock, account, origin, change).await {
+        tracing::error!(error = ?e, %action, "recording an audit entry failed");
+    }
+}
+
+/// Adds the entry to `script`, so it commits (or not) with the change in the same script.
+pub fn record_in(
+    script: &mut Script,
+    now: Millis,
+    account: Option<&AccountSid>,
+    origin: &Origin,
+    change: Change,
+) {
+    store::push_insert(script, &row_of(account, origin, change, now));
+}
+
+/// Which page of the log.
+#[derive(Debug, Clone)]
+pub enum AuditPage {
+    /// By offset.
+    Page(PageRequest),
+    /// The `size` entries after this one (the last of the previous page), found by position.
+    After { after: String, size: i64 },
+}
+
+fn bad_after() -> ServiceError {
+    ServiceError::invalid(
+        "AfterSid",
+        "AfterSid must be the auditSid of an entry of this account (the last one of the previous page).",
+    )
+}
+
+/// The account's entries, newest first, filtered; by offset or after a known entry.
+pub async fn list(
+    db: &Db,
+    scope: &AccountScope,
+    filter: &AuditFilter,
+    page: AuditPage,
+) -> ServiceResult<Listed<AuditEntry>> {
+    let account = scope.sid().as_str();
+    let (rows, total) = match page {
+        AuditPage::Page(p) => store::page(db, account, filter, p.size, p.offset()).await?,
+        AuditPage::After { after, size } => {
+            let sid = AuditSid::parse(after.trim()).map_err(|_| bad_after())?;
+            let cursor = store::cursor_of(db, account, sid.as_str())
+                .await?
+                .ok_or_else(bad_after)?;
+            let (rows, _) = store::keyset(db, account, filter, Some(&cursor), false, size).await?;
+            (rows, store::count(db, account, filter).await?)
+        }
+    };
+    let items = rows
+        .into_iter()
+        .map(entry_of)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Listed { items, total })
+}
+
+/// Which way a positional walk goes.
+#[derive(Debug, Clone)]
+pub enum Walk {
+    First,
+    Older(AuditCursor),
+    Newer(AuditCursor),
+}
+
+/// One page of a positional walk (the console's pager), newest first, and whether more exist
+/// beyond it in the direction walked.
+pub async fn walk(
+    db: &Db,
+    scope: &AccountScope,
+    filter: &AuditFilter,
+    walk: &Walk,
+    size: i64,
+) -> ServiceResult<(Vec<AuditEntry>, bool)> {
+    let (cursor, newer) = match walk {
+        Walk::First => (None, false),
+        Walk::Older(c) => (Some(c), false),
+        Walk::Newer(c) => (Some(c), true),
+    };
+    let (rows, more) =
+        store::keyset(db, scope.sid().as_str(), filter, cursor, newer, size).await?;
+    let items = rows
+        .into_iter()
+        .map(entry_of)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((items, more))
+}
+
+/// The position of an entry in the newest-first order.
+pub fn position_of(entry: &AuditEntry) -> AuditCursor {
+    AuditCursor {
+        at: entry.at,
+        sid: entry.sid.to_string(),
+    }
+}
+
+/// Checks a dotted action name given as a filter.
+pub fn parse_action(field: &'static str, raw: &str) -> ServiceResult<AuditAction> {
+    AuditAction::parse(raw).ok_or_else(|| ServiceError::Rule {
+        code: ErrorCode::InvalidParameter,
+        message: format!(
+            "{field} must be one of the audit actions, e.g. user.sign_in or limit.create."
+        ),
+        field: Some(field),
+    })
+}
+
+/// Entries pruned per statement (a big backlog goes in several short transactions).
+const PRUNE_BATCH: i64 = 5_000;
+
+/// Retention: removes entries older than `retention_days` (0: keeps everything). Returns how
+/// many went.
+pub async fn prune(db: &Db, clock: &dyn Clock, retention_days: u32) -> anyhow::Result<u64> {
+    if retention_days == 0 {
+        return Ok(0);
+    }
+    let cutoff = clock.now_ms() - i64::from(retention_days) * 86_400_000;
+    let mut total = 0;
+    loop {
+        let n = store::prune_before(db, cutoff, PRUNE_BATCH).await?;
+        total += n;
+        if n < PRUNE_BATCH as u64 {
+            return Ok(total);
+        }
+    }
+}
