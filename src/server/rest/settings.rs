@@ -4,7 +4,8 @@ use super::api_error::{ApiError, ErrorEnvelope};
 use super::input::{ApiInput, Loose};
 use super::otps::acting;
 use super::providers::ScopeOnly;
-use crate::server::auth::ApiCaller;
+use crate::server::auth::{ApiCaller, ApiOrigin};
+use crate::server::services::audit;
 use crate::server::services::settings::{self as service, VoicePressKey};
 use crate::server::state::AppState;
 use axum::extract::State;
@@ -69,6 +70,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
+    ApiOrigin(origin): ApiOrigin,
     body: ApiInput,
 ) -> Result<Json<SettingsResponse>, ApiError> {
     let req: SettingsRequest = body.into_wire()?;
@@ -79,7 +81,21 @@ pub async fn update(
         // true or false; null (or empty): as the parent account again.
         Some(given) => {
             let on = given.bool("voicePressKey")?;
-            service::set_voice_press_key(state.db(), state.clock(), &scope, on).await
+            let before = service::voice_press_key(state.db(), scope.sid())
+                .await
+                .map_err(ApiError::internal)?;
+            let after = service::set_voice_press_key(state.db(), state.clock(), &scope, on)
+                .await
+                .map_err(ApiError::internal)?;
+            audit::record_after(
+                state.db(),
+                state.clock(),
+                Some(scope.sid()),
+                &origin,
+                audit::voice_press_key_change(before, after),
+            )
+            .await;
+            Ok(after)
         }
     }
     .map_err(ApiError::internal)?;

@@ -310,3 +310,144 @@ pub async fn prune(db: &Db, clock: &dyn Clock, retention_days: u32) -> anyhow::R
         }
     }
 }
+
+/// Records a failed console sign-in: the actor is the email tried (the user's sid and account
+/// when it names a user; no account otherwise). The password is never recorded.
+pub async fn record_sign_in_failure(db: &Db, clock: &dyn Clock, email: &str, address: &str) {
+    let tried: String = email.trim().chars().take(254).collect();
+    let user = match crate::domain::EmailAddress::parse(&tried) {
+        Ok(e) => crate::server::db::users::find_by_email_key(db, &e.login_key())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = ?e, "looking up a failed sign-in's user");
+                None
+            }),
+        Err(_) => None,
+    };
+    let account = user
+        .as_ref()
+        .and_then(|u| AccountSid::parse(&u.account_sid).ok());
+    let origin = Origin {
+        actor: Actor::User {
+            sid: user.as_ref().map(|u| u.sid.clone()),
+            email: user.map(|u| u.email).unwrap_or(tried),
+        },
+        address: address.to_owned(),
+    };
+    let target = origin.actor.sid().unwrap_or("console").to_owned();
+    record_after(
+        db,
+        clock,
+        account.as_ref(),
+        &origin,
+        Change::new(AuditAction::UserSignInFailed, target),
+    )
+    .await;
+}
+
+/// The entries for a change of an account (a rename and/or a status change), from the account
+/// before and after: one entry per kind of change, none when nothing changed.
+pub fn account_changes(before: &super::scope::Account, after: &super::scope::Account) -> Vec<Change> {
+    use crate::domain::AccountStatus;
+    let mut changes = Vec::new();
+    let target = after.sid.as_str();
+    if before.friendly_name != after.friendly_name {
+        changes.push(
+            Change::new(AuditAction::SubaccountRename, target)
+                .before(serde_json::json!({"friendlyName": before.friendly_name}))
+                .after(serde_json::json!({"friendlyName": after.friendly_name})),
+        );
+    }
+    if before.status != after.status {
+        let action = match after.status {
+            AccountStatus::Suspended => AuditAction::SubaccountSuspend,
+            AccountStatus::Closed => AuditAction::SubaccountClose,
+            AccountStatus::Active => AuditAction::SubaccountReactivate,
+        };
+        changes.push(
+            Change::new(action, target)
+                .before(serde_json::json!({"status": before.status.as_str()}))
+                .after(serde_json::json!({"status": after.status.as_str()})),
+        );
+    }
+    changes
+}
+
+/// [`record_after`] for several changes, in order.
+pub async fn record_all_after(
+    db: &Db,
+    clock: &dyn Clock,
+    account: Option<&AccountSid>,
+    origin: &Origin,
+    changes: Vec<Change>,
+) {
+    for change in changes {
+        record_after(db, clock, account, origin, change).await;
+    }
+}
+
+/// A limit as the audit log shows it.
+pub fn limit_json(l: &crate::domain::limit::Limit) -> Value {
+    serde_json::json!({"name": l.name, "description": l.description, "buckets": l.buckets})
+}
+
+/// A provider as the audit log shows it: its settings without any secret (secret settings and
+/// every header value are `[redacted]`, not even masked).
+pub fn provider_json(p: &crate::domain::provider::ProviderSetup) -> Value {
+    use crate::domain::audit::REDACTED;
+    use crate::domain::provider::Shown;
+    let config: serde_json::Map<String, Value> = p
+        .config
+        .shown()
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Shown::Text(t) => Value::String(t),
+                Shown::Number(n) => Value::from(n),
+                Shown::Secret(_) => Value::String(REDACTED.into()),
+                Shown::Headers(h) => Value::Object(
+                    h.into_iter()
+                        .map(|(n, _)| (n, Value::String(REDACTED.into())))
+                        .collect(),
+                ),
+            };
+            (k.to_owned(), v)
+        })
+        .collect();
+    serde_json::json!({
+        "name": p.name,
+        "kind": p.kind().as_str(),
+        "channels": p.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        "countries": p.countries,
+        "priority": p.priority,
+        "enabled": p.enabled,
+        "config": config,
+    })
+}
+
+/// The order of an account's providers (for `provider.move`): their names, first tried first.
+pub fn provider_order(all: &[crate::domain::provider::ProviderSetup]) -> Value {
+    Value::from(all.iter().map(|p| p.name.clone()).collect::<Vec<_>>())
+}
+
+/// The entry for a change of "press a key before the code" (`settings.update`): what applied
+/// before and after, and where it came from.
+pub fn voice_press_key_change(
+    before: super::settings::VoicePressKey,
+    after: super::settings::VoicePressKey,
+) -> Change {
+    let shown = |v: super::settings::VoicePressKey| {
+        serde_json::json!({"voicePressKey": v.on, "source": v.source.as_str()})
+    };
+    Change::new(AuditAction::SettingsUpdate, "settings")
+        .before(shown(before))
+        .after(shown(after))
+}
+
+/// The entry for an OTP a person (console user or API credential) canceled: the OTP's sid and
+/// its new status with the reason (never its code or destination).
+pub fn otp_cancel_change(otp: &crate::domain::Otp, reason: Option<&str>) -> Change {
+    Change::new(AuditAction::OtpCancel, otp.sid.as_str()).after(
+        serde_json::json!({"status": otp.status.as_str(), "reason": reason.unwrap_or("requested")}),
+    )
+}
