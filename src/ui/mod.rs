@@ -10,7 +10,7 @@ use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 use components::layout::ConsoleLayout;
 use components::settings_tabs::SettingsTabs;
 use pages::{
-    channels::ChannelsPage, coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage,
+    audit::AuditPage, channels::ChannelsPage, coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage,
     limits::LimitsPage, login::LoginPage, not_found::NotFound, otps::OtpsPage, sdr::SdrPage,
     send::SendPage, subaccounts::SubAccountsPage, usage::UsagePage, users::UsersPage,
 };
@@ -97,10 +97,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=StaticSegment("subaccounts") view=SubAccountsPage />
                     <Route path=StaticSegment("users") view=UsersPage />
-                    <Route
-                        path=StaticSegment("audit")
-                        view=|| view! { <ComingSoon title="Audit log" /> }
-                    />
+                    <Route path=StaticSegment("audit") view=AuditPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,6 +1,7 @@
 //! The `/2fa` REST API: extract → service → JSON. Every error is the JSON envelope of api.md.
 pub mod accounts;
 pub mod api_error;
+pub mod audit;
 pub mod error_codes;
 pub mod input;
 pub mod limits;
@@ -55,6 +56,7 @@ pub fn router() -> Router<AppState> {
             get(providers::voice).post(providers::voice),
         )
         .route("/settings", get(settings::get).put(settings::update))
+        .route("/audit", get(audit::list))
         .route("/usage/records", get(usage::totals).post(usage::totals))
         .route(
             "/usage/records/{period}",

@@ -26,7 +26,7 @@ impl Modify for BasicAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "smart2fa API", description = "Send, verify and cancel one-time codes by SMS, voice call or email; search session detail records. Every path also answers with a .json suffix. Errors are always the JSON envelope."),
-    paths(super::otps::send, super::otps::verify, super::otps::cancel, super::otps::search, super::otps::sdr_one, super::otps::sandbox_messages, super::accounts::create, super::accounts::list, super::accounts::get_one, super::accounts::update, super::limits::create, super::limits::list, super::limits::get_one, super::limits::update, super::limits::delete, super::usage::totals, super::usage::by_period, super::error_codes::list, super::providers::create, super::providers::list, super::providers::get_one, super::providers::update, super::providers::delete, super::providers::test, super::settings::get, super::settings::update),
+    paths(super::otps::send, super::otps::verify, super::otps::cancel, super::otps::search, super::otps::sdr_one, super::otps::sandbox_messages, super::accounts::create, super::accounts::list, super::accounts::get_one, super::accounts::update, super::limits::create, super::limits::list, super::limits::get_one, super::limits::update, super::limits::delete, super::usage::totals, super::usage::by_period, super::error_codes::list, super::providers::create, super::providers::list, super::providers::get_one, super::providers::update, super::providers::delete, super::providers::test, super::settings::get, super::settings::update, super::audit::list),
     modifiers(&BasicAuth),
     security(("basic" = [])),
 )]

@@ -451,3 +451,8 @@ pub fn otp_cancel_change(otp: &crate::domain::Otp, reason: Option<&str>) -> Chan
         serde_json::json!({"status": otp.status.as_str(), "reason": reason.unwrap_or("requested")}),
     )
 }
+
+/// How many of the account's entries match.
+pub async fn count(db: &Db, scope: &AccountScope, filter: &AuditFilter) -> ServiceResult<i64> {
+    Ok(store::count(db, scope.sid().as_str(), filter).await?)
+}
