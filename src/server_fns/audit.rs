@@ -175,16 +175,16 @@ pub mod server {
     }
 
     pub fn encode(c: &AuditCursor) -> String {
-        format!("{}.{}", c.at, c.sid)
+        format!("{}.{}", c.at, c.seq)
     }
 
     fn position(field: &str, raw: &str) -> Result<AuditCursor, ConsoleError> {
         raw.trim()
             .split_once('.')
-            .and_then(|(ms, sid)| {
+            .and_then(|(ms, seq)| {
                 Some(AuditCursor {
                     at: ms.parse().ok()?,
-                    sid: crate::domain::ids::AuditSid::parse(sid).ok()?.to_string(),
+                    seq: seq.parse().ok()?,
                 })
             })
             .ok_or_else(|| {

@@ -10,6 +10,8 @@ use crate::server::db::{bind_args, Db};
 /// One stored entry, as the table holds it (before/after are redacted JSON text).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditRow {
+    /// Insertion order (assigned by the database; ignored on insert).
+    pub seq: i64,
     pub sid: String,
     pub account_sid: Option<String>,
     pub at: Millis,
@@ -23,14 +25,15 @@ pub struct AuditRow {
     pub after_json: Option<String>,
 }
 
-const COLUMNS: &str = "sid, account_sid, at, actor_type, actor_sid, actor_email, address, action, \
+const COLUMNS: &str = "seq, sid, account_sid, at, actor_type, actor_sid, actor_email, address, action, \
                        target, before_json, after_json";
 
 /// Adds the insert of `row` to a script (so it commits with the change it records).
 pub fn push_insert(script: &mut Script, row: &AuditRow) {
     script.push(
         format!(
-            "INSERT INTO audit_entries ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO audit_entries ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &COLUMNS["seq, ".len()..]
         ),
         args![
             row.sid.as_str(),
@@ -69,11 +72,11 @@ pub struct AuditFilter {
     pub before: Option<Millis>,
 }
 
-/// A position in the newest-first order: `(at, sid)` of an entry.
+/// A position in the newest-first order: `(at, seq)` of an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditCursor {
     pub at: Millis,
-    pub sid: String,
+    pub seq: i64,
 }
 
 struct Where {
@@ -123,13 +126,10 @@ impl Where {
 
 /// The position of one of the account's entries (`None`: no such entry there).
 pub async fn cursor_of(db: &Db, account: &str, sid: &str) -> anyhow::Result<Option<AuditCursor>> {
-    let at: Option<i64> = on_db!(db, pool => sqlx::query_scalar(
-        "SELECT at FROM audit_entries WHERE sid = $1 AND account_sid = $2")
+    let found: Option<(i64, i64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT at, CAST(seq AS BIGINT) FROM audit_entries WHERE sid = $1 AND account_sid = $2")
         .bind(sid).bind(account).fetch_optional(pool).await)?;
-    Ok(at.map(|at| AuditCursor {
-        at,
-        sid: sid.to_owned(),
-    }))
+    Ok(found.map(|(at, seq)| AuditCursor { at, seq }))
 }
 
 /// Up to `limit` entries newest first: from the start, or older than `after` (`newer`: newer
@@ -145,15 +145,15 @@ pub async fn keyset(
     let mut w = Where::of(account, filter);
     if let Some(c) = after {
         w.args.push(Arg::from(c.at));
-        w.args.push(Arg::from(c.sid.as_str()));
+        w.args.push(Arg::from(c.seq));
         let op = if newer { ">" } else { "<" };
         let n = w.args.len();
         w.clauses
-            .push(format!("(at, sid) {op} (${}, ${n})", n - 1));
+            .push(format!("(at, seq) {op} (${}, ${n})", n - 1));
     }
     let order = if newer { "ASC" } else { "DESC" };
     let sql = format!(
-        "SELECT {COLUMNS} FROM audit_entries WHERE {} ORDER BY at {order}, sid {order} LIMIT ${}",
+        "SELECT {COLUMNS} FROM audit_entries WHERE {} ORDER BY at {order}, seq {order} LIMIT ${}",
         w.sql(),
         w.args.len() + 1
     );
@@ -178,7 +178,7 @@ pub async fn page(
     let w = Where::of(account, filter);
     let n = w.args.len();
     let list_sql = format!(
-        "SELECT {COLUMNS} FROM audit_entries WHERE {} ORDER BY at DESC, sid DESC LIMIT ${} OFFSET ${}",
+        "SELECT {COLUMNS} FROM audit_entries WHERE {} ORDER BY at DESC, seq DESC LIMIT ${} OFFSET ${}",
         w.sql(),
         n + 1,
         n + 2

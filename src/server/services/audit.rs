@@ -95,6 +95,8 @@ fn to_json(value: impl Serialize) -> Option<Value> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {
     pub sid: AuditSid,
+    /// Insertion order (paging position with `at`).
+    pub seq: i64,
     pub account_sid: Option<String>,
     pub at: Millis,
     pub actor: Actor,
@@ -119,6 +121,7 @@ fn row_of(account: Option<&AccountSid>, origin: &Origin, change: Change, now: Mi
     // Redacted again here, whatever way the values were built.
     let text = |v: Option<Value>| v.map(|v| redact(v).to_string());
     AuditRow {
+        seq: 0,
         sid: AuditSid::generate().to_string(),
         account_sid: account.map(|a| a.to_string()),
         at: now,
@@ -148,6 +151,7 @@ fn entry_of(row: AuditRow) -> anyhow::Result<AuditEntry> {
     };
     Ok(AuditEntry {
         sid: AuditSid::parse(&row.sid).map_err(|e| anyhow::anyhow!("stored audit sid: {e}"))?,
+        seq: row.seq,
         account_sid: row.account_sid,
         at: row.at,
         actor,
@@ -276,7 +280,7 @@ pub async fn walk(
 pub fn position_of(entry: &AuditEntry) -> AuditCursor {
     AuditCursor {
         at: entry.at,
-        sid: entry.sid.to_string(),
+        seq: entry.seq,
     }
 }
 
