@@ -249,9 +249,8 @@ pub mod server {
     ];
 
     fn record(e: &AuditEntry) -> Vec<String> {
-        let json = |v: &Option<serde_json::Value>| {
-            v.as_ref().map(|v| v.to_string()).unwrap_or_default()
-        };
+        let json =
+            |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
         vec![
             e.sid.to_string(),
             rfc3339(e.at),
@@ -283,8 +282,7 @@ pub mod server {
         RawQuery(query): RawQuery,
     ) -> Response {
         use crate::domain::Role;
-        let user = match crate::server::auth::console::require(&state, &session, &Role::ALL).await
-        {
+        let user = match crate::server::auth::console::require(&state, &session, &Role::ALL).await {
             Ok(u) => u,
             Err(e) => {
                 return error(

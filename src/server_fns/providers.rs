@@ -508,8 +508,8 @@ pub async fn save_provider(
 pub async fn delete_provider(sid: String) -> Result<(), ConsoleError> {
     use super::ctx;
     use crate::domain::Role;
-    use crate::server::services::providers as service;
     use crate::server::services::audit::{self, AuditAction, Change};
+    use crate::server::services::providers as service;
     let user = ctx::user(&[Role::Admin, Role::Developer]).await?;
     let state = ctx::state()?;
     let fail = |e| ctx::fail(provider_error(ProviderKind::Sandbox, e));
@@ -537,8 +537,8 @@ pub async fn delete_provider(sid: String) -> Result<(), ConsoleError> {
 pub async fn move_provider(sid: String, earlier: bool) -> Result<(), ConsoleError> {
     use super::ctx;
     use crate::domain::Role;
-    use crate::server::services::providers as service;
     use crate::server::services::audit::{self, AuditAction, Change};
+    use crate::server::services::providers as service;
     let user = ctx::user(&[Role::Admin, Role::Developer]).await?;
     let state = ctx::state()?;
     let fail = |e| ctx::fail(provider_error(ProviderKind::Sandbox, e));
@@ -549,7 +549,10 @@ pub async fn move_provider(sid: String, earlier: bool) -> Result<(), ConsoleErro
     let after = service::reorder(state.db(), state.clock(), &keys, &user.scope, &sid, earlier)
         .await
         .map_err(fail)?;
-    let (was, now) = (audit::provider_order(&before), audit::provider_order(&after));
+    let (was, now) = (
+        audit::provider_order(&before),
+        audit::provider_order(&after),
+    );
     if was != now {
         audit::record_after(
             state.db(),

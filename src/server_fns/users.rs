@@ -145,9 +145,7 @@ async fn change(
             users::UserChange::Disabled(true) => AuditAction::UserDisable,
             users::UserChange::Disabled(false) => AuditAction::UserEnable,
         };
-        let shown = |u: &users::UserListing| {
-            serde_json::json!({"email": u.email, "role": u.role, "disabled": u.disabled_at.is_some()})
-        };
+        let shown = |u: &users::UserListing| serde_json::json!({"email": u.email, "role": u.role, "disabled": u.disabled_at.is_some()});
         audit::record_after(
             state.db(),
             state.clock(),

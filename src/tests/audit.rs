@@ -91,7 +91,10 @@ async fn console_changes_are_audited_without_secrets(b: Backend) {
         .unwrap()
         .to_owned();
     for (name, form) in [
-        ("user_set_role", [("sid", dev_sid.as_str()), ("role", "support")]),
+        (
+            "user_set_role",
+            [("sid", dev_sid.as_str()), ("role", "support")],
+        ),
         (
             "user_set_disabled",
             [("sid", dev_sid.as_str()), ("disabled", "true")],
@@ -136,7 +139,11 @@ async fn console_changes_are_audited_without_secrets(b: Backend) {
         &app,
         &admin,
         "subaccount_update",
-        &[("sid", &sub), ("name", "Acme Europe"), ("status", "suspended")],
+        &[
+            ("sid", &sub),
+            ("name", "Acme Europe"),
+            ("status", "suspended"),
+        ],
     )
     .await;
     assert_eq!(status, 200, "{e}");
@@ -335,7 +342,10 @@ async fn console_changes_are_audited_without_secrets(b: Backend) {
     let settings = find(entries, "settings.update");
     assert_eq!(settings["before"]["voicePressKey"], false);
     assert_eq!(settings["after"]["voicePressKey"], true);
-    assert_eq!(find(entries, "user.sign_out")["actor"]["sid"], admin_sid.as_str());
+    assert_eq!(
+        find(entries, "user.sign_out")["actor"]["sid"],
+        admin_sid.as_str()
+    );
     for e in entries.as_array().unwrap() {
         assert_eq!(e["address"], "127.0.0.1", "{e}");
         assert_eq!(e["actor"]["type"], "user", "{e}");
@@ -369,10 +379,18 @@ async fn console_changes_are_audited_without_secrets(b: Backend) {
 
     // Another account sees none of it, in the API or the console.
     let (status, theirs) = app.api(&other).get("/2fa/audit").await;
-    assert_eq!((status, theirs["total"].as_i64()), (200, Some(0)), "{theirs}");
+    assert_eq!(
+        (status, theirs["total"].as_i64()),
+        (200, Some(0)),
+        "{theirs}"
+    );
     let them = signed_in(&app, &other.email, &other.password).await;
     let page = console_entries(&app, &them, &[]).await;
-    assert_eq!(actions(&page["rows"]), ["user.sign_in"], "only their own sign-in");
+    assert_eq!(
+        actions(&page["rows"]),
+        ["user.sign_in"],
+        "only their own sign-in"
+    );
 
     // The page renders on the server with its filters from the URL (no JavaScript needed).
     let html = support
@@ -384,10 +402,19 @@ async fn console_changes_are_audited_without_secrets(b: Backend) {
         .await
         .unwrap();
     assert!(html.contains("Audit log"), "{html}");
-    assert!(html.contains(&limit_sid) && html.contains("Limit changed"), "{html}");
+    assert!(
+        html.contains(&limit_sid) && html.contains("Limit changed"),
+        "{html}"
+    );
     assert!(html.contains("data-action=\"limit.update\""), "{html}");
-    assert!(!html.contains("data-action=\"limit.create\""), "filtered: {html}");
-    assert!(html.contains("/console/audit.csv?action=limit.update"), "{html}");
+    assert!(
+        !html.contains("data-action=\"limit.create\""),
+        "filtered: {html}"
+    );
+    assert!(
+        html.contains("/console/audit.csv?action=limit.update"),
+        "{html}"
+    );
 
     // Support exports it as CSV: the header and a line per entry.
     let csv = support
@@ -442,13 +469,10 @@ async fn api_changes_are_audited_with_credential_and_address(b: Backend) {
     assert_eq!(status, 201, "{limit}");
     let limit_sid = limit["limitSid"].as_str().unwrap().to_owned();
     // An API key acts as its account: the entry names the key.
-    let scope = crate::server::services::accounts::scope_for_session(
-        app.state.db(),
-        &acc.sid,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let scope = crate::server::services::accounts::scope_for_session(app.state.db(), &acc.sid)
+        .await
+        .unwrap()
+        .unwrap();
     let (key, key_secret) = crate::server::services::api_keys::create(
         app.state.db(),
         &scope,
@@ -649,7 +673,10 @@ async fn api_changes_are_audited_with_credential_and_address(b: Backend) {
     assert_eq!(update["after"]["description"], "per client IP");
     assert_eq!(find(entries, "limit.create")["target"], limit_sid.as_str());
     let cancel = find(entries, "otp.cancel");
-    assert_eq!(cancel["after"], json!({"status": "canceled", "reason": "user asked"}));
+    assert_eq!(
+        cancel["after"],
+        json!({"status": "canceled", "reason": "user asked"})
+    );
     assert_eq!(
         find(entries, "provider.create")["after"]["config"]["authToken"],
         "[redacted]"
@@ -667,7 +694,10 @@ async fn api_changes_are_audited_with_credential_and_address(b: Backend) {
     assert_eq!(status, 200, "{subs}");
     assert_eq!(actions(&subs["entries"]), ["limit.create"]);
     assert_eq!(subs["entries"][0]["actor"]["sid"], acc.sid.as_str());
-    assert!(subs["uri"].as_str().unwrap().contains(&format!("accountSid={sub}")));
+    assert!(subs["uri"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("accountSid={sub}")));
     let (status, own) = crate::tests::harness::Api {
         app: &app,
         sid: sub.clone(),
@@ -675,7 +705,10 @@ async fn api_changes_are_audited_with_credential_and_address(b: Backend) {
     }
     .get("/2fa/audit")
     .await;
-    assert_eq!((status, actions(&own["entries"])), (200, vec!["limit.create".to_owned()]));
+    assert_eq!(
+        (status, actions(&own["entries"])),
+        (200, vec!["limit.create".to_owned()])
+    );
     // A stranger may not read either.
     let (status, _) = app
         .api(&other)
@@ -777,14 +810,21 @@ async fn audit_log_filters_pages_prunes_and_is_append_only(b: Backend) {
     let (_, p1) = api.get("/2fa/audit?PageSize=2&target=LM1").await;
     assert_eq!(sids(&p1), [3, 1]);
     let next = p1["nextPageUri"].as_str().unwrap().to_owned();
-    assert!(next.contains("AfterSid=AU") && next.contains("target=LM1"), "{next}");
+    assert!(
+        next.contains("AfterSid=AU") && next.contains("target=LM1"),
+        "{next}"
+    );
     let (status, p2) = api.get(&next).await;
     assert_eq!(status, 200, "{p2}");
     assert_eq!(sids(&p2), [0]);
     assert_eq!(p2["nextPageUri"], Value::Null);
     assert_eq!(p2["total"], 3);
     let (status, e) = api.get("/2fa/audit?AfterSid=AUnope").await;
-    assert_eq!((status, e["field"].as_str()), (400, Some("AfterSid")), "{e}");
+    assert_eq!(
+        (status, e["field"].as_str()),
+        (400, Some("AfterSid")),
+        "{e}"
+    );
 
     // The console pages by position too, and every role reads it.
     let (support_email, support_pw) = app.user(&acc.sid, Role::Support).await;
@@ -804,7 +844,13 @@ async fn audit_log_filters_pages_prunes_and_is_append_only(b: Backend) {
     assert_eq!(page["rows"][0]["after"], "apiKeySecret: [redacted], n: 3");
     let (status, e) = call(&app, &support, "audit_search", &[("query[action]", "nope")]).await;
     assert_eq!((status, e["field"].as_str()), (400, Some("action")), "{e}");
-    let (status, e) = call(&app, &support, "audit_search", &[("query[before]", "garbage")]).await;
+    let (status, e) = call(
+        &app,
+        &support,
+        "audit_search",
+        &[("query[before]", "garbage")],
+    )
+    .await;
     assert_eq!((status, e["field"].as_str()), (400, Some("before")), "{e}");
     // More than a page: older, then newer again, by position (ties of one millisecond too).
     for i in 0..52 {
@@ -826,7 +872,10 @@ async fn audit_log_filters_pages_prunes_and_is_append_only(b: Backend) {
     let second = console_entries(
         &app,
         &support,
-        &[("query[action]", "provider.move"), ("query[before]", &older)],
+        &[
+            ("query[action]", "provider.move"),
+            ("query[before]", &older),
+        ],
     )
     .await;
     let targets: Vec<&str> = second["rows"]
@@ -885,6 +934,14 @@ async fn audit_log_filters_pages_prunes_and_is_append_only(b: Backend) {
             .unwrap(),
         before - 2
     );
-    assert_eq!(audit::prune(db, app.state.clock(), 0).await.unwrap(), 0, "0 keeps all");
-    assert_eq!(app.state.settings().audit_retention_days, 400, "the default");
+    assert_eq!(
+        audit::prune(db, app.state.clock(), 0).await.unwrap(),
+        0,
+        "0 keeps all"
+    );
+    assert_eq!(
+        app.state.settings().audit_retention_days,
+        400,
+        "the default"
+    );
 }

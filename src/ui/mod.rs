@@ -9,8 +9,9 @@ use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use components::layout::ConsoleLayout;
 use components::settings_tabs::SettingsTabs;
+use pages::audit::AuditPage;
 use pages::{
-    audit::AuditPage, channels::ChannelsPage, coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage,
+    channels::ChannelsPage, coming_soon::ComingSoon, developers::DevelopersPage, home::HomePage,
     limits::LimitsPage, login::LoginPage, not_found::NotFound, otps::OtpsPage, sdr::SdrPage,
     send::SendPage, subaccounts::SubAccountsPage, usage::UsagePage, users::UsersPage,
 };

@@ -25,7 +25,8 @@ pub struct AuditRow {
     pub after_json: Option<String>,
 }
 
-const COLUMNS: &str = "seq, sid, account_sid, at, actor_type, actor_sid, actor_email, address, action, \
+const COLUMNS: &str =
+    "seq, sid, account_sid, at, actor_type, actor_sid, actor_email, address, action, \
                        target, before_json, after_json";
 
 /// Adds the insert of `row` to a script (so it commits with the change it records).
@@ -148,8 +149,7 @@ pub async fn keyset(
         w.args.push(Arg::from(c.seq));
         let op = if newer { ">" } else { "<" };
         let n = w.args.len();
-        w.clauses
-            .push(format!("(at, seq) {op} (${}, ${n})", n - 1));
+        w.clauses.push(format!("(at, seq) {op} (${}, ${n})", n - 1));
     }
     let order = if newer { "ASC" } else { "DESC" };
     let sql = format!(

@@ -97,7 +97,10 @@ pub struct AuditResponse {
 fn filter(r: &AuditRequest) -> Result<(AuditFilter, Vec<(String, String)>), ApiError> {
     let mut f = AuditFilter::default();
     let mut echo: Vec<(String, String)> = Vec::new();
-    f.actor = r.actor.text("actor", (1, 254))?.map(|s| s.trim().to_owned());
+    f.actor = r
+        .actor
+        .text("actor", (1, 254))?
+        .map(|s| s.trim().to_owned());
     if let Some(a) = &f.actor {
         echo.push(("actor".into(), a.clone()));
     }
@@ -106,7 +109,10 @@ fn filter(r: &AuditRequest) -> Result<(AuditFilter, Vec<(String, String)>), ApiE
         f.action = Some(action.as_str().to_owned());
         echo.push(("action".into(), action.as_str().to_owned()));
     }
-    f.target = r.target.text("target", (1, 256))?.map(|s| s.trim().to_owned());
+    f.target = r
+        .target
+        .text("target", (1, 256))?
+        .map(|s| s.trim().to_owned());
     if let Some(t) = &f.target {
         echo.push(("target".into(), t.clone()));
     }

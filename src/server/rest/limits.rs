@@ -6,10 +6,10 @@ use super::paging::{acting_for, Page, PageParams};
 use crate::domain::limit::{self, Bucket, BucketError, Limit};
 use crate::domain::Problem;
 use crate::server::auth::{ApiCaller, ApiOrigin};
-use crate::server::services::audit::{self, limit_json, AuditAction, Change};
 use crate::server::clock::rfc3339;
 #[allow(unused_imports)]
 use crate::server::rest::api_error::ErrorEnvelope;
+use crate::server::services::audit::{self, limit_json, AuditAction, Change};
 use crate::server::services::limits::{self, LimitChange, LimitError, LimitField, LimitNameFilter};
 use crate::server::state::AppState;
 use axum::extract::{Path, State};

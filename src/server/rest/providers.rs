@@ -9,8 +9,8 @@ use super::paging::{acting_for, Page};
 use crate::domain::provider::{ConfigInput, ProviderConfig, ProviderKind, ProviderSetup};
 use crate::domain::{Channel, ErrorCode, Problem};
 use crate::server::auth::{ApiCaller, ApiOrigin};
-use crate::server::services::audit::{self, AuditAction, Change};
 use crate::server::clock::rfc3339;
+use crate::server::services::audit::{self, AuditAction, Change};
 use crate::server::services::otp::receipts::{self, Receipt, Received};
 use crate::server::services::paging::PageRequest;
 use crate::server::services::providers::{

@@ -267,8 +267,7 @@ pub async fn walk(
         Walk::Older(c) => (Some(c), false),
         Walk::Newer(c) => (Some(c), true),
     };
-    let (rows, more) =
-        store::keyset(db, scope.sid().as_str(), filter, cursor, newer, size).await?;
+    let (rows, more) = store::keyset(db, scope.sid().as_str(), filter, cursor, newer, size).await?;
     let items = rows
         .into_iter()
         .map(entry_of)
@@ -351,7 +350,10 @@ pub async fn record_sign_in_failure(db: &Db, clock: &dyn Clock, email: &str, add
 
 /// The entries for a change of an account (a rename and/or a status change), from the account
 /// before and after: one entry per kind of change, none when nothing changed.
-pub fn account_changes(before: &super::scope::Account, after: &super::scope::Account) -> Vec<Change> {
+pub fn account_changes(
+    before: &super::scope::Account,
+    after: &super::scope::Account,
+) -> Vec<Change> {
     use crate::domain::AccountStatus;
     let mut changes = Vec::new();
     let target = after.sid.as_str();
@@ -440,9 +442,7 @@ pub fn voice_press_key_change(
     before: super::settings::VoicePressKey,
     after: super::settings::VoicePressKey,
 ) -> Change {
-    let shown = |v: super::settings::VoicePressKey| {
-        serde_json::json!({"voicePressKey": v.on, "source": v.source.as_str()})
-    };
+    let shown = |v: super::settings::VoicePressKey| serde_json::json!({"voicePressKey": v.on, "source": v.source.as_str()});
     Change::new(AuditAction::SettingsUpdate, "settings")
         .before(shown(before))
         .after(shown(after))

@@ -119,7 +119,9 @@ async fn housekeeping(state: AppState) {
                 tracing::error!(error = ?e, "pruning the sandbox outbox failed");
             }
             let days = state.settings().audit_retention_days;
-            if let Err(e) = crate::server::services::audit::prune(state.db(), state.clock(), days).await {
+            if let Err(e) =
+                crate::server::services::audit::prune(state.db(), state.clock(), days).await
+            {
                 tracing::error!(error = ?e, "pruning the audit log failed");
             }
         }

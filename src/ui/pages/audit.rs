@@ -142,7 +142,10 @@ pub fn AuditPage() -> impl IntoView {
                                     row=|r: AuditView| {
                                         let actor_title = r.actor_sid.clone().unwrap_or_default();
                                         view! {
-                                            <tr data-audit-sid=r.sid.clone() data-action=r.action.clone()>
+                                            <tr
+                                                data-audit-sid=r.sid.clone()
+                                                data-action=r.action.clone()
+                                            >
                                                 <td class="nowrap">{short_time(&r.at)}</td>
                                                 <td title=actor_title data-testid="audit-actor">
                                                     {r.actor.clone()}
