@@ -33,6 +33,10 @@ pub fn mount(router: Router<AppState>, state: &AppState) -> Router<AppState> {
             "/console/usage.csv",
             get(crate::server_fns::export::usage_csv),
         )
+        .route(
+            "/console/audit.csv",
+            get(crate::server_fns::audit::server::audit_csv),
+        )
         .leptos_routes_with_context(state, route_list(), provide_state, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -110,6 +110,11 @@ sid_type!(
     ProviderSid,
     "PR"
 );
+sid_type!(
+    /// An entry of the audit log.
+    AuditSid,
+    "AU"
+);
 
 #[cfg(test)]
 mod tests {

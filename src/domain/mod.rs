@@ -1,6 +1,7 @@
 //! Pure types and rules shared by the server and the browser: identifiers, roles, email
 //! addresses, account states and the stable error codes of the API.
 pub mod account;
+pub mod audit;
 pub mod code;
 pub mod dates;
 pub mod delivery;

@@ -106,6 +106,8 @@ pub struct Settings {
     /// A PEM file of certificates to trust besides the public roots when connecting to
     /// providers (an on-premises SMTP server or gateway with a private CA).
     pub tls_extra_roots: Option<PathBuf>,
+    /// Audit-log entries older than this many days are pruned (0: kept forever).
+    pub audit_retention_days: u32,
 }
 
 /// `[allowed_countries]`: ISO 3166 alpha-2 codes per phone channel (or `["all"]`).
@@ -172,6 +174,7 @@ impl Default for Settings {
             allowed_countries: AllowedCountriesConfig::default(),
             provider_timeout_secs: 15,
             tls_extra_roots: None,
+            audit_retention_days: 400,
         }
     }
 }

@@ -74,6 +74,13 @@ pub async fn login(email: String, password: String) -> Result<(), ConsoleError> 
         .map_err(ctx::service)?;
     let Some(user) = user else {
         console_auth::record_login_failure(&state, &email_key, &addr);
+        crate::server::services::audit::record_sign_in_failure(
+            state.db(),
+            state.clock(),
+            &email,
+            &addr,
+        )
+        .await;
         tracing::info!(client = %addr, "console login failed");
         return Err(refuse(
             LOGIN_ERROR_CREDENTIALS,
@@ -96,6 +103,17 @@ pub async fn login(email: String, password: String) -> Result<(), ConsoleError> 
     let _ = session.remove::<String>(console_auth::ACTING_KEY).await;
     state.guards().login_user_throttle.reset(&email_key);
     tracing::info!(user = %user.sid, account = %user.scope.sid(), "console login");
+    {
+        use crate::server::services::audit::{self, AuditAction, Change};
+        audit::record_after(
+            state.db(),
+            state.clock(),
+            Some(user.home.sid()),
+            &ctx::audit_origin(&user),
+            Change::new(AuditAction::UserSignIn, user.sid.as_str()),
+        )
+        .await;
+    }
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -104,7 +122,20 @@ pub async fn login(email: String, password: String) -> Result<(), ConsoleError> 
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), ConsoleError> {
     use super::ctx;
+    use crate::server::services::audit::{self, AuditAction, Change};
     let session = ctx::session().await?;
+    let state = ctx::state()?;
+    // Who signs out (nobody when the session had already ended).
+    if let Ok(Some(user)) = crate::server::auth::console::current_user(&state, &session).await {
+        audit::record_after(
+            state.db(),
+            state.clock(),
+            Some(user.home.sid()),
+            &ctx::audit_origin(&user),
+            Change::new(AuditAction::UserSignOut, user.sid.as_str()),
+        )
+        .await;
+    }
     session
         .flush()
         .await

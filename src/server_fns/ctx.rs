@@ -72,6 +72,17 @@ pub fn client_addr() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// Who acts (the signed-in user) and from which address, for the audit log.
+pub fn audit_origin(user: &SessionUser) -> crate::server::services::audit::Origin {
+    crate::server::services::audit::Origin {
+        actor: crate::server::services::audit::Actor::User {
+            sid: Some(user.sid.to_string()),
+            email: user.email.clone(),
+        },
+        address: client_addr(),
+    }
+}
+
 /// The origin the browser used to reach us (from `Host`, and `X-Forwarded-Proto` when trusted).
 pub fn origin() -> String {
     let trust = use_context::<AppState>()

@@ -51,6 +51,18 @@ pub async fn rotate_auth_token() -> Result<String, ConsoleError> {
         .auth_cache
         .forget_account(user.scope.sid().as_str());
     tracing::info!(user = %user.sid, account = %user.scope.sid(), "auth token rotated");
+    {
+        use crate::server::services::audit::{self, AuditAction, Change};
+        // The token itself is never recorded.
+        audit::record_after(
+            state.db(),
+            state.clock(),
+            Some(user.scope.sid()),
+            &ctx::audit_origin(&user),
+            Change::new(AuditAction::AuthTokenRotate, user.scope.sid().as_str()),
+        )
+        .await;
+    }
     Ok(token)
 }
 
@@ -80,6 +92,18 @@ pub async fn create_api_key(name: String) -> Result<NewApiKey, ConsoleError> {
         .await
         .map_err(ctx::service)?;
     tracing::info!(user = %user.sid, account = %user.scope.sid(), key = %key.sid, "API key created");
+    {
+        use crate::server::services::audit::{self, AuditAction, Change};
+        audit::record_after(
+            state.db(),
+            state.clock(),
+            Some(user.scope.sid()),
+            &ctx::audit_origin(&user),
+            Change::new(AuditAction::ApiKeyCreate, key.sid.as_str())
+                .after(serde_json::json!({"friendlyName": key.friendly_name})),
+        )
+        .await;
+    }
     Ok(NewApiKey {
         key: key.into(),
         secret,
@@ -99,5 +123,18 @@ pub async fn revoke_api_key(sid: String) -> Result<ApiKeyView, ConsoleError> {
         .map_err(ctx::service)?;
     state.guards().auth_cache.forget(&key.sid);
     tracing::info!(user = %user.sid, account = %user.scope.sid(), key = %key.sid, "API key revoked");
+    {
+        use crate::server::services::audit::{self, AuditAction, Change};
+        audit::record_after(
+            state.db(),
+            state.clock(),
+            Some(user.scope.sid()),
+            &ctx::audit_origin(&user),
+            Change::new(AuditAction::ApiKeyRevoke, key.sid.as_str())
+                .before(serde_json::json!({"friendlyName": key.friendly_name, "revoked": false}))
+                .after(serde_json::json!({"friendlyName": key.friendly_name, "revoked": true})),
+        )
+        .await;
+    }
     Ok(key.into())
 }

@@ -192,12 +192,33 @@ pub async fn save_limit(
         description: Some(description.to_owned()),
         buckets: Some(buckets),
     };
-    let row = if sid.trim().is_empty() {
-        limits::create(state.db(), state.clock(), &user.scope, change).await
+    use crate::server::services::audit::{self, limit_json, AuditAction, Change};
+    let (row, entry) = if sid.trim().is_empty() {
+        let row = limits::create(state.db(), state.clock(), &user.scope, change)
+            .await
+            .map_err(|e| ctx::fail(limit_error(e)))?;
+        let entry = Change::new(AuditAction::LimitCreate, row.sid.as_str()).after(limit_json(&row));
+        (row, entry)
     } else {
-        limits::update(state.db(), state.clock(), &user.scope, sid.trim(), change).await
-    }
-    .map_err(|e| ctx::fail(limit_error(e)))?;
+        let before = limits::get(state.db(), &user.scope, sid.trim())
+            .await
+            .map_err(|e| ctx::fail(limit_error(e)))?;
+        let row = limits::update(state.db(), state.clock(), &user.scope, sid.trim(), change)
+            .await
+            .map_err(|e| ctx::fail(limit_error(e)))?;
+        let entry = Change::new(AuditAction::LimitUpdate, row.sid.as_str())
+            .before(limit_json(&before))
+            .after(limit_json(&row));
+        (row, entry)
+    };
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(user.scope.sid()),
+        &ctx::audit_origin(&user),
+        entry,
+    )
+    .await;
     tracing::info!(user = %user.sid, limit = %row.sid, "limit saved");
     Ok(row.sid.to_string())
 }
@@ -209,9 +230,21 @@ pub async fn delete_limit(sid: String) -> Result<(), ConsoleError> {
     use crate::server::services::limits;
     let user = ctx::user(&[Role::Admin, Role::Developer]).await?;
     let state = ctx::state()?;
-    limits::delete(state.db(), &user.scope, &sid)
+    use crate::server::services::audit::{self, limit_json, AuditAction, Change};
+    let before = limits::get(state.db(), &user.scope, &sid)
         .await
         .map_err(|e| ctx::fail(limit_error(e)))?;
+    limits::delete(state.db(), &user.scope, before.sid.as_str())
+        .await
+        .map_err(|e| ctx::fail(limit_error(e)))?;
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(user.scope.sid()),
+        &ctx::audit_origin(&user),
+        Change::new(AuditAction::LimitDelete, before.sid.as_str()).before(limit_json(&before)),
+    )
+    .await;
     tracing::info!(user = %user.sid, limit = %sid, "limit deleted");
     Ok(())
 }

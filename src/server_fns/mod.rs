@@ -1,5 +1,6 @@
 //! Console server functions: thin adapters from the browser to `server::services`, each
 //! checking the session and role on the server. Stable endpoints under `/api/`.
+pub mod audit;
 pub mod auth;
 pub mod developers;
 #[cfg(feature = "ssr")]

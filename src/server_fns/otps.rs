@@ -471,14 +471,23 @@ pub async fn cancel_otp(request_id: String) -> Result<String, ConsoleError> {
     use crate::server::services::otp::cancel::{self, CancelCommand};
     let user = ctx::user(&Role::ALL).await?;
     let state = ctx::state()?;
+    let reason = format!("canceled in the console by {}", user.email);
     let cmd = CancelCommand {
         request_id,
-        reason: Some(format!("canceled in the console by {}", user.email)),
+        reason: Some(reason.clone()),
         by: "console",
     };
     let otp = cancel::cancel(state.otp(), &user.scope, cmd)
         .await
         .map_err(|e| ctx::fail(server::otp_error(e)))?;
+    crate::server::services::audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(user.scope.sid()),
+        &ctx::audit_origin(&user),
+        crate::server::services::audit::otp_cancel_change(&otp, Some(&reason)),
+    )
+    .await;
     tracing::info!(user = %user.sid, otp = %otp.sid, "otp canceled in the console");
     Ok(otp.status.as_str().to_owned())
 }

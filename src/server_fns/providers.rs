@@ -442,6 +442,7 @@ pub async fn save_provider(
         header_list.push((n.trim().to_owned(), v.trim().to_owned()));
     }
     let sid = sid.trim();
+    let mut before = None;
     let priority = if sid.is_empty() {
         let own = service::list(state.db(), keys.seal_key, &user.scope)
             .await
@@ -451,10 +452,12 @@ pub async fn save_provider(
             .max()
             .map_or(10, |m| (m + 10).min(1000))
     } else {
-        service::get(state.db(), keys.seal_key, &user.scope, sid)
+        let current = service::get(state.db(), keys.seal_key, &user.scope, sid)
             .await
-            .map_err(fail)?
-            .priority
+            .map_err(fail)?;
+        let priority = current.priority;
+        before = Some(current);
+        priority
     };
     let input = ProviderInput {
         kind,
@@ -482,6 +485,22 @@ pub async fn save_provider(
         service::update(state.db(), state.clock(), &keys, &user.scope, sid, input).await
     }
     .map_err(fail)?;
+    {
+        use crate::server::services::audit::{self, AuditAction, Change};
+        let change = match &before {
+            None => Change::new(AuditAction::ProviderCreate, saved.sid.as_str()),
+            Some(b) => Change::new(AuditAction::ProviderUpdate, saved.sid.as_str())
+                .before(audit::provider_json(b)),
+        };
+        audit::record_after(
+            state.db(),
+            state.clock(),
+            Some(user.scope.sid()),
+            &ctx::audit_origin(&user),
+            change.after(audit::provider_json(&saved)),
+        )
+        .await;
+    }
     Ok(saved.sid.to_string())
 }
 
@@ -489,12 +508,28 @@ pub async fn save_provider(
 pub async fn delete_provider(sid: String) -> Result<(), ConsoleError> {
     use super::ctx;
     use crate::domain::Role;
+    use crate::server::services::audit::{self, AuditAction, Change};
     use crate::server::services::providers as service;
     let user = ctx::user(&[Role::Admin, Role::Developer]).await?;
     let state = ctx::state()?;
-    service::delete(state.db(), &state.provider_keys(), &user.scope, &sid)
+    let fail = |e| ctx::fail(provider_error(ProviderKind::Sandbox, e));
+    let keys = state.provider_keys();
+    let before = service::get(state.db(), keys.seal_key, &user.scope, &sid)
         .await
-        .map_err(|e| ctx::fail(provider_error(ProviderKind::Sandbox, e)))
+        .map_err(fail)?;
+    service::delete(state.db(), &keys, &user.scope, &sid)
+        .await
+        .map_err(fail)?;
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(user.scope.sid()),
+        &ctx::audit_origin(&user),
+        Change::new(AuditAction::ProviderDelete, before.sid.as_str())
+            .before(audit::provider_json(&before)),
+    )
+    .await;
+    Ok(())
 }
 
 /// Moves a provider one place earlier or later in the order they are tried.
@@ -502,20 +537,35 @@ pub async fn delete_provider(sid: String) -> Result<(), ConsoleError> {
 pub async fn move_provider(sid: String, earlier: bool) -> Result<(), ConsoleError> {
     use super::ctx;
     use crate::domain::Role;
+    use crate::server::services::audit::{self, AuditAction, Change};
     use crate::server::services::providers as service;
     let user = ctx::user(&[Role::Admin, Role::Developer]).await?;
     let state = ctx::state()?;
-    service::reorder(
-        state.db(),
-        state.clock(),
-        &state.provider_keys(),
-        &user.scope,
-        &sid,
-        earlier,
-    )
-    .await
-    .map(|_| ())
-    .map_err(|e| ctx::fail(provider_error(ProviderKind::Sandbox, e)))
+    let fail = |e| ctx::fail(provider_error(ProviderKind::Sandbox, e));
+    let keys = state.provider_keys();
+    let before = service::list(state.db(), keys.seal_key, &user.scope)
+        .await
+        .map_err(fail)?;
+    let after = service::reorder(state.db(), state.clock(), &keys, &user.scope, &sid, earlier)
+        .await
+        .map_err(fail)?;
+    let (was, now) = (
+        audit::provider_order(&before),
+        audit::provider_order(&after),
+    );
+    if was != now {
+        audit::record_after(
+            state.db(),
+            state.clock(),
+            Some(user.scope.sid()),
+            &ctx::audit_origin(&user),
+            Change::new(AuditAction::ProviderMove, sid.trim())
+                .before(serde_json::json!({ "order": was }))
+                .after(serde_json::json!({ "order": now })),
+        )
+        .await;
+    }
+    Ok(())
 }
 
 /// Sends a real test message through one provider to `to` (a phone number or an email
@@ -568,8 +618,20 @@ pub async fn save_voice_press_key(choice: String) -> Result<(), ConsoleError> {
             )))
         }
     };
-    settings::set_voice_press_key(state.db(), state.clock(), &user.scope, value)
+    let internal = |e| ctx::fail(crate::server::auth::console::internal_error(e));
+    let before = settings::voice_press_key(state.db(), user.scope.sid())
         .await
-        .map(|_| ())
-        .map_err(|e| ctx::fail(crate::server::auth::console::internal_error(e)))
+        .map_err(internal)?;
+    let after = settings::set_voice_press_key(state.db(), state.clock(), &user.scope, value)
+        .await
+        .map_err(internal)?;
+    crate::server::services::audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(user.scope.sid()),
+        &ctx::audit_origin(&user),
+        crate::server::services::audit::voice_press_key_change(before, after),
+    )
+    .await;
+    Ok(())
 }

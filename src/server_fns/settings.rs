@@ -257,7 +257,13 @@ pub async fn save_defaults(
                 .transpose()?,
         ),
     };
-    settings::change_defaults(
+    let (_, before) = settings::defaults(state.db(), user.scope.account())
+        .await
+        .map_err(|e| ctx::fail(crate::server::auth::console::internal_error(e)))?;
+    let press = settings::voice_press_key(state.db(), user.scope.sid())
+        .await
+        .map_err(|e| ctx::fail(crate::server::auth::console::internal_error(e)))?;
+    let (_, after) = settings::change_defaults(
         state.db(),
         state.clock(),
         state.outbound(),
@@ -265,7 +271,6 @@ pub async fn save_defaults(
         change,
     )
     .await
-    .map(|_| ())
     .map_err(|e| {
         ctx::fail(match e {
             SettingsError::Invalid { field, problem } => {
@@ -280,7 +285,19 @@ pub async fn save_defaults(
             }
             SettingsError::Internal(e) => crate::server::auth::console::internal_error(e),
         })
-    })
+    })?;
+    if before != after {
+        use crate::server::services::audit;
+        audit::record_after(
+            state.db(),
+            state.clock(),
+            Some(user.scope.sid()),
+            &ctx::audit_origin(&user),
+            audit::settings_change(&before, press, &after, press),
+        )
+        .await;
+    }
+    Ok(())
 }
 
 #[server(endpoint = "countries_page")]
@@ -355,7 +372,14 @@ pub async fn save_countries(
         };
         changes.push((channel, value));
     }
-    settings::set_countries(
+    let before = settings::allowed_countries(
+        state.db(),
+        user.scope.account(),
+        state.otp().server_countries(),
+    )
+    .await
+    .map_err(|e| ctx::fail(crate::server::auth::console::internal_error(e)))?;
+    let after = settings::set_countries(
         state.db(),
         state.clock(),
         &user.scope,
@@ -363,7 +387,6 @@ pub async fn save_countries(
         changes,
     )
     .await
-    .map(|_| ())
     .map_err(|e| {
         ctx::fail(match e {
             SettingsError::Internal(e) => crate::server::auth::console::internal_error(e),
@@ -371,5 +394,17 @@ pub async fn save_countries(
                 ConsoleError::new(problem.code(), problem.message("Countries"))
             }
         })
-    })
+    })?;
+    if before != after {
+        use crate::server::services::audit;
+        audit::record_after(
+            state.db(),
+            state.clock(),
+            Some(user.scope.sid()),
+            &ctx::audit_origin(&user),
+            audit::countries_change(&before, &after),
+        )
+        .await;
+    }
+    Ok(())
 }

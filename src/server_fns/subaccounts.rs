@@ -59,6 +59,19 @@ pub async fn create_subaccount(name: String) -> Result<NewSubAccount, ConsoleErr
         .await
         .map_err(ctx::service)?;
     tracing::info!(user = %user.sid, account = %user.home.sid(), created = %created.account.sid, "sub-account created");
+    {
+        use crate::server::services::audit::{self, AuditAction, Change};
+        audit::record_after(
+            state.db(),
+            state.clock(),
+            Some(user.home.sid()),
+            &ctx::audit_origin(&user),
+            Change::new(AuditAction::SubaccountCreate, created.account.sid.as_str()).after(
+                serde_json::json!({"friendlyName": created.account.friendly_name, "status": created.account.status.as_str()}),
+            ),
+        )
+        .await;
+    }
     Ok(NewSubAccount {
         account: created.account.into(),
         auth_token: created.auth_token,
@@ -93,9 +106,23 @@ pub async fn update_subaccount(
             "Your own account is changed by its operator, not from this page.",
         )));
     }
+    let before = accounts::get_visible(state.db(), &user.home, &sid)
+        .await
+        .map_err(ctx::service)?;
     let account = accounts::update(state.db(), state.clock(), &user.home, &sid, name, status)
         .await
         .map_err(ctx::service)?;
+    {
+        use crate::server::services::audit;
+        audit::record_all_after(
+            state.db(),
+            state.clock(),
+            Some(user.home.sid()),
+            &ctx::audit_origin(&user),
+            audit::account_changes(&before, &account),
+        )
+        .await;
+    }
     state
         .guards()
         .auth_cache

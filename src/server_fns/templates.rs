@@ -104,10 +104,19 @@ pub async fn save_template(
         text,
         html: given(html),
     };
-    service::put(state.db(), state.clock(), &user.scope, &key, input)
+    let e = service::put(state.db(), state.clock(), &user.scope, &key, input)
         .await
-        .map(view)
-        .map_err(fail)
+        .map_err(fail)?;
+    use crate::server::services::audit;
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(user.scope.sid()),
+        &ctx::audit_origin(&user),
+        audit::template_change(&key, Some(&e.template)),
+    )
+    .await;
+    Ok(view(e))
 }
 
 /// Removes the account's own template: the parent's or the built-in one applies again.
@@ -123,8 +132,17 @@ pub async fn reset_template(
     let state = ctx::state()?;
     let fail = |e| ctx::fail(template_error(e));
     let key = TemplateKey::parse(&channel, &language).map_err(fail)?;
-    service::delete(state.db(), &user.scope, &key)
+    let e = service::delete(state.db(), &user.scope, &key)
         .await
-        .map(view)
-        .map_err(fail)
+        .map_err(fail)?;
+    use crate::server::services::audit;
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(user.scope.sid()),
+        &ctx::audit_origin(&user),
+        audit::template_change(&key, None),
+    )
+    .await;
+    Ok(view(e))
 }

@@ -64,6 +64,7 @@ pub async fn add_user(email: String, role: String, password: String) -> Result<(
             "Choose a role: admin, developer or support.",
         ))
     })?;
+    let email_given = email.trim().to_owned();
     let input = users::NewUser {
         email,
         password,
@@ -73,6 +74,18 @@ pub async fn add_user(email: String, role: String, password: String) -> Result<(
         .await
         .map_err(ctx::service)?;
     tracing::info!(user = %user.sid, account = %user.scope.sid(), added = %sid, role = %role, "console user added");
+    {
+        use crate::server::services::audit::{self, AuditAction, Change};
+        audit::record_after(
+            state.db(),
+            state.clock(),
+            Some(user.scope.sid()),
+            &ctx::audit_origin(&user),
+            Change::new(AuditAction::UserAdd, sid.as_str())
+                .after(serde_json::json!({"email": email_given, "role": role.as_str()})),
+        )
+        .await;
+    }
     Ok(())
 }
 
@@ -108,6 +121,12 @@ async fn change(
     use crate::server::services::users;
     let user = ctx::user(&[Role::Admin]).await?;
     let state = ctx::state()?;
+    // For the audit log: the user as they were.
+    let before = users::list(state.db(), &user.scope)
+        .await
+        .map_err(ctx::service)?
+        .into_iter()
+        .find(|u| u.sid == sid.trim());
     let changed = users::change(
         state.db(),
         state.clock(),
@@ -119,5 +138,24 @@ async fn change(
     .await
     .map_err(ctx::service)?;
     tracing::info!(user = %user.sid, account = %user.scope.sid(), changed = %changed.sid, change = ?what, "console user changed");
+    {
+        use crate::server::services::audit::{self, AuditAction, Change};
+        let action = match what {
+            users::UserChange::Role(_) => AuditAction::UserRole,
+            users::UserChange::Disabled(true) => AuditAction::UserDisable,
+            users::UserChange::Disabled(false) => AuditAction::UserEnable,
+        };
+        let shown = |u: &users::UserListing| serde_json::json!({"email": u.email, "role": u.role, "disabled": u.disabled_at.is_some()});
+        audit::record_after(
+            state.db(),
+            state.clock(),
+            Some(user.scope.sid()),
+            &ctx::audit_origin(&user),
+            Change::new(action, changed.sid.as_str())
+                .before(before.as_ref().map(shown))
+                .after(shown(&changed)),
+        )
+        .await;
+    }
     changed.try_into()
 }

@@ -6,6 +6,7 @@ mod accounts_api;
 mod accounts_store;
 mod api_auth;
 mod api_keys;
+mod audit;
 #[cfg(feature = "bench")]
 mod bench;
 mod callbacks;

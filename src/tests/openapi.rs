@@ -86,6 +86,7 @@ async fn openapi_document_matches_real_answers(b: Backend) {
         "/2fa/errors",
         "/2fa/usage/records",
         "/2fa/usage/records/{period}",
+        "/2fa/audit",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
@@ -152,6 +153,10 @@ async fn openapi_document_matches_real_answers(b: Backend) {
     let (_, usage) = api.get("/2fa/usage/records/Daily?groupBy=channel").await;
     check(&doc, "UsageRecordsResponse", &usage);
     check(&doc, "UsageRecord", &usage["usageRecords"][0]);
+    let (_, audit) = api.get("/2fa/audit").await;
+    check(&doc, "AuditResponse", &audit);
+    check(&doc, "AuditEntry", &audit["entries"][0]);
+    check(&doc, "AuditActor", &audit["entries"][0]["actor"]);
     let (_, errors) = api.get("/2fa/errors").await;
     check(&doc, "ErrorsResponse", &errors);
     check(&doc, "ErrorInfo", &errors["errors"][0]);

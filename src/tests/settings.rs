@@ -77,7 +77,13 @@ async fn defaults_apply_to_sends_and_sub_accounts_inherit(b: Backend) {
     app.deliver().await;
     // In the default language's template: "Tu código de S es AB12CD34. Caduca en 2 minutos."
     let (text, _) = api.sandbox_code(&rid).await;
-    let code = text.split(" es ").nth(1).unwrap().split('.').next().unwrap();
+    let code = text
+        .split(" es ")
+        .nth(1)
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap();
     assert_eq!(code.len(), 8, "{text}");
     assert!(code.chars().all(|c| c.is_ascii_alphanumeric()), "{text}");
     let o = sdr(&api, &rid).await;

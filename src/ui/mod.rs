@@ -8,10 +8,11 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use components::layout::ConsoleLayout;
+use pages::audit::AuditPage;
 use pages::{
-    channels::ChannelsPage, coming_soon::ComingSoon, countries::CountriesPage,
-    defaults::DefaultsPage, developers::DevelopersPage, home::HomePage, limits::LimitsPage,
-    login::LoginPage, not_found::NotFound, otps::OtpsPage, sdr::SdrPage, send::SendPage,
+    channels::ChannelsPage, countries::CountriesPage, defaults::DefaultsPage,
+    developers::DevelopersPage, home::HomePage, limits::LimitsPage, login::LoginPage,
+    not_found::NotFound, otps::OtpsPage, sdr::SdrPage, send::SendPage,
     subaccounts::SubAccountsPage, templates::TemplatesPage, usage::UsagePage, users::UsersPage,
 };
 
@@ -82,10 +83,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=StaticSegment("subaccounts") view=SubAccountsPage />
                     <Route path=StaticSegment("users") view=UsersPage />
-                    <Route
-                        path=StaticSegment("audit")
-                        view=|| view! { <ComingSoon title="Audit log" /> }
-                    />
+                    <Route path=StaticSegment("audit") view=AuditPage />
                 </ParentRoute>
             </Routes>
         </Router>

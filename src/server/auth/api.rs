@@ -86,3 +86,26 @@ impl FromRequestParts<AppState> for ApiCaller {
         }
     }
 }
+
+/// Who is calling (the credential sid of HTTP Basic: an account sid or an API key sid) and from
+/// which address, for the audit log. Use it next to [`ApiCaller`], which checks the
+/// credentials.
+pub struct ApiOrigin(pub crate::server::services::audit::Origin);
+
+impl FromRequestParts<AppState> for ApiOrigin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        use crate::server::services::audit::{Actor, Origin};
+        let sid = credentials(parts)
+            .map(|(user, _)| user.chars().take(64).collect())
+            .unwrap_or_default();
+        Ok(ApiOrigin(Origin {
+            actor: Actor::Credential { sid },
+            address: client_addr(parts, state.settings().trust_forwarded_for),
+        }))
+    }
+}

@@ -7,5 +7,5 @@ pub mod console;
 pub mod csrf;
 pub mod session_store;
 
-pub use api::ApiCaller;
+pub use api::{ApiCaller, ApiOrigin};
 pub use client_addr::client_addr;

@@ -3,6 +3,7 @@
 //! the same; `on_db!` runs one body against whichever pool is live.
 pub mod accounts;
 pub mod api_keys;
+pub mod audit;
 pub mod credentials;
 pub mod idempotency;
 pub mod jobs;

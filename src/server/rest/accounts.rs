@@ -3,9 +3,10 @@ use super::api_error::ApiError;
 use super::input::{invalid, ApiInput, Loose};
 use super::paging::{Page, PageParams};
 use crate::domain::{AccountStatus, Problem};
-use crate::server::auth::ApiCaller;
+use crate::server::auth::{ApiCaller, ApiOrigin};
 #[allow(unused_imports)]
 use crate::server::rest::api_error::ErrorEnvelope;
+use crate::server::services::audit::{self, AuditAction, Change};
 use crate::server::services::{accounts, scope::Account};
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
@@ -102,11 +103,22 @@ pub async fn get_one(
 pub async fn create(
     State(state): State<AppState>,
     ApiCaller(scope): ApiCaller,
+    ApiOrigin(origin): ApiOrigin,
     input: ApiInput,
 ) -> Result<(StatusCode, Json<AccountDto>), ApiError> {
     let req: AccountCreate = input.into_wire()?;
     let name = req.friendly_name.text("friendlyName", (1, 128))?;
     let created = accounts::create_sub_account(state.db(), state.clock(), &scope, name).await?;
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(scope.sid()),
+        &origin,
+        Change::new(AuditAction::SubaccountCreate, created.account.sid.as_str()).after(
+            serde_json::json!({"friendlyName": created.account.friendly_name, "status": created.account.status.as_str()}),
+        ),
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(AccountDto {
@@ -139,6 +151,7 @@ pub async fn list(
 pub async fn update(
     State(state): State<AppState>,
     ApiCaller(scope): ApiCaller,
+    ApiOrigin(origin): ApiOrigin,
     Path(sid): Path<String>,
     input: ApiInput,
 ) -> Result<Json<AccountDto>, ApiError> {
@@ -159,7 +172,16 @@ pub async fn update(
             Problem::sentence("Send friendlyName and/or status."),
         ));
     }
+    let before = accounts::get_visible(state.db(), &scope, &sid).await?;
     let account = accounts::update(state.db(), state.clock(), &scope, &sid, name, status).await?;
+    audit::record_all_after(
+        state.db(),
+        state.clock(),
+        Some(scope.sid()),
+        &origin,
+        audit::account_changes(&before, &account),
+    )
+    .await;
     state
         .guards()
         .auth_cache

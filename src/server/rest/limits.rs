@@ -5,10 +5,11 @@ use super::otps::acting;
 use super::paging::{acting_for, Page, PageParams};
 use crate::domain::limit::{self, Bucket, BucketError, Limit};
 use crate::domain::Problem;
-use crate::server::auth::ApiCaller;
+use crate::server::auth::{ApiCaller, ApiOrigin};
 use crate::server::clock::rfc3339;
 #[allow(unused_imports)]
 use crate::server::rest::api_error::ErrorEnvelope;
+use crate::server::services::audit::{self, limit_json, AuditAction, Change};
 use crate::server::services::limits::{self, LimitChange, LimitError, LimitField, LimitNameFilter};
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
@@ -206,11 +207,20 @@ fn buckets(raw: &Loose) -> Result<Option<Vec<Bucket>>, ApiError> {
 pub async fn create(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
+    ApiOrigin(origin): ApiOrigin,
     input: ApiInput,
 ) -> Result<(StatusCode, Json<LimitDto>), ApiError> {
     let req: LimitRequest = input.into_wire()?;
     let scope = acting(&state, &caller, &req.account_sid).await?;
     let l = limits::create(state.db(), state.clock(), &scope, change(&req)?).await?;
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(scope.sid()),
+        &origin,
+        Change::new(AuditAction::LimitCreate, l.sid.as_str()).after(limit_json(&l)),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(LimitDto::from(&l))))
 }
 
@@ -266,6 +276,7 @@ pub async fn get_one(
 pub async fn update(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
+    ApiOrigin(origin): ApiOrigin,
     Path(sid): Path<String>,
     input: ApiInput,
 ) -> Result<Json<LimitDto>, ApiError> {
@@ -280,6 +291,16 @@ pub async fn update(
         change(&req)?,
     )
     .await?;
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(scope.sid()),
+        &origin,
+        Change::new(AuditAction::LimitUpdate, l.sid.as_str())
+            .before(limit_json(&current))
+            .after(limit_json(&l)),
+    )
+    .await;
     Ok(Json(LimitDto::from(&l)))
 }
 
@@ -288,11 +309,21 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
+    ApiOrigin(origin): ApiOrigin,
     Path(sid): Path<String>,
     input: ApiInput,
 ) -> Result<StatusCode, ApiError> {
     let req: ScopeOnly = input.into_wire()?;
     let scope = acting(&state, &caller, &req.account_sid).await?;
-    limits::delete(state.db(), &scope, &sid).await?;
+    let current = limits::get(state.db(), &scope, &sid).await?;
+    limits::delete(state.db(), &scope, current.sid.as_str()).await?;
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(scope.sid()),
+        &origin,
+        Change::new(AuditAction::LimitDelete, current.sid.as_str()).before(limit_json(&current)),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
 //! The `/2fa` REST API: extract → service → JSON. Every error is the JSON envelope of api.md.
 pub mod accounts;
 pub mod api_error;
+pub mod audit;
 pub mod error_codes;
 pub mod input;
 pub mod limits;
@@ -71,6 +72,7 @@ pub fn router() -> Router<AppState> {
                 .put(templates::update)
                 .delete(templates::delete),
         )
+        .route("/audit", get(audit::list))
         .route("/usage/records", get(usage::totals).post(usage::totals))
         .route(
             "/usage/records/{period}",

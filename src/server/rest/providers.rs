@@ -8,8 +8,9 @@ use super::otps::acting;
 use super::paging::{acting_for, Page};
 use crate::domain::provider::{ConfigInput, ProviderConfig, ProviderKind, ProviderSetup};
 use crate::domain::{Channel, ErrorCode, Problem};
-use crate::server::auth::ApiCaller;
+use crate::server::auth::{ApiCaller, ApiOrigin};
 use crate::server::clock::rfc3339;
+use crate::server::services::audit::{self, AuditAction, Change};
 use crate::server::services::otp::receipts::{self, Receipt, Received};
 use crate::server::services::paging::PageRequest;
 use crate::server::services::providers::{
@@ -250,6 +251,7 @@ fn input(r: &ProviderRequest) -> Result<ProviderInput, ApiError> {
 pub async fn create(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
+    ApiOrigin(origin): ApiOrigin,
     body: ApiInput,
 ) -> Result<(StatusCode, Json<ProviderDto>), ApiError> {
     let req: ProviderRequest = body.into_wire()?;
@@ -262,6 +264,14 @@ pub async fn create(
         input(&req)?,
     )
     .await?;
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(scope.sid()),
+        &origin,
+        Change::new(AuditAction::ProviderCreate, p.sid.as_str()).after(audit::provider_json(&p)),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(dto(&state, &p))))
 }
 
@@ -315,12 +325,13 @@ pub async fn get_one(
 pub async fn update(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
+    ApiOrigin(origin): ApiOrigin,
     Path(sid): Path<String>,
     body: ApiInput,
 ) -> Result<Json<ProviderDto>, ApiError> {
     let req: ProviderRequest = body.into_wire()?;
     let scope = acting(&state, &caller, &req.account_sid).await?;
-    service::get(state.db(), state.otp().code_key(), &scope, &sid).await?;
+    let before = service::get(state.db(), state.otp().code_key(), &scope, &sid).await?;
     let p = service::update(
         state.db(),
         state.clock(),
@@ -330,6 +341,16 @@ pub async fn update(
         input(&req)?,
     )
     .await?;
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(scope.sid()),
+        &origin,
+        Change::new(AuditAction::ProviderUpdate, p.sid.as_str())
+            .before(audit::provider_json(&before))
+            .after(audit::provider_json(&p)),
+    )
+    .await;
     Ok(Json(dto(&state, &p)))
 }
 
@@ -338,12 +359,23 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
+    ApiOrigin(origin): ApiOrigin,
     Path(sid): Path<String>,
     body: ApiInput,
 ) -> Result<StatusCode, ApiError> {
     let req: ScopeOnly = body.into_wire()?;
     let scope = acting(&state, &caller, &req.account_sid).await?;
+    let before = service::get(state.db(), state.otp().code_key(), &scope, &sid).await?;
     service::delete(state.db(), &state.provider_keys(), &scope, &sid).await?;
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(scope.sid()),
+        &origin,
+        Change::new(AuditAction::ProviderDelete, before.sid.as_str())
+            .before(audit::provider_json(&before)),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

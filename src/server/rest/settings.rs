@@ -9,7 +9,8 @@ use crate::domain::code::CodeType;
 use crate::domain::otp::{self as rules, parse_language};
 use crate::domain::settings::{Countries, DefaultsChange, Effective, Source, COUNTRY_CHANNELS};
 use crate::domain::{url, Channel, Problem};
-use crate::server::auth::ApiCaller;
+use crate::server::auth::{ApiCaller, ApiOrigin};
+use crate::server::services::audit::{self, AuditAction, Change};
 use crate::server::services::settings::{self as service, DefaultsField, SettingsError};
 use crate::server::state::AppState;
 use axum::extract::State;
@@ -309,23 +310,40 @@ fn change(r: &SettingsRequest) -> Result<DefaultsChange, ApiError> {
 pub async fn update(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
+    ApiOrigin(origin): ApiOrigin,
     body: ApiInput,
 ) -> Result<Json<SettingsResponse>, ApiError> {
     let req: SettingsRequest = body.into_wire()?;
     let change = change(&req)?;
     let press = given(&req.voice_press_key, |l| l.bool("voicePressKey"))?;
     let scope = acting(&state, &caller, &req.account_sid).await?;
-    let (effective, _) =
+    let (_, own_before) = service::defaults(state.db(), scope.account())
+        .await
+        .map_err(ApiError::internal)?;
+    let press_before = service::voice_press_key(state.db(), scope.sid())
+        .await
+        .map_err(ApiError::internal)?;
+    let (effective, own_after) =
         service::change_defaults(state.db(), state.clock(), state.outbound(), &scope, change)
             .await
             .map_err(settings_error)?;
     let press = match press {
         // Absent: unchanged.
-        None => service::voice_press_key(state.db(), scope.sid()).await,
+        None => Ok(press_before),
         // true or false; null (or empty): as the parent account again.
         Some(on) => service::set_voice_press_key(state.db(), state.clock(), &scope, on).await,
     }
     .map_err(ApiError::internal)?;
+    if own_before != own_after || press_before != press {
+        audit::record_after(
+            state.db(),
+            state.clock(),
+            Some(scope.sid()),
+            &origin,
+            audit::settings_change(&own_before, press_before, &own_after, press),
+        )
+        .await;
+    }
     Ok(Json(answer(scope.sid().as_str(), &effective, press)))
 }
 
@@ -334,6 +352,7 @@ pub async fn update(
 pub async fn rotate_callback_secret(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
+    ApiOrigin(origin): ApiOrigin,
     body: ApiInput,
 ) -> Result<Json<CallbackSecretResponse>, ApiError> {
     let req: ScopeOnly = body.into_wire()?;
@@ -342,6 +361,16 @@ pub async fn rotate_callback_secret(
         crate::server::services::accounts::rotate_callback_secret(state.db(), scope.sid().as_str())
             .await
             .map_err(ApiError::internal)?;
+    // The secret itself is never recorded.
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(scope.sid()),
+        &origin,
+        Change::new(AuditAction::SettingsUpdate, "callbackSigningSecret")
+            .after(serde_json::json!({"rotated": true})),
+    )
+    .await;
     Ok(Json(CallbackSecretResponse {
         account_sid: scope.sid().as_str().to_owned(),
         callback_signing_secret: secret,
@@ -403,6 +432,7 @@ fn countries_of(name: &str, l: &Loose) -> Result<Option<Countries>, ApiError> {
 pub async fn update_countries(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
+    ApiOrigin(origin): ApiOrigin,
     body: ApiInput,
 ) -> Result<Json<CountriesResponse>, ApiError> {
     let req: CountriesRequest = body.into_wire()?;
@@ -425,6 +455,10 @@ pub async fn update_countries(
         }
     }
     let scope = acting(&state, &caller, &req.account_sid).await?;
+    let before =
+        service::allowed_countries(state.db(), scope.account(), state.otp().server_countries())
+            .await
+            .map_err(ApiError::internal)?;
     let allowed = service::set_countries(
         state.db(),
         state.clock(),
@@ -434,5 +468,15 @@ pub async fn update_countries(
     )
     .await
     .map_err(settings_error)?;
+    if before != allowed {
+        audit::record_after(
+            state.db(),
+            state.clock(),
+            Some(scope.sid()),
+            &origin,
+            audit::countries_change(&before, &allowed),
+        )
+        .await;
+    }
     Ok(Json(countries_answer(scope.sid().as_str(), &allowed)))
 }

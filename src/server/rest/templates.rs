@@ -8,8 +8,9 @@ use super::otps::acting;
 use super::providers::ScopeOnly;
 use crate::domain::template::{self, Encoding};
 use crate::domain::{Channel, ErrorCode};
-use crate::server::auth::ApiCaller;
+use crate::server::auth::{ApiCaller, ApiOrigin};
 use crate::server::clock::rfc3339;
+use crate::server::services::audit;
 use crate::server::services::templates::{
     self as service, Effective, TemplateError, TemplateField, TemplateInput, TemplateKey,
 };
@@ -173,6 +174,7 @@ pub async fn get_one(
 pub async fn update(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
+    ApiOrigin(origin): ApiOrigin,
     Path((channel, language)): Path<(String, String)>,
     body: ApiInput,
 ) -> Result<Json<TemplateDto>, ApiError> {
@@ -188,6 +190,14 @@ pub async fn update(
         html: req.html.string("html")?,
     };
     let e = service::put(state.db(), state.clock(), &scope, &key, input).await?;
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(scope.sid()),
+        &origin,
+        audit::template_change(&key, Some(&e.template)),
+    )
+    .await;
     Ok(Json(dto(scope.sid().as_str(), e)))
 }
 
@@ -197,6 +207,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
+    ApiOrigin(origin): ApiOrigin,
     Path((channel, language)): Path<(String, String)>,
     body: ApiInput,
 ) -> Result<Json<TemplateDto>, ApiError> {
@@ -204,5 +215,13 @@ pub async fn delete(
     let key = TemplateKey::parse(&channel, &language)?;
     let scope = acting(&state, &caller, &req.account_sid).await?;
     let e = service::delete(state.db(), &scope, &key).await?;
+    audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(scope.sid()),
+        &origin,
+        audit::template_change(&key, None),
+    )
+    .await;
     Ok(Json(dto(scope.sid().as_str(), e)))
 }

@@ -2,6 +2,7 @@
 //! neither holds SQL or business rules.
 pub mod accounts;
 pub mod api_keys;
+pub mod audit;
 pub mod demo;
 pub mod error;
 pub mod limits;

@@ -25,7 +25,8 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// task of their own (at most `worker_tasks × 16` at once), so a provider that hangs holds only
 /// its own deliveries, never the others'; it claims again as soon as a task ends, when a new job
 /// was committed here, or after a short tick (jobs of other processes, timers). A housekeeping
-/// task sweeps expired OTPs, folds usage deltas and prunes the sandbox outbox.
+/// task sweeps expired OTPs, folds usage deltas and prunes the sandbox outbox and the audit
+/// log (by age).
 pub fn spawn(state: AppState) {
     tokio::spawn(housekeeping(state.clone()));
     tokio::spawn(dispatch(state));
@@ -116,6 +117,12 @@ async fn housekeeping(state: AppState) {
             let before = state.clock().now_ms() - crate::server::db::sandbox::KEEP_MS;
             if let Err(e) = crate::server::db::sandbox::prune(state.db(), before).await {
                 tracing::error!(error = ?e, "pruning the sandbox outbox failed");
+            }
+            let days = state.settings().audit_retention_days;
+            if let Err(e) =
+                crate::server::services::audit::prune(state.db(), state.clock(), days).await
+            {
+                tracing::error!(error = ?e, "pruning the audit log failed");
             }
         }
         tokio::time::sleep(SWEEP_EVERY).await;

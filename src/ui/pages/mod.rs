@@ -1,4 +1,5 @@
 //! One page per file.
+pub mod audit;
 pub mod channels;
 pub mod coming_soon;
 pub mod countries;

@@ -263,6 +263,7 @@ fn verify_destination(req: &VerifyRequest) -> Result<Destination, ApiError> {
 pub async fn cancel(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
+    crate::server::auth::ApiOrigin(origin): crate::server::auth::ApiOrigin,
     input: ApiInput,
 ) -> Result<Json<CancelResponse>, ApiError> {
     let req: CancelRequest = input.into_wire()?;
@@ -272,7 +273,16 @@ pub async fn cancel(
         reason: req.reason.text("reason", rules::CANCEL_REASON_CHARS)?,
         by: "api",
     };
+    let reason = cmd.reason.clone();
     let otp = cancel::cancel(state.otp(), &scope, cmd).await?;
+    crate::server::services::audit::record_after(
+        state.db(),
+        state.clock(),
+        Some(scope.sid()),
+        &origin,
+        crate::server::services::audit::otp_cancel_change(&otp, reason.as_deref()),
+    )
+    .await;
     Ok(Json(CancelResponse {
         code: 200,
         message: "OK".into(),
