@@ -683,7 +683,7 @@ async fn api_changes_are_audited_with_credential_and_address(b: Backend) {
     );
     assert_eq!(
         find(entries, "settings.update")["after"],
-        json!({"voicePressKey": true, "source": "account"})
+        json!({"voice_press_key": true})
     );
 
     // The sub-account's log: its parent reads it with accountSid, and so does it itself.

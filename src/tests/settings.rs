@@ -164,6 +164,15 @@ async fn defaults_apply_to_sends_and_sub_accounts_inherit(b: Backend) {
         .send_ok(json!({"service": "S", "to": "+14155550205", "emailTo": "ana@example.com"}))
         .await;
     assert_eq!(sdr(&api, &rid).await["workflow"], json!(["sms", "email"]));
+    // Every change is in the audit log, with what the account set before and after.
+    let (_, log) = api.get("/2fa/audit?action=settings.update").await;
+    let entries = log["entries"].as_array().unwrap();
+    assert!(entries.len() >= 3, "{log}");
+    assert_eq!(
+        entries.last().unwrap()["after"]["expiry_secs"],
+        120,
+        "{log}"
+    );
     // …and one without the address is told what is missing.
     let (status, e) = api
         .post("/2fa/send", json!({"service": "S", "to": "+14155550206"}))
@@ -451,4 +460,6 @@ async fn countries_refuse_sends_before_anything_is_charged(b: Backend) {
         json!(["GB", "IE"]),
         "unchanged by refused changes"
     );
+    let (_, log) = api.get("/2fa/audit?action=countries.update").await;
+    assert_eq!(log["entries"][0]["after"]["sms"], "GB,IE", "{log}");
 }
