@@ -366,6 +366,7 @@ fn Editor(
                             name="text"
                             rows="5"
                             readonly=!may_edit
+                            prop:value=t.text.clone()
                             on:input=move |ev| text.set(event_target_value(&ev))
                         >
                             {t.text.clone()}
