@@ -128,6 +128,20 @@ pub struct Sourced<T> {
     pub source: Source,
 }
 
+impl<T> Sourced<T> {
+    /// The first value set, in the order settings are inherited: the account's own, its
+    /// parent's, the operator's (`server`); else `builtin`.
+    pub fn first_set(own: Option<T>, parent: Option<T>, server: Option<T>, builtin: T) -> Self {
+        let (value, source) = match (own, parent, server) {
+            (Some(v), _, _) => (v, Source::Account),
+            (None, Some(v), _) => (v, Source::Parent),
+            (None, None, Some(v)) => (v, Source::Server),
+            (None, None, None) => (builtin, Source::Default),
+        };
+        Sourced { value, source }
+    }
+}
+
 /// What applies to a send of the account: every field resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Effective {
@@ -155,39 +169,15 @@ impl Effective {
     /// The account's own choices over its parent's over the built-in defaults.
     pub fn resolve(own: &Defaults, parent: Option<&Defaults>) -> Effective {
         fn pick<T: Clone>(own: &Option<T>, parent: Option<&Option<T>>, builtin: T) -> Sourced<T> {
-            match (own, parent.and_then(Option::as_ref)) {
-                (Some(v), _) => Sourced {
-                    value: v.clone(),
-                    source: Source::Account,
-                },
-                (None, Some(v)) => Sourced {
-                    value: v.clone(),
-                    source: Source::Parent,
-                },
-                (None, None) => Sourced {
-                    value: builtin,
-                    source: Source::Default,
-                },
-            }
+            Sourced::first_set(own.clone(), parent.cloned().flatten(), None, builtin)
         }
         let p = parent;
-        let status_callback = match (
-            &own.status_callback,
-            p.and_then(|p| p.status_callback.clone()),
-        ) {
-            (Some(v), _) => Sourced {
-                value: Some(v.clone()),
-                source: Source::Account,
-            },
-            (None, Some(v)) => Sourced {
-                value: Some(v),
-                source: Source::Parent,
-            },
-            (None, None) => Sourced {
-                value: None,
-                source: Source::Default,
-            },
-        };
+        let status_callback = Sourced::first_set(
+            own.status_callback.clone().map(Some),
+            p.and_then(|p| p.status_callback.clone()).map(Some),
+            None,
+            None,
+        );
         Effective {
             code_length: pick(
                 &own.code_length,

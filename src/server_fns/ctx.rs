@@ -104,3 +104,34 @@ pub fn origin() -> String {
     };
     format!("{scheme}://{host}")
 }
+
+/// A problem with one of a page's form fields, shown next to it.
+pub fn invalid(field: &str, label: &str, p: crate::domain::Problem) -> ConsoleError {
+    ConsoleError::field(p.code(), field, p.message(label))
+}
+
+/// A form field's value, trimmed; an empty field is `None`.
+pub fn given(v: &str) -> Option<String> {
+    Some(v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// A form field's whole number in `range` (`None` when empty), or the problem next to it.
+pub fn int_field(
+    field: &str,
+    label: &str,
+    v: &str,
+    range: (i64, i64),
+) -> Result<Option<i64>, ConsoleError> {
+    use crate::domain::{problem, Problem};
+    given(v)
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| Problem::Range {
+                    min: range.0,
+                    max: range.1,
+                })
+                .and_then(|n| problem::in_range(n, range))
+                .map_err(|p| invalid(field, label, p))
+        })
+        .transpose()
+}

@@ -228,10 +228,7 @@ mod server {
         }
     }
 
-    /// A problem with one of the page's fields.
-    pub fn invalid(field: &str, label: &str, p: Problem) -> ConsoleError {
-        ConsoleError::field(p.code(), field, p.message(label))
-    }
+    pub use crate::server_fns::ctx::invalid;
 
     pub fn view(o: &Otp) -> SdrView {
         let ts = |ms: Option<i64>| ms.map(rfc3339);
@@ -531,21 +528,8 @@ impl SendForm {
     ) -> Result<crate::server::services::otp::send::SendCommand, ConsoleError> {
         use crate::domain::otp::{self as rules, Voice};
         use crate::domain::{email, phone, problem, CodeType, ErrorCode, Problem};
+        use crate::server_fns::ctx::{given as text, int_field as int};
         use server::invalid;
-        let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-        let int = |name: &str, label: &str, v: &str, range: (i64, i64)| {
-            text(v)
-                .map(|v| {
-                    v.parse::<i64>()
-                        .map_err(|_| Problem::Range {
-                            min: range.0,
-                            max: range.1,
-                        })
-                        .and_then(|n| problem::in_range(n, range))
-                        .map_err(|p| invalid(name, label, p))
-                })
-                .transpose()
-        };
         let bounded = |name: &str, label: &str, v: &str, range: (usize, usize)| {
             text(v)
                 .map(|v| problem::text(&v, range).map_err(|p| invalid(name, label, p)))

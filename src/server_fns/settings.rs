@@ -159,28 +159,10 @@ pub async fn save_defaults(
     use crate::server::services::settings::{self, DefaultsField, SettingsError};
     let user = ctx::user(&[Role::Admin]).await?;
     let state = ctx::state()?;
-    let bad = |field: &str, label: &str, p: Problem| {
-        ctx::fail(ConsoleError::field(p.code(), field, p.message(label)))
-    };
-    let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-    let num = |field: &str, label: &str, v: &str, range: (i64, i64)| {
-        text(v)
-            .map(|v| {
-                v.parse::<i64>()
-                    .ok()
-                    .and_then(|n| problem::in_range(n, range).ok())
-                    .ok_or_else(|| {
-                        bad(
-                            field,
-                            label,
-                            Problem::Range {
-                                min: range.0,
-                                max: range.1,
-                            },
-                        )
-                    })
-            })
-            .transpose()
+    let bad = |field: &str, label: &str, p: Problem| ctx::fail(ctx::invalid(field, label, p));
+    let text = ctx::given;
+    let num = |field: &str, label: &str, v: &str, range| {
+        ctx::int_field(field, label, v, range).map_err(ctx::fail)
     };
     let change = DefaultsChange {
         code_length: Some(
@@ -257,13 +239,10 @@ pub async fn save_defaults(
                 .transpose()?,
         ),
     };
-    let (_, before) = settings::defaults(state.db(), user.scope.account())
-        .await
-        .map_err(|e| ctx::fail(crate::server::auth::console::internal_error(e)))?;
     let press = settings::voice_press_key(state.db(), user.scope.sid())
         .await
         .map_err(|e| ctx::fail(crate::server::auth::console::internal_error(e)))?;
-    let (_, after) = settings::change_defaults(
+    let (_, defaults) = settings::change_defaults(
         state.db(),
         state.clock(),
         state.outbound(),
@@ -280,20 +259,21 @@ pub async fn save_defaults(
                 };
                 ConsoleError::field(problem.code(), name, problem.message(label))
             }
-            SettingsError::Countries { problem, .. } => {
-                ConsoleError::new(problem.code(), problem.message("Countries"))
-            }
             SettingsError::Internal(e) => crate::server::auth::console::internal_error(e),
         })
     })?;
-    if before != after {
+    if defaults.is_change() {
         use crate::server::services::audit;
+        let press = settings::Changed {
+            before: press,
+            after: press,
+        };
         audit::record_after(
             state.db(),
             state.clock(),
             Some(user.scope.sid()),
             &ctx::audit_origin(&user),
-            audit::settings_change(&before, press, &after, press),
+            audit::settings_change(&defaults, &press),
         )
         .await;
     }
@@ -337,7 +317,7 @@ pub async fn save_countries(
     use super::ctx;
     use crate::domain::settings::Countries;
     use crate::domain::{Channel, ErrorCode, Role};
-    use crate::server::services::settings::{self, SettingsError};
+    use crate::server::services::settings;
     let user = ctx::user(&[Role::Admin]).await?;
     let state = ctx::state()?;
     let mut changes = Vec::new();
@@ -372,14 +352,7 @@ pub async fn save_countries(
         };
         changes.push((channel, value));
     }
-    let before = settings::allowed_countries(
-        state.db(),
-        user.scope.account(),
-        state.otp().server_countries(),
-    )
-    .await
-    .map_err(|e| ctx::fail(crate::server::auth::console::internal_error(e)))?;
-    let after = settings::set_countries(
+    let allowed = settings::set_countries(
         state.db(),
         state.clock(),
         &user.scope,
@@ -387,22 +360,15 @@ pub async fn save_countries(
         changes,
     )
     .await
-    .map_err(|e| {
-        ctx::fail(match e {
-            SettingsError::Internal(e) => crate::server::auth::console::internal_error(e),
-            SettingsError::Invalid { problem, .. } | SettingsError::Countries { problem, .. } => {
-                ConsoleError::new(problem.code(), problem.message("Countries"))
-            }
-        })
-    })?;
-    if before != after {
+    .map_err(|e| ctx::fail(crate::server::auth::console::internal_error(e)))?;
+    if allowed.is_change() {
         use crate::server::services::audit;
         audit::record_after(
             state.db(),
             state.clock(),
             Some(user.scope.sid()),
             &ctx::audit_origin(&user),
-            audit::countries_change(&before, &after),
+            audit::countries_change(&allowed),
         )
         .await;
     }

@@ -11,7 +11,7 @@ use crate::domain::settings::{Countries, DefaultsChange, Effective, Source, COUN
 use crate::domain::{url, Channel, Problem};
 use crate::server::auth::{ApiCaller, ApiOrigin};
 use crate::server::services::audit::{self, AuditAction, Change};
-use crate::server::services::settings::{self as service, DefaultsField, SettingsError};
+use crate::server::services::settings::{self as service, Changed, DefaultsField, SettingsError};
 use crate::server::state::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -146,29 +146,25 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Loose>, D::E
     Ok(Some(Loose(Option::<Value>::deserialize(d)?)))
 }
 
-fn source(s: Source) -> &'static str {
-    s.as_str()
-}
-
 fn answer(account: &str, e: &Effective, press: service::VoicePressKey) -> SettingsResponse {
     let sources = BTreeMap::from([
-        ("codeLength", source(e.code_length.source)),
-        ("codeType", source(e.code_type.source)),
-        ("expiry", source(e.expiry_secs.source)),
-        ("maxAttempts", source(e.max_attempts.source)),
+        ("codeLength", e.code_length.source.as_str()),
+        ("codeType", e.code_type.source.as_str()),
+        ("expiry", e.expiry_secs.source.as_str()),
+        ("maxAttempts", e.max_attempts.source.as_str()),
         (
             "destinationProtection.per10Minutes",
-            source(e.per_10_minutes.source),
+            e.per_10_minutes.source.as_str(),
         ),
         (
             "destinationProtection.per24Hours",
-            source(e.per_24_hours.source),
+            e.per_24_hours.source.as_str(),
         ),
-        ("workflow", source(e.workflow.source)),
-        ("keepOldOtpActive", source(e.keep_old_otp_active.source)),
-        ("language", source(e.language.source)),
-        ("statusCallback", source(e.status_callback.source)),
-        ("voicePressKey", source(press.source)),
+        ("workflow", e.workflow.source.as_str()),
+        ("keepOldOtpActive", e.keep_old_otp_active.source.as_str()),
+        ("language", e.language.source.as_str()),
+        ("statusCallback", e.status_callback.source.as_str()),
+        ("voicePressKey", press.source.as_str()),
     ]);
     SettingsResponse {
         account_sid: account.to_owned(),
@@ -206,7 +202,6 @@ fn settings_error(e: SettingsError) -> ApiError {
             },
             problem,
         ),
-        SettingsError::Countries { channel, problem } => invalid(channel.as_str(), problem),
         SettingsError::Internal(e) => ApiError::internal(e),
     }
 }
@@ -317,34 +312,35 @@ pub async fn update(
     let change = change(&req)?;
     let press = given(&req.voice_press_key, |l| l.bool("voicePressKey"))?;
     let scope = acting(&state, &caller, &req.account_sid).await?;
-    let (_, own_before) = service::defaults(state.db(), scope.account())
-        .await
-        .map_err(ApiError::internal)?;
     let press_before = service::voice_press_key(state.db(), scope.sid())
         .await
         .map_err(ApiError::internal)?;
-    let (effective, own_after) =
+    let (effective, defaults) =
         service::change_defaults(state.db(), state.clock(), state.outbound(), &scope, change)
             .await
             .map_err(settings_error)?;
-    let press = match press {
-        // Absent: unchanged.
-        None => Ok(press_before),
-        // true or false; null (or empty): as the parent account again.
-        Some(on) => service::set_voice_press_key(state.db(), state.clock(), &scope, on).await,
-    }
-    .map_err(ApiError::internal)?;
-    if own_before != own_after || press_before != press {
+    let press = Changed {
+        before: press_before,
+        after: match press {
+            // Absent: unchanged.
+            None => press_before,
+            // true or false; null (or empty): as the parent account again.
+            Some(on) => service::set_voice_press_key(state.db(), state.clock(), &scope, on)
+                .await
+                .map_err(ApiError::internal)?,
+        },
+    };
+    if defaults.is_change() || press.is_change() {
         audit::record_after(
             state.db(),
             state.clock(),
             Some(scope.sid()),
             &origin,
-            audit::settings_change(&own_before, press_before, &own_after, press),
+            audit::settings_change(&defaults, &press),
         )
         .await;
     }
-    Ok(Json(answer(scope.sid().as_str(), &effective, press)))
+    Ok(Json(answer(scope.sid().as_str(), &effective, press.after)))
 }
 
 #[utoipa::path(post, path = "/2fa/settings/callbackSecret", tag = "Settings",
@@ -455,10 +451,6 @@ pub async fn update_countries(
         }
     }
     let scope = acting(&state, &caller, &req.account_sid).await?;
-    let before =
-        service::allowed_countries(state.db(), scope.account(), state.otp().server_countries())
-            .await
-            .map_err(ApiError::internal)?;
     let allowed = service::set_countries(
         state.db(),
         state.clock(),
@@ -467,16 +459,16 @@ pub async fn update_countries(
         changes,
     )
     .await
-    .map_err(settings_error)?;
-    if before != allowed {
+    .map_err(ApiError::internal)?;
+    if allowed.is_change() {
         audit::record_after(
             state.db(),
             state.clock(),
             Some(scope.sid()),
             &origin,
-            audit::countries_change(&before, &allowed),
+            audit::countries_change(&allowed),
         )
         .await;
     }
-    Ok(Json(countries_answer(scope.sid().as_str(), &allowed)))
+    Ok(Json(countries_answer(scope.sid().as_str(), &allowed.after)))
 }

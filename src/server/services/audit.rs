@@ -451,10 +451,8 @@ pub fn voice_press_key_change(
 /// The entry for a change of the account's defaults or "press a key" (`settings.update`): what
 /// the account set itself before and after (unset fields are inherited).
 pub fn settings_change(
-    before: &crate::domain::settings::Defaults,
-    press_before: super::settings::VoicePressKey,
-    after: &crate::domain::settings::Defaults,
-    press_after: super::settings::VoicePressKey,
+    defaults: &super::settings::Changed<crate::domain::settings::Defaults>,
+    press: &super::settings::Changed<super::settings::VoicePressKey>,
 ) -> Change {
     let shown = |d: &crate::domain::settings::Defaults, p: super::settings::VoicePressKey| {
         let mut v = serde_json::to_value(d).unwrap_or_default();
@@ -467,14 +465,13 @@ pub fn settings_change(
         v
     };
     Change::new(AuditAction::SettingsUpdate, "settings")
-        .before(shown(before, press_before))
-        .after(shown(after, press_after))
+        .before(shown(&defaults.before, press.before))
+        .after(shown(&defaults.after, press.after))
 }
 
 /// The entry for a change of the allowed countries (`countries.update`).
 pub fn countries_change(
-    before: &crate::domain::settings::AllowedCountries,
-    after: &crate::domain::settings::AllowedCountries,
+    allowed: &super::settings::Changed<crate::domain::settings::AllowedCountries>,
 ) -> Change {
     let shown = |a: &crate::domain::settings::AllowedCountries| {
         serde_json::json!({
@@ -483,8 +480,8 @@ pub fn countries_change(
         })
     };
     Change::new(AuditAction::CountriesUpdate, "countries")
-        .before(shown(before))
-        .after(shown(after))
+        .before(shown(&allowed.before))
+        .after(shown(&allowed.after))
 }
 
 /// The entry for a template saved (`template.update`, with its texts) or reset

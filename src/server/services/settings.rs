@@ -99,38 +99,18 @@ fn resolve_countries(
     parent: Option<&Stored>,
     server: &ServerCountries,
 ) -> AllowedCountries {
-    let pick = |own: &Option<Countries>,
-                parent: Option<&Option<Countries>>,
-                server: &Option<Countries>| {
-        match (own, parent.and_then(Option::as_ref), server) {
-            (Some(v), _, _) => Sourced {
-                value: v.clone(),
-                source: Source::Account,
-            },
-            (None, Some(v), _) => Sourced {
-                value: v.clone(),
-                source: Source::Parent,
-            },
-            (None, None, Some(v)) => Sourced {
-                value: v.clone(),
-                source: Source::Server,
-            },
-            (None, None, None) => Sourced {
-                value: Countries::All,
-                source: Source::Default,
-            },
-        }
-    };
     AllowedCountries {
-        sms: pick(
-            &own.countries_sms,
-            parent.map(|p| &p.countries_sms),
-            &server.sms,
+        sms: Sourced::first_set(
+            own.countries_sms.clone(),
+            parent.and_then(|p| p.countries_sms.clone()),
+            server.sms.clone(),
+            Countries::All,
         ),
-        call: pick(
-            &own.countries_call,
-            parent.map(|p| &p.countries_call),
-            &server.call,
+        call: Sourced::first_set(
+            own.countries_call.clone(),
+            parent.and_then(|p| p.countries_call.clone()),
+            server.call.clone(),
+            Countries::All,
         ),
     }
 }
@@ -164,16 +144,24 @@ pub enum DefaultsField {
     StatusCallback,
 }
 
+/// A setting before and after a change (what the audit log records).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed<T> {
+    pub before: T,
+    pub after: T,
+}
+
+impl<T: PartialEq> Changed<T> {
+    pub fn is_change(&self) -> bool {
+        self.before != self.after
+    }
+}
+
 /// Why a change is refused.
 #[derive(Debug)]
 pub enum SettingsError {
     Invalid {
         field: DefaultsField,
-        problem: Problem,
-    },
-    /// A channel's country list.
-    Countries {
-        channel: Channel,
         problem: Problem,
     },
     Internal(anyhow::Error),
@@ -193,7 +181,7 @@ pub async fn change_defaults(
     outbound: &Outbound,
     scope: &AccountScope,
     change: DefaultsChange,
-) -> Result<(Effective, Defaults), SettingsError> {
+) -> Result<(Effective, Changed<Defaults>), SettingsError> {
     if let Some(Some(url)) = &change.status_callback {
         outbound
             .check_url(url)
@@ -217,7 +205,13 @@ pub async fn change_defaults(
         });
     }
     db::settings::change_defaults(db, account.sid.as_str(), &change, clock.now_ms()).await?;
-    Ok(defaults(db, account).await?)
+    Ok((
+        effective,
+        Changed {
+            before: own.defaults,
+            after,
+        },
+    ))
 }
 
 /// The allowed countries of the account's phone channels.
@@ -230,22 +224,19 @@ pub async fn allowed_countries(
     Ok(resolve_countries(&own, parent.as_ref(), server))
 }
 
-/// Sets (or, with `None`, goes back to inheriting) the allowed countries of phone channels.
+/// Sets (or, with `None`, goes back to inheriting) the allowed countries of phone channels
+/// (email addresses have no country).
 pub async fn set_countries(
     db: &Db,
     clock: &dyn Clock,
     scope: &AccountScope,
     server: &ServerCountries,
     changes: Vec<(Channel, Option<Countries>)>,
-) -> Result<AllowedCountries, SettingsError> {
-    if let Some((channel, _)) = changes.iter().find(|(c, _)| *c == Channel::Email) {
-        return Err(SettingsError::Countries {
-            channel: *channel,
-            problem: Problem::says("cannot be limited: email addresses have no country."),
-        });
-    }
+) -> anyhow::Result<Changed<AllowedCountries>> {
+    let before = allowed_countries(db, scope.account(), server).await?;
     db::settings::set_countries(db, scope.sid().as_str(), &changes, clock.now_ms()).await?;
-    Ok(allowed_countries(db, scope.account(), server).await?)
+    let after = allowed_countries(db, scope.account(), server).await?;
+    Ok(Changed { before, after })
 }
 
 /// "Press any key to hear your code" before a call reads it (voicemail then records no code).
@@ -266,22 +257,16 @@ pub async fn voice_press_key(db: &Db, account: &AccountSid) -> anyhow::Result<Vo
     };
     let account = Account::try_from(row)?;
     let (own, parent) = stored(db, &account).await?;
-    Ok(
-        match (own.voice_press_key, parent.and_then(|p| p.voice_press_key)) {
-            (Some(on), _) => VoicePressKey {
-                on,
-                source: Source::Account,
-            },
-            (None, Some(on)) => VoicePressKey {
-                on,
-                source: Source::Parent,
-            },
-            (None, None) => VoicePressKey {
-                on: VOICE_PRESS_KEY_DEFAULT,
-                source: Source::Default,
-            },
-        },
-    )
+    let v = Sourced::first_set(
+        own.voice_press_key,
+        parent.and_then(|p| p.voice_press_key),
+        None,
+        VOICE_PRESS_KEY_DEFAULT,
+    );
+    Ok(VoicePressKey {
+        on: v.value,
+        source: v.source,
+    })
 }
 
 /// Sets the account's own choice, or (`None`) goes back to its parent's or the default.
