@@ -234,7 +234,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
                 "smart2fa.toml",
-                "data_dir = \"/srv/otp\"\nlog_level = \"debug\"\n[login]\nper_user = 3\n",
+                "data_dir = \"/srv/otp\"\nlog_level = \"debug\"\n[login]\nper_user = 3\n[allowed_countries]\ncall = [\"US\", \"CA\"]\n",
             )?;
             jail.set_env("SMART2FA_LOG_LEVEL", "warn");
             jail.set_env("SMART2FA_API_AUTH__REFUSE_AFTER", "99");
@@ -245,6 +245,11 @@ mod tests {
             assert_eq!(s.log_level, "warn");
             assert_eq!(s.login.per_user, 3);
             assert_eq!(s.login.per_address, 20);
+            assert_eq!(
+                s.allowed_countries.call,
+                Some(vec!["US".into(), "CA".into()])
+            );
+            assert_eq!(s.allowed_countries.sms, None);
             assert_eq!(s.api_auth.refuse_after, 99);
             assert_eq!(s.site_addr.port(), 4010);
             assert_eq!(s.database_url(), "postgres://u@localhost/db");

@@ -386,6 +386,7 @@ fn Editor(
                                         name="html"
                                         rows="8"
                                         readonly=!may_edit
+                                        prop:value=t.html.clone()
                                         on:input=move |ev| html.set(event_target_value(&ev))
                                     >
                                         {t.html.clone()}
