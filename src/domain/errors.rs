@@ -17,6 +17,7 @@ pub enum ErrorCode {
     LimitExceeded,
     UnknownLimit,
     TooManySendsToDestination,
+    FraudBlocked,
     WrongCode,
     Expired,
     AlreadyVerified,
@@ -29,7 +30,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::Internal,
         ErrorCode::AuthenticationFailed,
         ErrorCode::Forbidden,
@@ -42,6 +43,7 @@ impl ErrorCode {
         ErrorCode::LimitExceeded,
         ErrorCode::UnknownLimit,
         ErrorCode::TooManySendsToDestination,
+        ErrorCode::FraudBlocked,
         ErrorCode::WrongCode,
         ErrorCode::Expired,
         ErrorCode::AlreadyVerified,
@@ -67,6 +69,7 @@ impl ErrorCode {
             ErrorCode::LimitExceeded => 7020,
             ErrorCode::UnknownLimit => 7021,
             ErrorCode::TooManySendsToDestination => 7022,
+            ErrorCode::FraudBlocked => 7024,
             ErrorCode::WrongCode => 7030,
             ErrorCode::Expired => 7031,
             ErrorCode::AlreadyVerified => 7032,
@@ -95,6 +98,7 @@ impl ErrorCode {
             | ErrorCode::TooManyBuckets => 400,
             ErrorCode::LimitExceeded
             | ErrorCode::TooManySendsToDestination
+            | ErrorCode::FraudBlocked
             | ErrorCode::TooManyAttempts
             | ErrorCode::TooManyRequests => 429,
             ErrorCode::Expired => 410,
@@ -130,6 +134,9 @@ impl ErrorCode {
             }
             ErrorCode::UnknownLimit => "Unknown limit name.",
             ErrorCode::TooManySendsToDestination => "Too many sends to this destination.",
+            ErrorCode::FraudBlocked => {
+                "The destination's number prefix is blocked by the fraud guard (SMS pumping); see `retryAfter`, or ask an admin to lift the block."
+            }
             ErrorCode::WrongCode => "Wrong code; `attemptsLeft` says how many tries remain.",
             ErrorCode::Expired => "The OTP expired.",
             ErrorCode::AlreadyVerified => "The OTP was already verified.",

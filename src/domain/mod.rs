@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod destination;
 pub mod email;
 pub mod errors;
+pub mod fraud;
 pub mod ids;
 pub mod limit;
 pub mod otp;

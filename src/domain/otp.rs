@@ -510,6 +510,12 @@ pub enum SendReceipt {
         bucket: String,
         retry_after: i64,
     },
+    /// Refused by the fraud guard: the number's prefix is blocked (recorded as `blocked`).
+    FraudBlocked {
+        request_id: OtpSid,
+        prefix: String,
+        retry_after: i64,
+    },
 }
 
 #[cfg(test)]

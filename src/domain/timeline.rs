@@ -23,6 +23,14 @@ pub enum OtpEvent {
         bucket: String,
         retry_after: i64,
     },
+    /// What the fraud guard decided (refused, only recorded, or safe-listed).
+    FraudGuard {
+        decision: super::fraud::Decision,
+        prefix: String,
+        reason: String,
+        /// When the prefix's block ends (refused sends).
+        until: Option<Millis>,
+    },
     /// Canceled because `by` took its place.
     Superseded {
         by: OtpSid,
@@ -112,6 +120,7 @@ impl OtpEvent {
             OtpEvent::Created { .. } => "created",
             OtpEvent::LimitCheck { .. } => "limit_check",
             OtpEvent::Blocked { .. } => "blocked",
+            OtpEvent::FraudGuard { .. } => "fraud_guard",
             OtpEvent::Superseded { .. } | OtpEvent::Canceled { .. } => "canceled",
             OtpEvent::AttemptSent { .. } => "attempt_sent",
             OtpEvent::DeliveryReport { .. } => "delivery_report",

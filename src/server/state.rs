@@ -25,7 +25,7 @@ struct Inner {
     settings: Settings,
     secrets: Secrets,
     otp: OtpService,
-    providers: ProviderRegistry,
+    providers: Arc<ProviderRegistry>,
     outbound: Outbound,
     signals: Arc<Signals>,
     guards: Guards,
@@ -65,13 +65,6 @@ impl AppState {
             settings.allowed_countries.sms.as_deref(),
             settings.allowed_countries.call.as_deref(),
         )?;
-        let otp = OtpService::new(
-            db.clone(),
-            clock.clone(),
-            secrets.code_hash_key.clone(),
-            signals.clone(),
-        )
-        .with_server_countries(countries);
         let outbound = Outbound::new(settings.allow_private_outbound)?;
         let defaults = super::services::providers::defaults(&settings.default_providers)?;
         let extra_root = match &settings.tls_extra_roots {
@@ -80,15 +73,24 @@ impl AppState {
             })?),
             None => None,
         };
+        let providers = Arc::new(ProviderRegistry::new(
+            outbound.client().clone(),
+            defaults,
+            extra_root,
+            std::time::Duration::from_secs(settings.provider_timeout_secs.max(1)),
+            settings.allow_private_outbound,
+        ));
+        let otp = OtpService::new(
+            db.clone(),
+            clock.clone(),
+            secrets.code_hash_key.clone(),
+            signals.clone(),
+        )
+        .with_server_countries(countries)
+        .with_providers(providers.clone());
         let inner = Inner {
             otp,
-            providers: ProviderRegistry::new(
-                outbound.client().clone(),
-                defaults,
-                extra_root,
-                std::time::Duration::from_secs(settings.provider_timeout_secs.max(1)),
-                settings.allow_private_outbound,
-            ),
+            providers,
             outbound,
             signals,
             guards,

@@ -648,6 +648,16 @@ pub async fn send_test_otp(form: SendForm) -> Result<SendAnswer, ConsoleError> {
                 format!("Limit {limit:?} exceeded (bucket {bucket:?}): the next send is accepted in {retry_after} s."),
             )))
         }
+        SendReceipt::FraudBlocked {
+            prefix,
+            retry_after,
+            ..
+        } => {
+            return Err(ctx::fail(ConsoleError::new(
+                ErrorCode::FraudBlocked,
+                format!("Numbers starting {prefix} are blocked by the fraud guard (many codes sent there were never verified, a sign of SMS pumping): sends are accepted again in {retry_after} s, or an admin can lift the block under Settings → Fraud guard."),
+            )))
+        }
     })
 }
 

@@ -271,5 +271,5 @@ async fn unknown_paths_and_methods_answer_json(b: Backend) {
         .iter()
         .map(|e| e["errorCode"].as_u64().unwrap())
         .collect();
-    assert!(codes.contains(&7001) && codes.contains(&7060) && codes.len() == 21);
+    assert!(codes.contains(&7001) && codes.contains(&7060) && codes.len() == 22);
 }

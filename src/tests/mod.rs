@@ -19,6 +19,7 @@ mod console_templates;
 mod console_usage;
 mod crash;
 mod fake_cpaas;
+mod fraud;
 mod health;
 mod limits_api;
 mod openapi;

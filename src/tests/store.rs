@@ -111,6 +111,7 @@ async fn sent(s: &Store, to: &str, at: i64) -> OtpSid {
         charges: &[],
         idempotency: None,
         accepted: &accepted(&o),
+        fraud: None,
     };
     assert!(matches!(
         send::write(&s.db, &w).await.unwrap(),
@@ -164,6 +165,7 @@ async fn otp_in(s: &Store, want: OtpStatus, n: usize, now: i64) -> OtpSid {
                 charges: &charges,
                 idempotency: None,
                 accepted: &accepted(&o),
+                fraud: None,
             };
             send::write(&s.db, &w).await.unwrap();
         }
@@ -252,6 +254,7 @@ async fn a_send_writes_its_otp_code_timeline_and_job(b: Backend) {
         charges: &[],
         idempotency: None,
         accepted: &accepted(&o),
+        fraud: None,
     };
     assert!(matches!(
         send::write(&s.db, &w).await.unwrap(),
@@ -454,6 +457,7 @@ async fn limits_block_when_full_and_idempotency_keys_replay(b: Backend) {
             charges: &charges,
             idempotency: None,
             accepted: &accepted(&o),
+            fraud: None,
         };
         outcomes.push((o.sid.clone(), send::write(&s.db, &w).await.unwrap()));
     }
@@ -482,6 +486,7 @@ async fn limits_block_when_full_and_idempotency_keys_replay(b: Backend) {
         charges: &[],
         idempotency: Some(("key-1", "hash-1")),
         accepted: &accepted(&o),
+        fraud: None,
     };
     assert!(matches!(
         send::write(&s.db, &w).await.unwrap(),

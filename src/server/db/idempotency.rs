@@ -40,6 +40,9 @@ struct Stored {
     bucket: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     retry_after: Option<i64>,
+    /// The prefix the fraud guard blocked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    prefix: Option<String>,
 }
 
 /// The HTTP-like status column: 200 accepted, 429 blocked.
@@ -73,11 +76,21 @@ fn encode(r: &SendReceipt) -> (i32, String) {
             retry_after: Some(*retry_after),
             ..Stored::default()
         },
+        SendReceipt::FraudBlocked {
+            request_id,
+            prefix,
+            retry_after,
+        } => Stored {
+            request_id: request_id.to_string(),
+            prefix: Some(prefix.clone()),
+            retry_after: Some(*retry_after),
+            ..Stored::default()
+        },
     };
-    let status = if matches!(r, SendReceipt::Blocked { .. }) {
-        429
-    } else {
+    let status = if matches!(r, SendReceipt::Accepted { .. }) {
         200
+    } else {
+        429
     };
     (
         status,
@@ -88,7 +101,13 @@ fn encode(r: &SendReceipt) -> (i32, String) {
 fn decode(status: i32, text: &str) -> anyhow::Result<SendReceipt> {
     let s: Stored = serde_json::from_str(text).context("stored idempotent answer")?;
     let request_id = OtpSid::parse(&s.request_id).context("stored requestID")?;
-    Ok(if status == 429 {
+    Ok(if let (429, Some(prefix)) = (status, &s.prefix) {
+        SendReceipt::FraudBlocked {
+            request_id,
+            prefix: prefix.clone(),
+            retry_after: s.retry_after.unwrap_or_default(),
+        }
+    } else if status == 429 {
         SendReceipt::Blocked {
             request_id,
             limit: s.limit.unwrap_or_default(),

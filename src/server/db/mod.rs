@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod credentials;
+pub mod fraud;
 pub mod idempotency;
 pub mod jobs;
 pub mod limits;

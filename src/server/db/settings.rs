@@ -2,6 +2,7 @@
 //! not set (the parent's applies, else the built-in default).
 use crate::args;
 use crate::domain::code::CodeType;
+use crate::domain::fraud::{FraudMode, SafeList};
 use crate::domain::settings::{Countries, Defaults, DefaultsChange};
 use crate::domain::{Channel, Workflow};
 use crate::on_db;
@@ -16,6 +17,8 @@ pub struct Stored {
     pub voice_press_key: Option<bool>,
     pub countries_sms: Option<Countries>,
     pub countries_call: Option<Countries>,
+    pub fraud_mode: Option<FraudMode>,
+    pub fraud_safe_list: Option<SafeList>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -34,6 +37,8 @@ struct Row {
     status_callback: Option<String>,
     countries_sms: Option<String>,
     countries_call: Option<String>,
+    fraud_mode: Option<String>,
+    fraud_safe_list: Option<String>,
 }
 
 impl From<Row> for (String, Stored) {
@@ -54,6 +59,8 @@ impl From<Row> for (String, Stored) {
             voice_press_key: r.voice_press_key.map(|v| v != 0),
             countries_sms: r.countries_sms.as_deref().map(Countries::from_text),
             countries_call: r.countries_call.as_deref().map(Countries::from_text),
+            fraud_mode: r.fraud_mode.as_deref().and_then(FraudMode::parse),
+            fraud_safe_list: r.fraud_safe_list.as_deref().map(SafeList::from_text),
         };
         (r.account_sid, stored)
     }
@@ -74,7 +81,7 @@ pub async fn load(db: &Db, accounts: &[&str]) -> anyhow::Result<Vec<(String, Sto
          CAST(expiry_secs AS BIGINT) AS expiry_secs, CAST(max_attempts AS BIGINT) AS max_attempts, \
          CAST(per_10_minutes AS BIGINT) AS per_10_minutes, CAST(per_24_hours AS BIGINT) AS per_24_hours, \
          workflow, CAST(keep_old_otp_active AS BIGINT) AS keep_old_otp_active, language, \
-         status_callback, countries_sms, countries_call \
+         status_callback, countries_sms, countries_call, fraud_mode, fraud_safe_list \
          FROM account_settings WHERE account_sid IN ({list})"
     );
     let rows: Vec<Row> = on_db!(db, pool => {
@@ -198,6 +205,24 @@ pub async fn set_countries(
             Channel::Email => anyhow::bail!("email destinations have no country"),
         };
         cols.push((column, value.as_ref().map(Countries::to_text).into()));
+    }
+    set(db, account, cols, now).await
+}
+
+/// Sets (or, with `None`, unsets) the fraud guard's mode and safe-list; `Some` of either only.
+pub async fn set_fraud_guard(
+    db: &Db,
+    account: &str,
+    mode: Option<Option<FraudMode>>,
+    safe_list: Option<Option<SafeList>>,
+    now: Millis,
+) -> anyhow::Result<()> {
+    let mut cols: Vec<(&'static str, Arg)> = Vec::new();
+    if let Some(m) = mode {
+        cols.push(("fraud_mode", m.map(FraudMode::as_str).into()));
+    }
+    if let Some(l) = safe_list {
+        cols.push(("fraud_safe_list", l.as_ref().map(SafeList::to_text).into()));
     }
     set(db, account, cols, now).await
 }

@@ -35,6 +35,9 @@ pub struct ErrorEnvelope {
     pub limit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
+    /// The number prefix the fraud guard blocked (7024).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
     #[serde(rename = "requestID", skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// With 7000: quote it when reporting; it is in the server log.
@@ -59,6 +62,7 @@ pub struct Details {
     pub otp_status: Option<OtpStatus>,
     pub retry_after: Option<u64>,
     pub limit: Option<(String, String)>,
+    pub prefix: Option<String>,
     pub request_id: Option<String>,
     pub error_id: Option<String>,
 }
@@ -120,6 +124,18 @@ impl ApiError {
         e
     }
 
+    /// A send the fraud guard refused (recorded as `blocked`).
+    pub fn fraud_blocked(request_id: &str, prefix: &str, retry_after: i64) -> Self {
+        let mut e = Self::new(
+            ErrorCode::FraudBlocked,
+            fraud_blocked_message(prefix, retry_after),
+        )
+        .with_retry_after(retry_after.max(0) as u64);
+        e.details.prefix = Some(prefix.to_owned());
+        e.details.request_id = Some(request_id.to_owned());
+        e
+    }
+
     pub fn envelope(&self) -> ErrorEnvelope {
         let d = &self.details;
         ErrorEnvelope {
@@ -133,6 +149,7 @@ impl ApiError {
             retry_after: d.retry_after,
             limit: d.limit.as_ref().map(|(l, _)| l.clone()),
             bucket: d.limit.as_ref().map(|(_, b)| b.clone()),
+            prefix: d.prefix.clone(),
             request_id: d.request_id.clone(),
             error_id: d.error_id.clone(),
         }
@@ -220,4 +237,11 @@ impl IntoResponse for ApiError {
         }
         res
     }
+}
+
+/// What a refused send says, on the API and in the console.
+pub fn fraud_blocked_message(prefix: &str, retry_after: i64) -> String {
+    format!(
+        "Numbers starting {prefix} are blocked by the fraud guard (many codes sent there were never verified, a sign of SMS pumping): sends are accepted again in {retry_after} s, or an admin can lift the block (Settings → Fraud guard, or DELETE /2fa/fraudGuard/blocks/{prefix})."
+    )
 }

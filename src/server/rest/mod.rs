@@ -3,6 +3,7 @@ pub mod accounts;
 pub mod api_error;
 pub mod audit;
 pub mod error_codes;
+pub mod fraud;
 pub mod input;
 pub mod limits;
 pub mod openapi;
@@ -17,7 +18,7 @@ use crate::domain::ErrorCode;
 use crate::server::state::AppState;
 use api_error::ApiError;
 use axum::body::Body;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use http::Request;
 
@@ -65,6 +66,9 @@ pub fn router() -> Router<AppState> {
             "/settings/countries",
             get(settings::get_countries).put(settings::update_countries),
         )
+        .route("/settings/fraudGuard", get(fraud::get).put(fraud::update))
+        .route("/fraudGuard/blocks", get(fraud::blocks))
+        .route("/fraudGuard/blocks/{prefix}", delete(fraud::lift))
         .route("/templates", get(templates::list))
         .route(
             "/templates/{channel}/{language}",

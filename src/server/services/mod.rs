@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod demo;
 pub mod error;
+pub mod fraud;
 pub mod limits;
 pub mod otp;
 pub mod paging;

@@ -4,6 +4,7 @@
 //! configuration (countries) or the built-in default applies.
 use super::scope::Account;
 use super::AccountScope;
+use crate::domain::fraud::{FraudMode, SafeList};
 use crate::domain::settings::{
     AllowedCountries, Countries, Defaults, DefaultsChange, Effective, Source, Sourced,
 };
@@ -115,17 +116,71 @@ fn resolve_countries(
     }
 }
 
-/// What a send of `account` gets: its defaults and its allowed countries (one query).
+/// What a send of `account` gets from its settings.
+pub struct ForSend {
+    pub defaults: Effective,
+    pub countries: AllowedCountries,
+    pub fraud: FraudSettings,
+}
+
+/// What a send of `account` gets: its defaults, allowed countries and fraud guard (one query).
 pub async fn for_send(
     db: &Db,
     account: &Account,
     server: &ServerCountries,
-) -> anyhow::Result<(Effective, AllowedCountries)> {
+) -> anyhow::Result<ForSend> {
     let (own, parent) = stored(db, account).await?;
-    Ok((
-        Effective::resolve(&own.defaults, parent.as_ref().map(|p| &p.defaults)),
-        resolve_countries(&own, parent.as_ref(), server),
-    ))
+    Ok(ForSend {
+        defaults: Effective::resolve(&own.defaults, parent.as_ref().map(|p| &p.defaults)),
+        countries: resolve_countries(&own, parent.as_ref(), server),
+        fraud: resolve_fraud(&own, parent.as_ref()),
+    })
+}
+
+/// The fraud guard's settings as they apply to an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FraudSettings {
+    /// `None`: set nowhere — the mode follows each send's provider ([`FraudMode::unset`]).
+    pub mode: Sourced<Option<FraudMode>>,
+    pub safe_list: Sourced<SafeList>,
+}
+
+fn resolve_fraud(own: &Stored, parent: Option<&Stored>) -> FraudSettings {
+    FraudSettings {
+        mode: Sourced::first_set(
+            own.fraud_mode.map(Some),
+            parent.and_then(|p| p.fraud_mode).map(Some),
+            None,
+            None,
+        ),
+        safe_list: Sourced::first_set(
+            own.fraud_safe_list.clone(),
+            parent.and_then(|p| p.fraud_safe_list.clone()),
+            None,
+            SafeList::default(),
+        ),
+    }
+}
+
+/// The fraud guard's settings of the account.
+pub async fn fraud_guard(db: &Db, account: &Account) -> anyhow::Result<FraudSettings> {
+    let (own, parent) = stored(db, account).await?;
+    Ok(resolve_fraud(&own, parent.as_ref()))
+}
+
+/// Changes the fraud guard's mode and/or safe-list (`Some(None)`: inherit again).
+pub async fn set_fraud_guard(
+    db: &Db,
+    clock: &dyn Clock,
+    scope: &AccountScope,
+    mode: Option<Option<FraudMode>>,
+    safe_list: Option<Option<SafeList>>,
+) -> anyhow::Result<Changed<FraudSettings>> {
+    let before = fraud_guard(db, scope.account()).await?;
+    db::settings::set_fraud_guard(db, scope.sid().as_str(), mode, safe_list, clock.now_ms())
+        .await?;
+    let after = fraud_guard(db, scope.account()).await?;
+    Ok(Changed { before, after })
 }
 
 /// The account's defaults as they apply, and what it set itself.

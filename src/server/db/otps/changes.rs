@@ -433,6 +433,18 @@ pub(crate) fn detail(e: &OtpEvent) -> String {
             bucket,
             retry_after,
         } => json!({"limit": limit, "bucket": bucket, "retryAfter": retry_after}),
+        OtpEvent::FraudGuard {
+            decision,
+            prefix,
+            reason,
+            until,
+        } => {
+            let mut v = json!({"decision": decision.as_str(), "prefix": prefix, "reason": reason});
+            if let Some(u) = until {
+                v["until"] = Value::from(rfc3339(*u));
+            }
+            v
+        }
         OtpEvent::Superseded { by } => json!({"reason": "superseded", "by": by.as_str()}),
         OtpEvent::AttemptSent {
             channel,

@@ -11,6 +11,7 @@ use crate::domain::otp::{CodeHash, Millis, SendReceipt, Voice};
 use crate::domain::timeline::OtpEvent;
 use crate::domain::{AccountSid, OtpSid, OtpStatus, Transition, Workflow};
 use crate::on_db;
+use crate::server::db::fraud::{self, Block};
 use crate::server::db::jobs::JobKind;
 use crate::server::db::limits::{self as limits_db, Charge};
 use crate::server::db::script::{RunScript, Script};
@@ -56,6 +57,16 @@ pub struct SendWrite<'a> {
     pub idempotency: Option<(&'a str, &'a str)>,
     /// The answer an accepted send gives (kept with the idempotency key).
     pub accepted: &'a SendReceipt,
+    /// What the fraud guard decided, when it has something to record.
+    pub fraud: Option<&'a FraudWrite>,
+}
+
+/// The fraud guard's part of a send: its timeline event, and when it refused the send, the
+/// answer and the prefix's new blocks.
+#[derive(Debug, Clone)]
+pub struct FraudWrite {
+    pub event: OtpEvent,
+    pub refused: Option<(SendReceipt, Vec<Block>)>,
 }
 
 /// What was written.
@@ -64,18 +75,25 @@ pub enum Written {
     Accepted,
     /// Refused by a named limit and recorded as `blocked`.
     Blocked(Refusal),
+    /// Refused by the fraud guard and recorded as `blocked`.
+    FraudBlocked,
     /// Another request with the same `Idempotency-Key` committed first; nothing was written.
     Replay,
 }
 
 pub async fn write(db: &Db, w: &SendWrite<'_>) -> anyhow::Result<Written> {
-    let accepted = accepted_script(w);
+    // Refused by the fraud guard: nothing is charged.
+    let (script, written) = match fraud_blocked_script(w) {
+        Some(script) => (script, Written::FraudBlocked),
+        None => (accepted_script(w), Written::Accepted),
+    };
     // Most sends have no idempotency key and no named limit: nothing to read or decide inside
     // the transaction, so the script commits with whatever else is being written (group commit).
     if w.idempotency.is_none() && w.charges.is_empty() {
-        crate::server::db::commit_script(db, accepted).await?;
-        return Ok(Written::Accepted);
+        crate::server::db::commit_script(db, script).await?;
+        return Ok(written);
     }
+    let fraud_blocked = matches!(written, Written::FraudBlocked);
     let now = w.otp.date_created;
     let written: Result<Written, sqlx::Error> = on_db!(db, pool => async {
         let mut tx = crate::server::db::BeginWrite::begin_write(pool).await?;
@@ -85,6 +103,11 @@ pub async fn write(db: &Db, w: &SendWrite<'_>) -> anyhow::Result<Written> {
                 tx.rollback().await?;
                 return Ok(Written::Replay);
             }
+        }
+        if fraud_blocked {
+            tx.run(&script).await?;
+            tx.commit().await?;
+            return Ok(Written::FraudBlocked);
         }
         // Every bucket of every limit must have room. Serialized per (limit, key).
         let mut checks = Vec::new();
@@ -99,7 +122,7 @@ pub async fn write(db: &Db, w: &SendWrite<'_>) -> anyhow::Result<Written> {
             tx.commit().await?;
             return Ok(Written::Blocked(refusal));
         }
-        tx.run(&accepted).await?;
+        tx.run(&script).await?;
         tx.commit().await?;
         Ok(Written::Accepted)
     }.await);
@@ -198,6 +221,9 @@ fn accepted_script(w: &SendWrite<'_>) -> Script {
     );
     changes.extend(s);
     changes.event(&o.sid, now, &created(o));
+    if let Some(f) = w.fraud {
+        changes.event(&o.sid, now, &f.event);
+    }
     for c in w.charges {
         changes.event(
             &o.sid,
@@ -265,4 +291,31 @@ fn blocked_script(w: &SendWrite<'_>, refusal: &Refusal) -> Script {
         changes.extend(idempotency::answer(&o.account_sid, key, &receipt));
     }
     changes.script
+}
+
+/// A send the fraud guard refused: the OTP as `blocked`, its events, the prefix's new blocks,
+/// and the answer kept with its idempotency key. `None` unless the guard refused it.
+fn fraud_blocked_script(w: &SendWrite<'_>) -> Option<Script> {
+    let f = w.fraud?;
+    let (receipt, blocks) = f.refused.as_ref()?;
+    let o = w.otp;
+    let now = o.date_created;
+    let mut s = Script::new();
+    insert(
+        &mut s,
+        o,
+        Transition::Block.to().unwrap_or(OtpStatus::Blocked),
+        None,
+    );
+    for b in blocks {
+        fraud::block(&mut s, &o.account_sid, b);
+    }
+    let mut changes = OtpChanges::new();
+    changes.extend(s);
+    changes.event(&o.sid, now, &created(o));
+    changes.event(&o.sid, now, &f.event);
+    if let Some((key, _)) = w.idempotency {
+        changes.extend(idempotency::answer(&o.account_sid, key, receipt));
+    }
+    Some(changes.script)
 }

@@ -39,7 +39,7 @@ pub(super) async fn acting(
     params(("Idempotency-Key" = Option<String>, Header, description = "≤ 128 chars; the same key within 24 h replays the first answer")),
     responses((status = 200, body = SendResponse), (status = 400, body = ErrorEnvelope, description = "7004, 7005, 7010, 7012, 7021"),
         (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
-        (status = 415, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope, description = "7020, 7022, 7060")))]
+        (status = 415, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope, description = "7020, 7022, 7024 (fraud guard), 7060")))]
 pub async fn send(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -82,10 +82,17 @@ pub async fn send(
             retry_after,
         } => ApiError::limit_exceeded(request_id.as_str(), limit, bucket, *retry_after)
             .into_response(),
+        SendReceipt::FraudBlocked {
+            request_id,
+            prefix,
+            retry_after,
+        } => ApiError::fraud_blocked(request_id.as_str(), prefix, *retry_after).into_response(),
         accepted => {
             let channel = match accepted {
                 SendReceipt::Accepted { channel, .. } => *channel,
-                SendReceipt::Blocked { .. } => crate::domain::Channel::Sms,
+                SendReceipt::Blocked { .. } | SendReceipt::FraudBlocked { .. } => {
+                    crate::domain::Channel::Sms
+                }
             };
             let sandbox = crate::server::services::providers::uses_sandbox(
                 state.db(),

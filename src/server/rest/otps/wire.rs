@@ -126,7 +126,7 @@ impl SendResponse {
                 attempts_left: *attempts_left,
                 sandbox,
             }),
-            SendReceipt::Blocked { .. } => None,
+            SendReceipt::Blocked { .. } | SendReceipt::FraudBlocked { .. } => None,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod cancel;
 pub mod detail;
 pub mod error;
 pub mod expire;
+pub mod fraud;
 pub mod outbox;
 pub mod progress;
 pub mod protection;
@@ -32,6 +33,8 @@ pub struct OtpService {
     signals: Arc<Signals>,
     /// The operator's allowed countries for accounts that set none.
     server_countries: Arc<ServerCountries>,
+    /// Which providers deliver an account's channels (the fraud guard's mode follows them).
+    providers: Option<Arc<crate::server::providers::ProviderRegistry>>,
 }
 
 impl OtpService {
@@ -42,6 +45,7 @@ impl OtpService {
             code_key: Arc::new(code_key),
             signals,
             server_countries: Arc::default(),
+            providers: None,
         }
     }
 
@@ -49,6 +53,36 @@ impl OtpService {
     pub fn with_server_countries(mut self, countries: ServerCountries) -> Self {
         self.server_countries = Arc::new(countries);
         self
+    }
+
+    /// With the providers that deliver accounts' channels.
+    pub fn with_providers(
+        mut self,
+        providers: Arc<crate::server::providers::ProviderRegistry>,
+    ) -> Self {
+        self.providers = Some(providers);
+        self
+    }
+
+    /// Does the account deliver `channel` through the sandbox (always so without providers)?
+    pub async fn uses_sandbox(
+        &self,
+        account: &crate::domain::AccountSid,
+        channel: crate::domain::Channel,
+    ) -> anyhow::Result<bool> {
+        match &self.providers {
+            None => Ok(true),
+            Some(p) => {
+                crate::server::services::providers::uses_sandbox(
+                    &self.db,
+                    &self.code_key,
+                    p,
+                    account,
+                    channel,
+                )
+                .await
+            }
+        }
     }
 
     pub fn server_countries(&self) -> &ServerCountries {

@@ -1,7 +1,7 @@
 //! Send an OTP: check the command against the account, protect the destination, then store the
 //! OTP with its code's HMAC, its sealed code and its first delivery job in one transaction (or,
 //! when a named limit is full, record it as `blocked`), and answer.
-use super::{protection, OtpError, OtpField, OtpResult, OtpService};
+use super::{fraud, protection, OtpError, OtpField, OtpResult, OtpService};
 use crate::domain::code::{self, CodeType};
 use crate::domain::destination::Destination;
 use crate::domain::otp::{self as rules, CodeHash, SendReceipt, Voice};
@@ -10,7 +10,7 @@ use crate::domain::settings::{AllowedCountries, Effective};
 use crate::domain::{AccountStatus, Channel, EmailAddress, OtpSid, Problem, Workflow};
 use crate::server::crypto;
 use crate::server::db::limits::Charge;
-use crate::server::db::otps::send::{self as store, NewOtp, SendWrite, Written};
+use crate::server::db::otps::send::{self as store, FraudWrite, NewOtp, SendWrite, Written};
 use crate::server::services::{settings, AccountScope};
 
 /// What to send. Values are parsed already; what is left out takes the defaults.
@@ -56,7 +56,7 @@ pub struct IdempotencyKey {
 pub enum SendResult {
     /// Accepted: the OTP is `pending` and its delivery is queued.
     Accepted(SendReceipt),
-    /// Refused by a named limit: recorded as `blocked`, never delivered.
+    /// Refused by a named limit or the fraud guard: recorded as `blocked`, never delivered.
     Blocked(SendReceipt),
     /// The same `Idempotency-Key` was used in the last 24 hours: what that request got.
     Replayed(SendReceipt),
@@ -71,9 +71,9 @@ impl SendResult {
 
     pub fn request_id(&self) -> &OtpSid {
         match self.receipt() {
-            SendReceipt::Accepted { request_id, .. } | SendReceipt::Blocked { request_id, .. } => {
-                request_id
-            }
+            SendReceipt::Accepted { request_id, .. }
+            | SendReceipt::Blocked { request_id, .. }
+            | SendReceipt::FraudBlocked { request_id, .. } => request_id,
         }
     }
 }
@@ -85,8 +85,11 @@ pub async fn send(
     idempotency: Option<IdempotencyKey>,
 ) -> OtpResult<SendResult> {
     ensure_can_send(scope)?;
-    let (defaults, countries) =
-        settings::for_send(svc.db(), scope.account(), svc.server_countries()).await?;
+    let settings::ForSend {
+        defaults,
+        countries,
+        fraud: fraud_settings,
+    } = settings::for_send(svc.db(), scope.account(), svc.server_countries()).await?;
     let plan = Plan::of(cmd, &defaults)?;
     if let Some(key) = &idempotency {
         if let Some(found) = replay(svc, scope, key).await? {
@@ -105,9 +108,33 @@ pub async fn send(
         now,
     )
     .await?;
+    let verdict = match &plan.cmd.to {
+        Some(phone) => {
+            fraud::check(
+                svc,
+                scope.sid(),
+                &fraud_settings,
+                &plan.workflow,
+                phone,
+                now,
+            )
+            .await?
+        }
+        None => fraud::Verdict::Pass,
+    };
     let (otp, sealed) = plan.new_otp(svc, scope, now);
     let accepted = receipt(&otp);
-    let written = write(svc, &plan, &otp, &sealed, &charges, &idempotency, &accepted).await?;
+    let fraud_write = fraud_write(&verdict, &otp.sid);
+    let written = write(
+        svc,
+        &plan,
+        (&otp, &sealed),
+        &charges,
+        &idempotency,
+        &accepted,
+        fraud_write.as_ref(),
+    )
+    .await?;
     match written {
         Written::Accepted => {
             svc.signals().jobs_committed();
@@ -122,6 +149,13 @@ pub async fn send(
                 bucket: refusal.bucket.clone(),
                 retry_after: refusal.retry_after(),
             }))
+        }
+        Written::FraudBlocked => {
+            let receipt = verdict
+                .receipt(&otp.sid)
+                .ok_or_else(|| anyhow::anyhow!("fraud block without a verdict"))?;
+            tracing::warn!(request_id = %otp.sid, account = %scope.sid(), "otp blocked by the fraud guard");
+            Ok(SendResult::Blocked(receipt))
         }
         // Another request with this key won the race: answer what it answered.
         Written::Replay => match idempotency.as_ref() {
@@ -319,14 +353,33 @@ fn receipt(otp: &NewOtp) -> SendReceipt {
     }
 }
 
+/// What the store records of the guard's verdict.
+fn fraud_write(verdict: &fraud::Verdict, sid: &OtpSid) -> Option<FraudWrite> {
+    match verdict {
+        fraud::Verdict::Pass => None,
+        fraud::Verdict::Note(finding) => Some(FraudWrite {
+            event: finding.event(),
+            refused: None,
+        }),
+        fraud::Verdict::Refuse {
+            finding,
+            new_blocks,
+            ..
+        } => Some(FraudWrite {
+            event: finding.event(),
+            refused: verdict.receipt(sid).map(|r| (r, new_blocks.clone())),
+        }),
+    }
+}
+
 async fn write(
     svc: &OtpService,
     plan: &Plan,
-    otp: &NewOtp,
-    sealed: &str,
+    (otp, sealed): (&NewOtp, &str),
     charges: &[Charge],
     idempotency: &Option<IdempotencyKey>,
     accepted: &SendReceipt,
+    fraud: Option<&FraudWrite>,
 ) -> OtpResult<Written> {
     let supersede = (!plan.cmd.keep_old_otp_active.unwrap_or(false)).then_some(&plan.destination);
     let w = SendWrite {
@@ -338,6 +391,7 @@ async fn write(
             .as_ref()
             .map(|k| (k.key.as_str(), k.request_hash.as_str())),
         accepted,
+        fraud,
     };
     Ok(store::write(svc.db(), &w).await?)
 }
