@@ -84,6 +84,14 @@ test("a default expiry applies to the next OTP; a country left out refuses calls
   await page.getByLabel("Expiry (seconds)").fill("");
   await page.getByRole("button", { name: "Save defaults" }).click();
   await expect(page.locator("#expiry-hint")).toContainText("Now: 600 (built-in).");
+
+  // Both changes are in the Audit log, filtered by who made them.
+  for (const [action, text] of [["settings.update", "300"], ["countries.update", "GB"]]) {
+    await page.goto(`/audit?actor=${encodeURIComponent(email)}&action=${action}`);
+    const rows = page.getByRole("table", { name: "Audit log" }).locator(`tr[data-action="${action}"]`);
+    await expect(rows.filter({ hasText: text }).first()).toBeVisible();
+    for (const a of await rows.getByTestId("audit-actor").allTextContents()) expect(a).toContain(email);
+  }
 });
 
 test("the settings pages render and save without JavaScript", async ({ page }) => {

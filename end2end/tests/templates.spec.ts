@@ -97,6 +97,12 @@ test("edit the Spanish SMS template and see an es-MX send use it", async ({ page
   });
   expect(again.status()).toBe(200);
   expect(await sandboxText(request, (await again.json()).requestID)).toMatch(new RegExp(`^Tu código de Tienda${run} es `));
+
+  // The edit and the reset are in the Audit log, filtered by who made them.
+  await page.goto(`/audit?actor=${encodeURIComponent(email)}&target=sms%2Fes`);
+  const rows = page.getByRole("table", { name: "Audit log" });
+  await expect(rows.locator('tr[data-action="template.update"]').filter({ hasText: `E2E ${run}` })).toHaveCount(1);
+  await expect(rows.locator('tr[data-action="template.delete"]').first()).toBeVisible();
 });
 
 test("without JavaScript the picker opens a template with its preview", async ({ page, javaScriptEnabled }) => {

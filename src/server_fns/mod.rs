@@ -5,6 +5,7 @@ pub mod auth;
 pub mod developers;
 #[cfg(feature = "ssr")]
 pub mod export;
+pub mod fraud;
 pub mod limits;
 pub mod otps;
 pub mod providers;

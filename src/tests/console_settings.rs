@@ -1,4 +1,4 @@
-//! Settings → Defaults and Settings → Countries through their server functions: what the
+//! Settings → Defaults, Countries and Fraud guard through their server functions: what the
 //! page shows (values and where they come from), saving (empty goes back to inheriting),
 //! errors next to their field, the effect on a send, and roles (admins change, others read).
 use super::harness::{call, signed_in, TestApp};
@@ -9,6 +9,7 @@ use serde_json::json;
 super::both_backends!(
     defaults_page_saves_inherits_and_applies,
     countries_page_saves_and_refuses_sends,
+    fraud_guard_page_saves_lists_and_lifts_blocks,
 );
 
 async fn defaults_page_saves_inherits_and_applies(b: Backend) {
@@ -211,4 +212,138 @@ async fn countries_page_saves_and_refuses_sends(b: Backend) {
     )
     .await;
     assert_eq!(status, 403);
+}
+
+async fn fraud_guard_page_saves_lists_and_lifts_blocks(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Shop").await;
+    let admin = signed_in(&app, &acc.email, &acc.password).await;
+    let (status, page) = call(&app, &admin, "fraud_guard_page", &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["mode"], "inherit");
+    assert_eq!(
+        page["applies"],
+        json!([["SMS", "monitor"], ["Calls", "monitor"]])
+    );
+    assert_eq!(page["blocks"], json!([]));
+
+    // Errors next to their field.
+    let (status, e) = call(&app, &admin, "fraud_guard_save", &[("mode", "strict")]).await;
+    assert_eq!((status, e["field"].as_str()), (400, Some("mode")), "{e}");
+    let (status, e) = call(
+        &app,
+        &admin,
+        "fraud_guard_save",
+        &[("mode", "block"), ("safe_list", "+4474001\n0044")],
+    )
+    .await;
+    assert_eq!(
+        (status, e["field"].as_str()),
+        (400, Some("safe_list")),
+        "{e}"
+    );
+    let (status, e) = call(
+        &app,
+        &admin,
+        "fraud_guard_save",
+        &[("mode", "block"), ("safe_list", "+14155550100\n+4474001")],
+    )
+    .await;
+    assert_eq!(status, 200, "{e}");
+    let (_, page) = call(&app, &admin, "fraud_guard_page", &[]).await;
+    assert_eq!(page["mode"], "block");
+    assert_eq!(page["safe_list"], "+14155550100\n+4474001");
+    assert!(
+        page["mode_now"]
+            .as_str()
+            .unwrap()
+            .starts_with("Block (set here)"),
+        "{page}"
+    );
+
+    // An attack on a prefix: listed on the page with why, and lifted there.
+    let api = app.api(&acc);
+    for i in 0..4 {
+        api.post(
+            "/2fa/send",
+            json!({"service": "S", "to": format!("+4474003{:05}", i + 100)}),
+        )
+        .await;
+    }
+    let (_, page) = call(&app, &admin, "fraud_guard_page", &[]).await;
+    let blocks = page["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 1, "{page}");
+    assert_eq!(
+        (
+            blocks[0]["prefix"].as_str(),
+            blocks[0]["country"].as_str(),
+            blocks[0]["channel"].as_str()
+        ),
+        (Some("+44740030"), Some("GB"), Some("SMS"))
+    );
+    assert!(
+        blocks[0]["reason"].as_str().unwrap().contains("unverified"),
+        "{page}"
+    );
+
+    // Support and developers read; only admins change or lift.
+    for role in [Role::Support, Role::Developer] {
+        let (email, pw) = app.user(&acc.sid, role).await;
+        let http = signed_in(&app, &email, &pw).await;
+        let (status, _) = call(&app, &http, "fraud_guard_page", &[]).await;
+        assert_eq!(status, 200, "{role:?} reads");
+        let (status, _) = call(&app, &http, "fraud_guard_save", &[("mode", "off")]).await;
+        assert_eq!(status, 403, "{role:?} may not change");
+        let (status, _) = call(&app, &http, "fraud_guard_lift", &[("prefix", "+44740030")]).await;
+        assert_eq!(status, 403, "{role:?} may not lift");
+    }
+    let (status, e) = call(&app, &admin, "fraud_guard_lift", &[("prefix", "+44740030")]).await;
+    assert_eq!(status, 200, "{e}");
+    let (_, page) = call(&app, &admin, "fraud_guard_page", &[]).await;
+    assert_eq!(page["blocks"], json!([]));
+    let (status, e) = call(&app, &admin, "fraud_guard_lift", &[("prefix", "+44740030")]).await;
+    assert_eq!((status, e["code"].as_i64()), (404, Some(7003)), "{e}");
+    // Both are in the audit log, by the signed-in user.
+    let (_, log) = api.get("/2fa/audit").await;
+    let entries = log["entries"].as_array().unwrap();
+    let of = |action: &str| {
+        entries
+            .iter()
+            .find(|e| e["action"] == action)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(of("fraud_guard.lift")["actor"]["email"], acc.email.as_str());
+    assert_eq!(of("fraud_guard.lift")["target"], "+44740030");
+    let change = of("settings.update");
+    assert_eq!(change["target"], "fraud_guard");
+    assert_eq!(change["after"]["mode"], "block");
+
+    // "As inherited" for both goes back to the defaults.
+    call(
+        &app,
+        &admin,
+        "fraud_guard_save",
+        &[("mode", "inherit"), ("safe_list_inherit", "on")],
+    )
+    .await;
+    let (_, page) = call(&app, &admin, "fraud_guard_page", &[]).await;
+    assert_eq!(
+        (page["mode"].as_str(), page["safe_list_own"].as_bool()),
+        (Some("inherit"), Some(false))
+    );
+
+    // The page renders on the server with the tab.
+    let html = admin
+        .get(app.url("/settings/fraud"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Settings · Fraud guard") && html.contains("Blocked prefixes"),
+        "{html}"
+    );
 }

@@ -11,8 +11,8 @@ use components::layout::ConsoleLayout;
 use pages::audit::AuditPage;
 use pages::{
     channels::ChannelsPage, countries::CountriesPage, defaults::DefaultsPage,
-    developers::DevelopersPage, home::HomePage, limits::LimitsPage, login::LoginPage,
-    not_found::NotFound, otps::OtpsPage, sdr::SdrPage, send::SendPage,
+    developers::DevelopersPage, fraud::FraudGuardPage, home::HomePage, limits::LimitsPage,
+    login::LoginPage, not_found::NotFound, otps::OtpsPage, sdr::SdrPage, send::SendPage,
     subaccounts::SubAccountsPage, templates::TemplatesPage, usage::UsagePage, users::UsersPage,
 };
 
@@ -80,6 +80,10 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=(StaticSegment("settings"), StaticSegment("countries"))
                         view=CountriesPage
+                    />
+                    <Route
+                        path=(StaticSegment("settings"), StaticSegment("fraud"))
+                        view=FraudGuardPage
                     />
                     <Route path=StaticSegment("subaccounts") view=SubAccountsPage />
                     <Route path=StaticSegment("users") view=UsersPage />

@@ -3,11 +3,12 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 /// The sections of Settings, in order: path and label.
-pub const SETTINGS_TABS: [(&str, &str); 4] = [
+pub const SETTINGS_TABS: [(&str, &str); 5] = [
     ("/settings", "Channels"),
     ("/settings/defaults", "Defaults"),
     ("/settings/templates", "Templates"),
     ("/settings/countries", "Countries"),
+    ("/settings/fraud", "Fraud guard"),
 ];
 
 /// Tabs to the sections of Settings; the current one is marked by the router (`aria-current`).

@@ -5,6 +5,7 @@ pub mod coming_soon;
 pub mod countries;
 pub mod defaults;
 pub mod developers;
+pub mod fraud;
 pub mod home;
 pub mod limits;
 pub mod login;
