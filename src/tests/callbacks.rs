@@ -5,7 +5,10 @@ use axum::routing::post;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 
-super::both_backends!(callbacks_are_signed_retried_and_in_the_timeline);
+super::both_backends!(
+    callbacks_are_signed_retried_and_in_the_timeline,
+    a_secret_stored_in_clear_is_sealed_and_still_signs,
+);
 
 #[derive(Clone, Default)]
 pub(super) struct Receiver {
@@ -50,6 +53,21 @@ async fn callbacks_are_signed_retried_and_in_the_timeline(b: Backend) {
     let app = TestApp::start(b).await;
     let acc = app.account("Acme").await;
     let api = app.api(&acc);
+    // The signing secret is shown once, when it is (re)made; never by reading the account.
+    let (status, rotated) = api.post("/2fa/settings/callbackSecret", json!({})).await;
+    assert_eq!(status, 200, "{rotated}");
+    let secret = rotated["callbackSigningSecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, account) = api.get(&format!("/2fa/accounts/{}", acc.sid)).await;
+    assert!(account.get("callbackSigningSecret").is_none(), "{account}");
+    // Sealed at rest.
+    let stored = super::harness::dump_table(app.state.db(), "accounts").await;
+    assert!(
+        !stored.contains(&secret),
+        "the secret is not stored in clear"
+    );
     let (url, rec) = start_receiver(1).await;
     let rid = api
         .send_ok(json!({"service": "S", "to": "+14155550130", "statusCallback": url}))
@@ -81,11 +99,6 @@ async fn callbacks_are_signed_retried_and_in_the_timeline(b: Backend) {
     assert_eq!(statuses, ["delivered", "delivered", "verified"]);
 
     // Each signature verifies with the account's secret over "<t>.<body>".
-    let (_, account) = api.get(&format!("/2fa/accounts/{}", acc.sid)).await;
-    let secret = account["callbackSigningSecret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     for (sig, body) in &got {
         let t: i64 = sig
             .split(',')
@@ -115,4 +128,49 @@ async fn callbacks_are_signed_retried_and_in_the_timeline(b: Backend) {
         .map(|e| e["detail"]["answer"].clone())
         .collect();
     assert_eq!(tries, [json!(500), json!(204), json!(204)]);
+}
+
+/// A callback secret stored in clear by an older version still signs callbacks, and is sealed
+/// in the database the first time it is used.
+async fn a_secret_stored_in_clear_is_sealed_and_still_signs(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Old").await;
+    let clear = "ab".repeat(32);
+    crate::server::db::accounts::set_callback_secret(app.state.db(), &acc.sid, &clear)
+        .await
+        .unwrap();
+    let (url, rec) = start_receiver(0).await;
+    app.api(&acc)
+        .send_ok(json!({"service": "S", "to": "+14155550131", "statusCallback": url}))
+        .await;
+    app.deliver().await;
+    app.deliver().await;
+    let got = rec.got.lock().unwrap().clone();
+    assert!(!got.is_empty(), "a callback was posted");
+    let (sig, body) = &got[0];
+    let t: i64 = sig
+        .split(',')
+        .next()
+        .unwrap()
+        .trim_start_matches("t=")
+        .parse()
+        .unwrap();
+    assert_eq!(
+        sig,
+        &crate::server::workers::callbacks::signature(&clear, t, body)
+    );
+    let stored = crate::server::db::accounts::callback_secret(app.state.db(), &acc.sid)
+        .await
+        .unwrap();
+    assert_ne!(stored, clear, "sealed now");
+    assert_eq!(
+        crate::server::services::accounts::callback_secret(
+            app.state.db(),
+            app.state.otp().code_key(),
+            &acc.sid
+        )
+        .await
+        .unwrap(),
+        clear
+    );
 }

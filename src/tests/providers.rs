@@ -653,6 +653,11 @@ async fn http_gateway_and_webhook_deliver(b: Backend) {
         json!({"kind": "webhook", "name": "hook", "channels": ["email"], "config": {"url": format!("{}/hook", hook.base)}}),
     )
     .await;
+    let (_, rotated) = api.post("/2fa/settings/callbackSecret", json!({})).await;
+    let secret = rotated["callbackSigningSecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let rid = api
         .send_ok(json!({"service": "S", "to": "+14155550110"}))
         .await;
@@ -686,8 +691,7 @@ async fn http_gateway_and_webhook_deliver(b: Backend) {
         (Some("email"), Some("ana@example.com"), Some(rid2.as_str()))
     );
     // Signed like status callbacks, with the account's callback secret.
-    let (_, account) = api.get(&format!("/2fa/accounts/{}", acc.sid)).await;
-    let secret = account["callbackSigningSecret"].as_str().unwrap();
+    let secret = secret.as_str();
     let sig = wh.1.get("x-smart2fa-signature").unwrap();
     let t: i64 = sig
         .split(',')

@@ -132,6 +132,17 @@ pub async fn set_callback_secret_if_empty(db: &Db, sid: &str, secret: &str) -> s
         .bind(secret).bind(sid).execute(pool).await.map(|_| ()))
 }
 
+/// Replaces a secret stored in clear by its sealed form (unless it changed meanwhile).
+pub async fn seal_callback_secret(
+    db: &Db,
+    sid: &str,
+    clear: &str,
+    sealed: &str,
+) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query("UPDATE accounts SET callback_secret = $1 WHERE sid = $2 AND callback_secret = $3")
+        .bind(sealed).bind(sid).bind(clear).execute(pool).await.map(|_| ()))
+}
+
 /// Replaces the secret status callbacks are signed with.
 pub async fn set_callback_secret(db: &Db, sid: &str, secret: &str) -> sqlx::Result<()> {
     on_db!(db, pool => sqlx::query("UPDATE accounts SET callback_secret = $1 WHERE sid = $2")

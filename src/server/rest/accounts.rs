@@ -31,9 +31,6 @@ pub struct AccountDto {
     /// Only in `POST /2fa/accounts`: shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_token: Option<String>,
-    /// Only in `GET /2fa/accounts/{sid}`: verifies `X-Smart2FA-Signature` of callbacks.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub callback_signing_secret: Option<String>,
 }
 
 /// `POST /2fa/accounts`.
@@ -74,7 +71,6 @@ impl From<&Account> for AccountDto {
             date_updated: crate::server::clock::rfc3339(a.date_updated),
             uri: format!("/2fa/accounts/{}", a.sid),
             auth_token: None,
-            callback_signing_secret: None,
         }
     }
 }
@@ -88,13 +84,7 @@ pub async fn get_one(
     Path(sid): Path<String>,
 ) -> Result<Json<AccountDto>, ApiError> {
     let account = accounts::get_visible(state.db(), &scope, &sid).await?;
-    let secret = accounts::callback_secret(state.db(), account.sid.as_str())
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(Json(AccountDto {
-        callback_signing_secret: Some(secret),
-        ..AccountDto::from(&account)
-    }))
+    Ok(Json(AccountDto::from(&account)))
 }
 
 /// `POST /2fa/accounts`: create a sub-account; the auth token appears only in this answer.

@@ -353,10 +353,13 @@ pub async fn rotate_callback_secret(
 ) -> Result<Json<CallbackSecretResponse>, ApiError> {
     let req: ScopeOnly = body.into_wire()?;
     let scope = acting(&state, &caller, &req.account_sid).await?;
-    let secret =
-        crate::server::services::accounts::rotate_callback_secret(state.db(), scope.sid().as_str())
-            .await
-            .map_err(ApiError::internal)?;
+    let secret = crate::server::services::accounts::rotate_callback_secret(
+        state.db(),
+        state.otp().code_key(),
+        scope.sid().as_str(),
+    )
+    .await
+    .map_err(ApiError::internal)?;
     // The secret itself is never recorded.
     audit::record_after(
         state.db(),

@@ -92,7 +92,6 @@ pub async fn create(
     let auth_token = crypto::random_hex(16);
     let token_hash = crypto::hash_token(&auth_token);
     let admin_sid = admin.as_ref().map(|_| UserSid::generate());
-    let callback_secret = crypto::random_hex(32);
     let admin_row = admin
         .as_ref()
         .zip(admin_sid.as_ref())
@@ -104,7 +103,8 @@ pub async fn create(
             parent_sid: account.parent_sid.as_ref(),
             friendly_name: &account.friendly_name,
             status: account.status,
-            callback_secret: &callback_secret,
+            // Created (sealed) on first use.
+            callback_secret: "",
             auth_token_hash: &token_hash,
             now,
         },
@@ -292,22 +292,47 @@ pub async fn update(
     get_visible(db, scope, sid).await
 }
 
-/// The secret an account's status callbacks are signed with (created on first use for
-/// accounts that predate it). Not an API credential: it only proves callbacks come from us.
+/// What the callback secret of `account` is sealed with (bound to the account).
+fn secret_context(account: &str) -> String {
+    format!("callback-secret:{account}")
+}
+
 /// A new secret for signing the account's status callbacks (the old one stops at once); the
-/// answer is the only place it is shown.
-pub async fn rotate_callback_secret(db: &Db, account: &str) -> anyhow::Result<String> {
+/// answer is the only place it is shown. Stored sealed.
+pub async fn rotate_callback_secret(
+    db: &Db,
+    seal_key: &[u8],
+    account: &str,
+) -> anyhow::Result<String> {
     let fresh = crypto::random_hex(32);
-    db::accounts::set_callback_secret(db, account, &fresh).await?;
+    let sealed = crypto::seal(seal_key, &secret_context(account), &fresh);
+    db::accounts::set_callback_secret(db, account, &sealed).await?;
     Ok(fresh)
 }
 
-pub async fn callback_secret(db: &Db, account: &str) -> anyhow::Result<String> {
-    let current = db::accounts::callback_secret(db, account).await?;
-    if !current.is_empty() {
-        return Ok(current);
+/// The secret an account's status callbacks (and webhook deliveries) are signed with, created
+/// on first use. Not an API credential: it only proves callbacks come from us. Stored sealed
+/// (a secret stored in clear by an older version is sealed when first read).
+pub async fn callback_secret(db: &Db, seal_key: &[u8], account: &str) -> anyhow::Result<String> {
+    let context = secret_context(account);
+    let stored = db::accounts::callback_secret(db, account).await?;
+    if stored.is_empty() {
+        let fresh = crypto::random_hex(32);
+        let sealed = crypto::seal(seal_key, &context, &fresh);
+        db::accounts::set_callback_secret_if_empty(db, account, &sealed).await?;
+        let stored = db::accounts::callback_secret(db, account).await?;
+        return crypto::open(seal_key, &context, &stored)
+            .ok_or_else(|| anyhow::anyhow!("the callback secret of {account} does not open"));
     }
-    let fresh = crypto::random_hex(32);
-    db::accounts::set_callback_secret_if_empty(db, account, &fresh).await?;
-    Ok(db::accounts::callback_secret(db, account).await?)
+    if let Some(secret) = crypto::open(seal_key, &context, &stored) {
+        return Ok(secret);
+    }
+    // In clear (64 hex digits, from before secrets were sealed): seal it now.
+    anyhow::ensure!(
+        stored.len() == 64 && stored.bytes().all(|b| b.is_ascii_hexdigit()),
+        "the callback secret of {account} does not open"
+    );
+    let sealed = crypto::seal(seal_key, &context, &stored);
+    db::accounts::seal_callback_secret(db, account, &stored, &sealed).await?;
+    Ok(stored)
 }

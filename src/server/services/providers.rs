@@ -849,7 +849,8 @@ pub async fn test(
 ) -> ProviderResult<(Channel, TestOutcome)> {
     let setup = get(db, keys.seal_key, scope, sid).await?;
     let (channel, to) = test_recipient(channel, to)?;
-    let secret = Secret(super::accounts::callback_secret(db, scope.sid().as_str()).await?);
+    let secret =
+        Secret(super::accounts::callback_secret(db, keys.seal_key, scope.sid().as_str()).await?);
     let outcome = send_test(keys.registry, &setup, channel, to, Some(&secret), now).await?;
     Ok((channel, outcome))
 }

@@ -67,9 +67,12 @@ pub async fn post(state: &AppState, job: &Job) -> anyhow::Result<()> {
         attempts_left,
         timestamp: rfc3339(changed_at),
     })?;
-    let secret =
-        crate::server::services::accounts::callback_secret(state.db(), otp.account_sid.as_str())
-            .await?;
+    let secret = crate::server::services::accounts::callback_secret(
+        state.db(),
+        state.otp().code_key(),
+        otp.account_sid.as_str(),
+    )
+    .await?;
     let sig = signature(&secret, now / 1000, &body);
     // Checked again when connecting: the name may resolve elsewhere now (the client's resolver
     // also drops internal addresses).

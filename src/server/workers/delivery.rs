@@ -110,6 +110,7 @@ pub async fn routes(
         Some(crate::domain::Secret(
             crate::server::services::accounts::callback_secret(
                 state.db(),
+                state.otp().code_key(),
                 otp.account_sid.as_str(),
             )
             .await?,
