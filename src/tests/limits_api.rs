@@ -9,6 +9,7 @@ super::both_backends!(
     limits_block_exactly_and_record_blocked_otps,
     editing_keeps_hits_and_deleting_takes_effect,
     two_hundred_parallel_sends_accept_exactly_ten,
+    thirty_parallel_sends_to_one_number_accept_exactly_five,
     parents_manage_sub_account_limits_with_account_sid,
 );
 
@@ -402,4 +403,49 @@ async fn two_hundred_parallel_sends_accept_exactly_ten(b: Backend) {
     assert_eq!((ok, blocked), (10, 190));
     let (_, found) = api.get("/2fa/search?status=blocked&PageSize=1").await;
     assert_eq!(found["total"], 190);
+}
+
+/// Per-destination protection is exact under concurrency: 30 parallel sends to one number,
+/// 5 allowed per 10 minutes, accept exactly 5 (the check runs in each send's transaction).
+async fn thirty_parallel_sends_to_one_number_accept_exactly_five(b: Backend) {
+    let app = TestApp::start(b).await;
+    let acc = app.account("Acme").await;
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let (http, url, sid, token) = (
+            app.http.clone(),
+            app.url("/2fa/send"),
+            acc.sid.clone(),
+            acc.token.clone(),
+        );
+        // Some with an idempotency key (the transactional path), most without (group commit).
+        tasks.push(tokio::spawn(async move {
+            let mut req = http.post(url).basic_auth(sid, Some(token));
+            if i % 3 == 0 {
+                req = req.header("Idempotency-Key", format!("k{i}"));
+            }
+            let res = req
+                .json(&json!({"service": "S", "to": "+14155550177"}))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body: serde_json::Value = res.json().await.unwrap();
+            (status, body)
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (200, _) => ok += 1,
+            (429, e) => {
+                assert_eq!(e["errorCode"], 7022, "{e}");
+                assert!(e["retryAfter"].as_u64().unwrap() > 0, "{e}");
+            }
+            (other, e) => panic!("unexpected status {other}: {e}"),
+        }
+    }
+    assert_eq!(ok, 5);
+    let (_, found) = app.api(&acc).get("/2fa/search?to=%2B14155550177").await;
+    assert_eq!(found["total"], 5, "only the accepted ones are recorded");
 }

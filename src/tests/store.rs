@@ -112,6 +112,7 @@ async fn sent(s: &Store, to: &str, at: i64) -> OtpSid {
         idempotency: None,
         accepted: &accepted(&o),
         fraud: None,
+        protection: None,
     };
     assert!(matches!(
         send::write(&s.db, &w).await.unwrap(),
@@ -166,6 +167,7 @@ async fn otp_in(s: &Store, want: OtpStatus, n: usize, now: i64) -> OtpSid {
                 idempotency: None,
                 accepted: &accepted(&o),
                 fraud: None,
+                protection: None,
             };
             send::write(&s.db, &w).await.unwrap();
         }
@@ -255,6 +257,7 @@ async fn a_send_writes_its_otp_code_timeline_and_job(b: Backend) {
         idempotency: None,
         accepted: &accepted(&o),
         fraud: None,
+        protection: None,
     };
     assert!(matches!(
         send::write(&s.db, &w).await.unwrap(),
@@ -458,6 +461,7 @@ async fn limits_block_when_full_and_idempotency_keys_replay(b: Backend) {
             idempotency: None,
             accepted: &accepted(&o),
             fraud: None,
+            protection: None,
         };
         outcomes.push((o.sid.clone(), send::write(&s.db, &w).await.unwrap()));
     }
@@ -487,6 +491,7 @@ async fn limits_block_when_full_and_idempotency_keys_replay(b: Backend) {
         idempotency: Some(("key-1", "hash-1")),
         accepted: &accepted(&o),
         fraud: None,
+        protection: None,
     };
     assert!(matches!(
         send::write(&s.db, &w).await.unwrap(),

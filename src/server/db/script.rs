@@ -79,6 +79,59 @@ macro_rules! args {
 #[derive(Debug, Default, Clone)]
 pub struct Script {
     statements: Vec<(String, Vec<Arg>)>,
+    guard: Option<Guard>,
+}
+
+/// A condition a script commits on, checked in the script's own transaction (so it sees every
+/// script committed before it, also those of the same group commit): a query answering one
+/// row of counts, each of which must be below its maximum. PostgreSQL first takes a
+/// transaction-scoped advisory lock on `lock`, so scripts guarded on the same key are checked
+/// one after the other, also across server instances.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    pub sql: String,
+    pub args: Vec<Arg>,
+    pub below: Vec<i64>,
+    pub lock: String,
+}
+
+impl Guard {
+    fn holds(&self, counts: &[i64]) -> bool {
+        counts.len() == self.below.len() && counts.iter().zip(&self.below).all(|(c, max)| c < max)
+    }
+
+    async fn holds_sqlite(&self, conn: &mut sqlx::SqliteConnection) -> sqlx::Result<bool> {
+        use sqlx::Row;
+        let args: sqlx::sqlite::SqliteArguments = arguments(&self.args)?;
+        let row = (&mut *conn)
+            .fetch_one(sqlx::query_with(&self.sql, args))
+            .await?;
+        let counts = (0..self.below.len())
+            .map(|i| row.try_get::<i64, _>(i))
+            .collect::<sqlx::Result<Vec<i64>>>()?;
+        Ok(self.holds(&counts))
+    }
+
+    async fn holds_postgres(&self, conn: &mut sqlx::PgConnection) -> sqlx::Result<bool> {
+        use sqlx::Row;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(&self.lock)
+            .execute(&mut *conn)
+            .await?;
+        let args: sqlx::postgres::PgArguments = arguments(&self.args)?;
+        let row = (&mut *conn)
+            .fetch_one(sqlx::query_with(&self.sql, args))
+            .await?;
+        let counts = (0..self.below.len())
+            .map(|i| row.try_get::<i64, _>(i))
+            .collect::<sqlx::Result<Vec<i64>>>()?;
+        Ok(self.holds(&counts))
+    }
+}
+
+/// Did a guarded script run nothing because its guard did not hold? (It answers no counts.)
+pub fn refused(changed: &[u64]) -> bool {
+    changed.is_empty()
 }
 
 impl Script {
@@ -95,6 +148,9 @@ impl Script {
     /// Appends another script's statements.
     pub fn extend(&mut self, other: Script) -> &mut Self {
         self.statements.extend(other.statements);
+        if self.guard.is_none() {
+            self.guard = other.guard;
+        }
         self
     }
 
@@ -116,6 +172,13 @@ impl Script {
         self.statements.is_empty()
     }
 
+    /// Runs only while `guard` holds (see [`Guard`]); otherwise nothing runs and the script
+    /// answers no counts ([`refused`]).
+    pub fn guarded(mut self, guard: Guard) -> Self {
+        self.guard = Some(guard);
+        self
+    }
+
     /// The statements joined into one text, parameters renumbered into one list (SQLite).
     fn joined(&self) -> (String, Vec<&Arg>) {
         let mut sql = String::new();
@@ -134,6 +197,11 @@ impl Script {
         use futures::TryStreamExt;
         if self.statements.is_empty() {
             return Ok(Vec::new());
+        }
+        if let Some(g) = &self.guard {
+            if !g.holds_sqlite(conn).await? {
+                return Ok(Vec::new());
+            }
         }
         let (sql, values) = self.joined();
         let args: sqlx::sqlite::SqliteArguments = arguments(values)?;
@@ -156,6 +224,11 @@ impl Script {
 
     /// Runs every statement on this PostgreSQL connection, one after the other.
     pub async fn run_postgres(&self, conn: &mut sqlx::PgConnection) -> sqlx::Result<Vec<u64>> {
+        if let Some(g) = &self.guard {
+            if !g.holds_postgres(conn).await? {
+                return Ok(Vec::new());
+            }
+        }
         let mut changed = Vec::with_capacity(self.statements.len());
         for (sql, own) in &self.statements {
             let args: sqlx::postgres::PgArguments = arguments(own)?;

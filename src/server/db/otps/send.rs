@@ -8,13 +8,14 @@ use crate::domain::code::CodeType;
 use crate::domain::destination::Destination;
 use crate::domain::limit::{self, Refusal};
 use crate::domain::otp::{CodeHash, Millis, SendReceipt, Voice};
+use crate::domain::protection::Protection;
 use crate::domain::timeline::OtpEvent;
 use crate::domain::{AccountSid, OtpSid, OtpStatus, Transition, Workflow};
 use crate::on_db;
 use crate::server::db::fraud::{self, Block};
 use crate::server::db::jobs::JobKind;
 use crate::server::db::limits::{self as limits_db, Charge};
-use crate::server::db::script::{RunScript, Script};
+use crate::server::db::script::{refused, Guard, RunScript, Script};
 use crate::server::db::{idempotency, Db};
 
 /// A new OTP, as the send decided it.
@@ -59,6 +60,9 @@ pub struct SendWrite<'a> {
     pub accepted: &'a SendReceipt,
     /// What the fraud guard decided, when it has something to record.
     pub fraud: Option<&'a FraudWrite>,
+    /// The destination's protection: the send commits only while the destination has fewer
+    /// sends in each window than the rule allows, counted in the send's own transaction.
+    pub protection: Option<(&'a Destination, Protection)>,
 }
 
 /// The fraud guard's part of a send: its timeline event, and when it refused the send, the
@@ -77,6 +81,9 @@ pub enum Written {
     Blocked(Refusal),
     /// Refused by the fraud guard and recorded as `blocked`.
     FraudBlocked,
+    /// Refused by the destination's protection (another send got there first); nothing was
+    /// written.
+    TooManySends,
     /// Another request with the same `Idempotency-Key` committed first; nothing was written.
     Replay,
 }
@@ -90,7 +97,10 @@ pub async fn write(db: &Db, w: &SendWrite<'_>) -> anyhow::Result<Written> {
     // Most sends have no idempotency key and no named limit: nothing to read or decide inside
     // the transaction, so the script commits with whatever else is being written (group commit).
     if w.idempotency.is_none() && w.charges.is_empty() {
-        crate::server::db::commit_script(db, script).await?;
+        let changed = crate::server::db::commit_script(db, script).await?;
+        if refused(&changed) {
+            return Ok(Written::TooManySends);
+        }
         return Ok(written);
     }
     let fraud_blocked = matches!(written, Written::FraudBlocked);
@@ -122,7 +132,10 @@ pub async fn write(db: &Db, w: &SendWrite<'_>) -> anyhow::Result<Written> {
             tx.commit().await?;
             return Ok(Written::Blocked(refusal));
         }
-        tx.run(&script).await?;
+        if refused(&tx.run(&script).await?) {
+            tx.rollback().await?;
+            return Ok(Written::TooManySends);
+        }
         tx.commit().await?;
         Ok(Written::Accepted)
     }.await);
@@ -238,7 +251,39 @@ fn accepted_script(w: &SendWrite<'_>) -> Script {
     let mut s = Script::new();
     crate::server::db::jobs::insert(&mut s, JobKind::Deliver, &o.sid, 0, now);
     changes.extend(s);
-    changes.script
+    match w.protection {
+        Some((dest, rule)) => changes.script.guarded(protection_guard(o, dest, rule)),
+        None => changes.script,
+    }
+}
+
+/// The destination's sends in each window of its protection (blocked ones do not count), each
+/// counted only up to the rule's maximum.
+fn protection_guard(o: &NewOtp, dest: &Destination, rule: Protection) -> Guard {
+    let column = super::destination_column(dest);
+    let [(max_a, window_a), (max_b, window_b)] = rule.windows();
+    let count = |n: usize| {
+        format!(
+            "(SELECT COUNT(*) FROM (SELECT 1 FROM otps WHERE account_sid = $1 AND {column} = $2 \
+             AND date_created > ${} AND status <> '{}' LIMIT ${}) w{n})",
+            2 * n + 1,
+            OtpStatus::Blocked.as_str(),
+            2 * n + 2,
+        )
+    };
+    Guard {
+        sql: format!("SELECT {}, {}", count(1), count(2)),
+        args: args![
+            o.account_sid.as_str(),
+            dest.as_str(),
+            o.date_created - window_a,
+            max_a,
+            o.date_created - window_b,
+            max_b
+        ],
+        below: vec![max_a, max_b],
+        lock: format!("protect|{}|{}", o.account_sid, dest.as_str()),
+    }
 }
 
 /// A send refused by a limit: the OTP as `blocked` (by which limit), its events, and the

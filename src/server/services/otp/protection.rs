@@ -27,3 +27,14 @@ pub async fn check(
         }),
     }
 }
+
+/// A refusal when the destination's sends filled a window as this send was being written (the
+/// window's length is the longest wait).
+pub fn refused_now(rule: Protection) -> OtpError {
+    let (max, window_ms) = rule.windows()[0];
+    OtpError::TooManySends {
+        max,
+        window_minutes: window_ms / 60_000,
+        retry_after: (window_ms / 1000) as u64,
+    }
+}

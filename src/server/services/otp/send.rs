@@ -6,6 +6,7 @@ use crate::domain::code::{self, CodeType};
 use crate::domain::destination::Destination;
 use crate::domain::otp::{self as rules, CodeHash, SendReceipt, Voice};
 use crate::domain::phone::PhoneDestination;
+use crate::domain::protection::Protection;
 use crate::domain::settings::{AllowedCountries, Effective};
 use crate::domain::{AccountStatus, Channel, EmailAddress, OtpSid, Problem, Workflow};
 use crate::server::crypto;
@@ -133,6 +134,7 @@ pub async fn send(
         &idempotency,
         &accepted,
         fraud_write.as_ref(),
+        defaults.protection(),
     )
     .await?;
     match written {
@@ -149,6 +151,18 @@ pub async fn send(
                 bucket: refusal.bucket.clone(),
                 retry_after: refusal.retry_after(),
             }))
+        }
+        // Sends to this destination committed since the check above filled a window.
+        Written::TooManySends => {
+            protection::check(
+                svc,
+                scope.sid(),
+                &plan.destination,
+                defaults.protection(),
+                now,
+            )
+            .await?;
+            Err(protection::refused_now(defaults.protection()))
         }
         Written::FraudBlocked => {
             let receipt = verdict
@@ -380,6 +394,7 @@ async fn write(
     idempotency: &Option<IdempotencyKey>,
     accepted: &SendReceipt,
     fraud: Option<&FraudWrite>,
+    protection: Protection,
 ) -> OtpResult<Written> {
     let supersede = (!plan.cmd.keep_old_otp_active.unwrap_or(false)).then_some(&plan.destination);
     let w = SendWrite {
@@ -392,6 +407,7 @@ async fn write(
             .map(|k| (k.key.as_str(), k.request_hash.as_str())),
         accepted,
         fraud,
+        protection: Some((&plan.destination, protection)),
     };
     Ok(store::write(svc.db(), &w).await?)
 }
