@@ -1030,3 +1030,43 @@ async fn search_pages_follow_links_by_position_and_keep_the_account(b: Backend) 
         );
     }
 }
+
+/// A wrong code is counted even when the client gives up while the database is busy: the
+/// SQLite writer is held, a verify with a wrong code times out on the client side, the writer
+/// is released, and the attempt is on record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_code_is_counted_when_the_client_gives_up() {
+    use sqlx::Executor;
+    let app = TestApp::start(Backend::Sqlite).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let rid = api
+        .send_ok(json!({"service": "S", "to": "+14155550178"}))
+        .await;
+    let crate::server::db::Db::Sqlite(pool) = app.state.db() else {
+        unreachable!()
+    };
+    let mut held = crate::server::db::write_pool(pool).acquire().await.unwrap();
+    held.execute("BEGIN IMMEDIATE").await.unwrap();
+    let gave_up = app
+        .http
+        .post(app.url("/2fa/verify"))
+        .basic_auth(&acc.sid, Some(&acc.token))
+        .timeout(std::time::Duration::from_millis(400))
+        .json(&json!({"requestID": rid, "code": "000000"}))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client timed out: {gave_up:?}");
+    held.execute("ROLLBACK").await.unwrap();
+    drop(held);
+    let mut attempts = 0;
+    for _ in 0..50 {
+        let (_, sdr) = api.get(&format!("/2fa/search/{rid}")).await;
+        attempts = sdr["verifyAttempts"].as_i64().unwrap();
+        if attempts == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(attempts, 1, "the wrong code was counted");
+}

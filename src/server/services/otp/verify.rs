@@ -31,8 +31,17 @@ pub struct VerifyCommand {
     pub code: String,
 }
 
-/// Checks the code; answers the verified OTP.
+/// Checks the code; answers the verified OTP. Runs to the end even when the caller goes away
+/// (a client that times out while the database is busy): a wrong code compared is a wrong code
+/// counted.
 pub async fn verify(svc: &OtpService, scope: &AccountScope, cmd: VerifyCommand) -> OtpResult<Otp> {
+    let (svc, scope) = (svc.clone(), scope.clone());
+    tokio::spawn(async move { verify_now(&svc, &scope, cmd).await })
+        .await
+        .map_err(|e| OtpError::Internal(anyhow::anyhow!("verify stopped: {e}")))?
+}
+
+async fn verify_now(svc: &OtpService, scope: &AccountScope, cmd: VerifyCommand) -> OtpResult<Otp> {
     let code = normalize_input(&cmd.code);
     match cmd.target {
         VerifyTarget::Request(request_id) => {
