@@ -73,7 +73,7 @@ pub fn router(state: AppState, site: Site) -> Router {
     let api = Router::new()
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
-        .nest("/2fa", rest::router());
+        .nest("/2fa", rest::router(state.clone()));
     site(api, &state)
         .layer(
             ServiceBuilder::new()

@@ -108,6 +108,8 @@ pub struct Settings {
     pub tls_extra_roots: Option<PathBuf>,
     /// Audit-log entries older than this many days are pruned (0: kept forever).
     pub audit_retention_days: u32,
+    /// Seconds an API request may take before it is answered 503 with `Retry-After`.
+    pub request_timeout_secs: u64,
 }
 
 /// `[allowed_countries]`: ISO 3166 alpha-2 codes per phone channel (or `["all"]`).
@@ -175,6 +177,7 @@ impl Default for Settings {
             provider_timeout_secs: 15,
             tls_extra_roots: None,
             audit_retention_days: 400,
+            request_timeout_secs: 30,
         }
     }
 }

@@ -1070,3 +1070,86 @@ async fn a_wrong_code_is_counted_when_the_client_gives_up() {
     }
     assert_eq!(attempts, 1, "the wrong code was counted");
 }
+
+/// The SQLite writer's queue is bounded and requests have a deadline: with the writer held and
+/// room for two waiting scripts, the other sends are refused at once (503, `Retry-After`,
+/// nothing written); the waiting ones answer 503 at the deadline and commit once the writer is
+/// free; then sends go through again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_write_queue_and_the_deadline_answer_503() {
+    use sqlx::Executor;
+    let app = TestApp::start_with(Backend::Sqlite, |s| s.request_timeout_secs = 2).await;
+    let acc = app.account("Acme").await;
+    let api = app.api(&acc);
+    let crate::server::db::Db::Sqlite(pool) = app.state.db() else {
+        unreachable!()
+    };
+    crate::server::db::writer::limit_queue(pool, 2);
+    let mut held = crate::server::db::write_pool(pool).acquire().await.unwrap();
+    held.execute("BEGIN IMMEDIATE").await.unwrap();
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (http, url, sid, token) = (
+            app.http.clone(),
+            app.url("/2fa/send"),
+            acc.sid.clone(),
+            acc.token.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let res = http
+                .post(url)
+                .basic_auth(sid, Some(token))
+                .json(&json!({"service": "S", "to": format!("+1415555{:04}", 180 + i)}))
+                .send()
+                .await
+                .unwrap();
+            let retry = res.headers().get("retry-after").cloned();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap();
+            (status, retry, body, started.elapsed())
+        }));
+    }
+    let mut busy = 0;
+    let mut late = 0;
+    for t in tasks {
+        let (status, retry, body, took) = t.await.unwrap();
+        assert_eq!(
+            (status, body["errorCode"].as_i64()),
+            (503, Some(7000)),
+            "{body}"
+        );
+        assert!(retry.is_some(), "Retry-After: {body}");
+        let m = body["message"].as_str().unwrap();
+        if m.contains("busy") {
+            busy += 1;
+            assert!(
+                took < std::time::Duration::from_millis(1500),
+                "at once: {took:?}"
+            );
+        } else {
+            assert!(m.contains("within 2 s"), "{m}");
+            late += 1;
+        }
+    }
+    // One taken by the committer (waiting for the connection), two queued, five refused.
+    assert_eq!((busy, late), (5, 3));
+    held.execute("ROLLBACK").await.unwrap();
+    drop(held);
+    let mut total = 0;
+    for _ in 0..50 {
+        let (_, found) = api.get("/2fa/search?service=S").await;
+        total = found["total"].as_i64().unwrap();
+        if total == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        total, 3,
+        "what was waiting committed; nothing refused was written"
+    );
+    assert_eq!(crate::server::db::writer::queued(pool), 0);
+    api.send_ok(json!({"service": "S", "to": "+14155550190"}))
+        .await;
+}

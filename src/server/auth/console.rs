@@ -28,6 +28,13 @@ pub fn console_error(err: ServiceError) -> ConsoleError {
 
 /// An internal failure as the console shows it: an id to quote; the details go to the log.
 pub fn internal_error(e: anyhow::Error) -> ConsoleError {
+    if crate::server::db::is_busy(&e) {
+        tracing::warn!(error = ?e, "busy: a console action was refused");
+        return ConsoleError::new(
+            ErrorCode::Internal,
+            "The server is busy right now: nothing was changed. Please try again in a moment.",
+        );
+    }
     let id = uuid::Uuid::new_v4().simple().to_string();
     tracing::error!(error_id = %id, error = ?e, "internal error in a console action");
     ConsoleError::new(

@@ -24,6 +24,19 @@ pub mod writer;
 
 pub use writer::{commit_script, write_pool};
 
+/// Is this error the database being too busy to take the write now (the writer's queue is
+/// full, no connection came in time, or SQLite's busy timeout ran out)? Such a request may be
+/// retried in a moment: it answers 503 with `Retry-After`, not an internal error.
+pub fn is_busy(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| match c.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::PoolTimedOut) => true,
+        Some(sqlx::Error::Database(d)) => {
+            matches!(d.code().as_deref(), Some("5") | Some("6") | Some("517"))
+        }
+        _ => false,
+    })
+}
+
 use crate::server::config::{Settings, SqliteSynchronous};
 use anyhow::Context;
 use sqlx::postgres::PgPoolOptions;

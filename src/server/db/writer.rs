@@ -17,12 +17,17 @@ use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::SqlitePool;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Scripts one transaction takes at most (and bound values, under SQLite's limit per statement).
 const MAX_BATCH: usize = 64;
+/// Scripts that may wait for the writer: past this, a write is refused at once
+/// ([`sqlx::Error::PoolTimedOut`], which answers 503 with `Retry-After`) instead of queueing
+/// without bound while the database cannot keep up.
+pub const MAX_QUEUED: usize = 4096;
 const MAX_VALUES: usize = 30_000;
 
 /// Commits `script` as one transaction (with others waiting at the same moment, on SQLite);
@@ -62,10 +67,18 @@ struct Writer {
     pool: SqlitePool,
     /// The committer task's queue; replaced when the task is gone (its runtime ended).
     queue: Mutex<Option<mpsc::UnboundedSender<Unit>>>,
+    /// Scripts in the queue now, and how many may be.
+    queued: Arc<AtomicUsize>,
+    limit: AtomicUsize,
 }
 
 impl Writer {
     fn submit(&self, unit: Unit) {
+        if self.queued.load(Ordering::Relaxed) >= self.limit.load(Ordering::Relaxed) {
+            let _ = unit.reply.send(Err(sqlx::Error::PoolTimedOut));
+            return;
+        }
+        self.queued.fetch_add(1, Ordering::Relaxed);
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         let unit = match queue.as_ref() {
             Some(q) => match q.send(unit) {
@@ -75,7 +88,9 @@ impl Writer {
             None => unit,
         };
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(committer(self.pool.clone(), rx));
+        // The old queue's scripts went with its task: only this one waits now.
+        self.queued.store(1, Ordering::Relaxed);
+        tokio::spawn(committer(self.pool.clone(), rx, self.queued.clone()));
         // A fresh queue always takes it (its receiver is alive in the task just spawned).
         let _ = tx.send(unit);
         *queue = Some(tx);
@@ -107,9 +122,21 @@ fn writer_of(pool: &SqlitePool) -> Arc<Writer> {
                     // Every script shape stays prepared (the default keeps 100 statements).
                     .connect_lazy_with((*options).clone().statement_cache_capacity(1000)),
                 queue: Mutex::new(None),
+                queued: Arc::default(),
+                limit: AtomicUsize::new(MAX_QUEUED),
             })
         })
         .clone()
+}
+
+/// How many scripts may wait for this file's writer (tests lower it).
+pub fn limit_queue(pool: &SqlitePool, max: usize) {
+    writer_of(pool).limit.store(max, Ordering::Relaxed);
+}
+
+/// How many scripts wait for this file's writer now.
+pub fn queued(pool: &SqlitePool) -> usize {
+    writer_of(pool).queued.load(Ordering::Relaxed)
 }
 
 /// Takes the file's writer out of use (the next write opens a new one); returns its pool.
@@ -125,7 +152,12 @@ pub(super) fn forget(pool: &SqlitePool) -> Option<SqlitePool> {
 /// and answers each; when that transaction fails, runs them one by one, so a bad script fails
 /// alone. It keeps the connection for the next round while scripts are waiting (a few rounds
 /// at most, then the other writers of this process get their turn).
-async fn committer(pool: SqlitePool, mut queue: mpsc::UnboundedReceiver<Unit>) {
+async fn committer(
+    pool: SqlitePool,
+    queue: mpsc::UnboundedReceiver<Unit>,
+    queued: Arc<AtomicUsize>,
+) {
+    let mut queue = Counted { queue, queued };
     // Two: longer turns kept the delivery workers' job claims waiting (slower deliveries).
     const ROUNDS: usize = 2;
     let mut pending: Option<Unit> = None;
@@ -236,5 +268,33 @@ impl Drop for Guarded {
         if self.armed {
             self.conn.close_on_drop();
         }
+    }
+}
+
+/// The committer's end of the queue, keeping the count of waiting scripts.
+struct Counted {
+    queue: mpsc::UnboundedReceiver<Unit>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Counted {
+    fn took(&self, unit: Option<Unit>) -> Option<Unit> {
+        if unit.is_some() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        unit
+    }
+
+    async fn recv(&mut self) -> Option<Unit> {
+        let unit = self.queue.recv().await;
+        self.took(unit)
+    }
+
+    fn try_recv(&mut self) -> Result<Unit, mpsc::error::TryRecvError> {
+        let unit = self.queue.try_recv();
+        if unit.is_ok() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        unit
     }
 }

@@ -102,6 +102,15 @@ impl ApiError {
     }
 
     pub fn internal(err: anyhow::Error) -> Self {
+        if crate::server::db::is_busy(&err) {
+            tracing::warn!(error = ?err, "busy: a request was refused");
+            return Self::new(
+                ErrorCode::Internal,
+                "The server is busy: nothing was changed. Retry in a second.",
+            )
+            .with_status(StatusCode::SERVICE_UNAVAILABLE)
+            .with_retry_after(1);
+        }
         let id = uuid::Uuid::new_v4().simple().to_string();
         tracing::error!(error_id = %id, error = ?err, "internal error");
         let mut e = Self::new(

@@ -22,7 +22,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use http::Request;
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/accounts", get(accounts::list).post(accounts::create))
         .route(
@@ -84,6 +84,33 @@ pub fn router() -> Router<AppState> {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state, deadline))
+}
+
+/// Every API request gets a deadline (`request_timeout_secs`): past it the caller gets 503
+/// with `Retry-After` rather than waiting on an overloaded server. What was under way may
+/// still complete (a send already queued for commit, a verify), so the answer says to retry
+/// with the same `Idempotency-Key`.
+async fn deadline(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = std::time::Duration::from_secs(state.settings().request_timeout_secs.max(1));
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::new(
+            ErrorCode::Internal,
+            format!(
+                "The server did not answer within {} s. It may be overloaded; what you asked may or may not have been done: retry in a few seconds (a send with the same Idempotency-Key is not sent twice).",
+                limit.as_secs()
+            ),
+        )
+        .with_status(http::StatusCode::SERVICE_UNAVAILABLE)
+        .with_retry_after(2)
+        .into_response(),
+    }
 }
 
 async fn not_found() -> ApiError {
