@@ -31,6 +31,8 @@ struct Inner {
     guards: Guards,
     /// This process's name when it leases jobs.
     worker_id: String,
+    /// Status callbacks in flight per account.
+    callback_slots: super::workers::callbacks::Slots,
 }
 
 /// What protects the sign-in paths.
@@ -95,6 +97,7 @@ impl AppState {
             signals,
             guards,
             worker_id: format!("worker-{}", uuid::Uuid::new_v4().simple()),
+            callback_slots: Default::default(),
             db,
             clock,
             settings,
@@ -152,6 +155,10 @@ impl AppState {
 
     pub fn guards(&self) -> &Guards {
         &self.inner.guards
+    }
+
+    pub fn callback_slots(&self) -> &super::workers::callbacks::Slots {
+        &self.inner.callback_slots
     }
 
     pub fn worker_id(&self) -> &str {

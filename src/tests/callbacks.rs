@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 super::both_backends!(
     callbacks_are_signed_retried_and_in_the_timeline,
     a_secret_stored_in_clear_is_sealed_and_still_signs,
+    a_slow_callback_receiver_never_delays_other_tenants_codes,
 );
 
 #[derive(Clone, Default)]
@@ -172,5 +173,91 @@ async fn a_secret_stored_in_clear_is_sealed_and_still_signs(b: Backend) {
         .await
         .unwrap(),
         clear
+    );
+}
+
+/// One tenant's callback receiver hangs: its callbacks run at most `PER_ACCOUNT` at a time in
+/// their own lane, and another tenant's codes are delivered while they hang (before the slow
+/// receiver has answered even once).
+async fn a_slow_callback_receiver_never_delays_other_tenants_codes(b: Backend) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    #[derive(Clone, Default)]
+    struct Slow {
+        now: Arc<AtomicUsize>,
+        most: Arc<AtomicUsize>,
+        done: Arc<AtomicUsize>,
+    }
+    let slow = Slow::default();
+    let app_r = axum::Router::new().route(
+        "/cb",
+        post({
+            let slow = slow.clone();
+            move || {
+                let slow = slow.clone();
+                async move {
+                    let n = slow.now.fetch_add(1, Ordering::SeqCst) + 1;
+                    slow.most.fetch_max(n, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                    slow.now.fetch_sub(1, Ordering::SeqCst);
+                    slow.done.fetch_add(1, Ordering::SeqCst);
+                    http::StatusCode::NO_CONTENT
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cb", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app_r).await });
+
+    let app = TestApp::start_with(b, |s| s.worker_tasks = 1).await;
+    crate::server::workers::spawn(app.state.clone());
+    let noisy = app.account("Noisy").await;
+    let honest = app.account("Honest").await;
+    // 20 codes whose "delivered" callbacks all go to the hanging receiver (more than the 16
+    // workers one lane used to share with deliveries).
+    for i in 0..20 {
+        app.api(&noisy)
+            .send_ok(json!({"service": "S", "to": format!("+1415555{:04}", 300 + i), "statusCallback": url}))
+            .await;
+    }
+    for _ in 0..100 {
+        if slow.now.load(Ordering::SeqCst) >= crate::server::workers::callbacks::PER_ACCOUNT {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let api = app.api(&honest);
+    let mut rids = Vec::new();
+    for i in 0..3 {
+        rids.push(
+            api.send_ok(json!({"service": "S", "to": format!("+1415555{:04}", 400 + i)}))
+                .await,
+        );
+    }
+    let mut delivered = 0;
+    for _ in 0..100 {
+        delivered = 0;
+        for rid in &rids {
+            let (_, sdr) = api.get(&format!("/2fa/search/{rid}")).await;
+            if sdr["status"] == "delivered" {
+                delivered += 1;
+            }
+        }
+        if delivered == rids.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(delivered, 3, "the honest tenant's codes were delivered");
+    assert_eq!(
+        slow.done.load(Ordering::SeqCst),
+        0,
+        "…while the slow receiver had not answered once"
+    );
+    assert!(
+        slow.most.load(Ordering::SeqCst) <= crate::server::workers::callbacks::PER_ACCOUNT,
+        "at most {} of one account's callbacks at once, saw {}",
+        crate::server::workers::callbacks::PER_ACCOUNT,
+        slow.most.load(Ordering::SeqCst)
     );
 }

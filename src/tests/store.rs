@@ -294,7 +294,9 @@ async fn a_send_writes_its_otp_code_timeline_and_job(b: Backend) {
     assert_eq!(events[0].detail["workflow"], "sms,email");
 
     // Its first delivery job, and the changes a delivery commits with its completion.
-    let claimed = jobs::claim(&s.db, "w1", now + 1, 30_000, 16).await.unwrap();
+    let claimed = jobs::claim(&s.db, "w1", now + 1, 30_000, 16, jobs::Lane::All)
+        .await
+        .unwrap();
     let job = claimed.iter().find(|j| j.otp_sid == o.sid).unwrap();
     assert_eq!(
         (job.kind, job.step, job.tries),
@@ -315,7 +317,7 @@ async fn a_send_writes_its_otp_code_timeline_and_job(b: Backend) {
     assert_eq!(committed.moved(moved), 1);
     let otp = otps::get(&s.db, &o.sid).await.unwrap().unwrap();
     assert_eq!((otp.status, otp.sent_at), (OtpStatus::Sent, Some(now + 2)));
-    let due = jobs::claim(&s.db, "w1", now + 60_000, 30_000, 16)
+    let due = jobs::claim(&s.db, "w1", now + 60_000, 30_000, 16, jobs::Lane::All)
         .await
         .unwrap();
     let kinds: Vec<_> = due.iter().map(|j| j.kind).collect();
@@ -540,12 +542,16 @@ async fn jobs_are_leased_once_and_retried_later(b: Backend) {
     let s = store(b).await;
     let now = SystemClock.now_ms();
     let sid = sent(&s, "+14155550400", now).await;
-    let a = jobs::claim(&s.db, "a", now, 30_000, 16).await.unwrap();
-    let b2 = jobs::claim(&s.db, "b", now, 30_000, 16).await.unwrap();
+    let a = jobs::claim(&s.db, "a", now, 30_000, 16, jobs::Lane::All)
+        .await
+        .unwrap();
+    let b2 = jobs::claim(&s.db, "b", now, 30_000, 16, jobs::Lane::All)
+        .await
+        .unwrap();
     assert_eq!(a.len(), 1);
     assert!(b2.is_empty(), "leased: nobody else gets it");
     // The lease runs out: another worker takes it over.
-    let c = jobs::claim(&s.db, "b", now + 30_001, 30_000, 16)
+    let c = jobs::claim(&s.db, "b", now + 30_001, 30_000, 16, jobs::Lane::All)
         .await
         .unwrap();
     assert_eq!((c.len(), c[0].tries), (1, 2));
@@ -554,19 +560,23 @@ async fn jobs_are_leased_once_and_retried_later(b: Backend) {
     crate::server::db::commit_script(&s.db, script)
         .await
         .unwrap();
-    assert!(jobs::claim(&s.db, "b", now + 89_999, 30_000, 16)
-        .await
-        .unwrap()
-        .is_empty());
-    let d = jobs::claim(&s.db, "b", now + 90_000, 30_000, 16)
+    assert!(
+        jobs::claim(&s.db, "b", now + 89_999, 30_000, 16, jobs::Lane::All)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let d = jobs::claim(&s.db, "b", now + 90_000, 30_000, 16, jobs::Lane::All)
         .await
         .unwrap();
     assert_eq!(d[0].otp_sid, sid);
     jobs::complete(&s.db, d[0].id, now, None).await.unwrap();
-    assert!(jobs::claim(&s.db, "c", now + 999_999, 30_000, 16)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        jobs::claim(&s.db, "c", now + 999_999, 30_000, 16, jobs::Lane::All)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let pending =
         s.db.scalar_i64("SELECT COUNT(*) FROM jobs WHERE done_at IS NULL", args![])
             .await

@@ -73,6 +73,31 @@ struct JobRow {
     run_at: Millis,
 }
 
+/// Which jobs a claim takes: deliveries never wait behind status callbacks (each lane has its
+/// own workers), tests take both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Deliveries and workflow fallbacks.
+    Deliveries,
+    /// Status callbacks.
+    Callbacks,
+    All,
+}
+
+impl Lane {
+    fn filter(self) -> String {
+        match self {
+            Lane::Deliveries => format!(
+                " AND kind IN ('{}', '{}')",
+                JobKind::Deliver.as_str(),
+                JobKind::Fallback.as_str()
+            ),
+            Lane::Callbacks => format!(" AND kind = '{}'", JobKind::Callback.as_str()),
+            Lane::All => String::new(),
+        }
+    }
+}
+
 /// Jobs one claim takes at most (one write instead of one per job; each keeps its own lease).
 pub const CLAIM_BATCH: i64 = 16;
 
@@ -85,14 +110,16 @@ pub async fn claim(
     now: Millis,
     lease_ms: i64,
     limit: i64,
+    lane: Lane,
 ) -> anyhow::Result<Vec<Job>> {
     let lock = match db {
         Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         Db::Sqlite(_) => "",
     };
+    let kinds = lane.filter();
     let sql = format!(
         "UPDATE jobs SET lease_owner = $1, lease_until = $2, tries = tries + 1 \
-         WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 \
+         WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3{kinds} \
                       AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at, id LIMIT {limit}{lock}) \
          AND done_at IS NULL AND (lease_until IS NULL OR lease_until < $3) \
          RETURNING id, kind, otp_sid, step, tries, payload, created_at, run_at"
@@ -166,6 +193,18 @@ pub fn done(s: &mut Script, id: i64, now: Millis, error: Option<&str>) {
             args![now, e, id],
         ),
     };
+}
+
+/// The job waits until `run_at` without having been tried (its lease released, the claim's try
+/// given back): its account has as many callbacks in flight as it may.
+pub async fn postpone(db: &Db, id: i64, run_at: Millis) -> anyhow::Result<()> {
+    let mut s = Script::new();
+    s.push(
+        "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_at = $1, tries = tries - 1 WHERE id = $2",
+        args![run_at, id],
+    );
+    crate::server::db::commit_script(db, s).await?;
+    Ok(())
 }
 
 /// The job runs again at `run_at` (its lease released), and why.

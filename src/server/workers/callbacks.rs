@@ -9,6 +9,49 @@ use crate::server::db::script::Script;
 use crate::server::state::AppState;
 use serde::Serialize;
 
+/// Callbacks of one account in flight at once, in this process: an account whose receiver is
+/// slow waits for its own, never takes every callback worker.
+pub const PER_ACCOUNT: usize = 4;
+/// How long one callback may take (connecting included).
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Callbacks in flight per account.
+#[derive(Default)]
+pub struct Slots(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+/// One callback in flight; gives its slot back when dropped.
+pub struct Slot<'a> {
+    slots: &'a Slots,
+    account: String,
+}
+
+impl Slots {
+    pub fn take(&self, account: &str, max: usize) -> Option<Slot<'_>> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(account.to_owned()).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            slots: self,
+            account: account.to_owned(),
+        })
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut map = self.slots.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.account) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.account);
+            }
+        }
+    }
+}
+
 /// Waits before try 2, 3, … (seconds): 30 s, 1 min, 2 min, 4 min, 8 min.
 const RETRY_SCHEDULE: [i64; 5] = [30, 60, 120, 240, 480];
 pub const SIGNATURE_HEADER: &str = "X-Smart2FA-Signature";
@@ -48,6 +91,12 @@ pub async fn post(state: &AppState, job: &Job) -> anyhow::Result<()> {
     let Some(url) = otp.status_callback.clone() else {
         return jobs::complete(state.db(), job.id, now, Some("no callback URL")).await;
     };
+    let Some(_slot) = state
+        .callback_slots()
+        .take(otp.account_sid.as_str(), PER_ACCOUNT)
+    else {
+        return jobs::postpone(state.db(), job.id, now + 1000).await;
+    };
     let changed_at = job.created_at.unwrap_or(otp.date_updated);
     let status = job.callback_status.unwrap_or(otp.status);
     let attempts_left = if status == OtpStatus::MaxAttempts {
@@ -85,6 +134,7 @@ pub async fn post(state: &AppState, job: &Job) -> anyhow::Result<()> {
             .post(&url)
             .header("content-type", "application/json")
             .header(SIGNATURE_HEADER, sig)
+            .timeout(TIMEOUT)
             .body(body)
             .send()
             .await;

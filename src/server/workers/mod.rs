@@ -22,9 +22,11 @@ const CLAIM_GATHER: Duration = Duration::from_millis(2);
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// Runs until the process ends: one dispatcher claims due jobs and runs each OTP's jobs as a
-/// task of their own (at most `worker_tasks × 16` at once), so a provider that hangs holds only
-/// its own deliveries, never the others'; it claims again as soon as a task ends, when a new job
-/// was committed here, or after a short tick (jobs of other processes, timers). A housekeeping
+/// task of their own, in two lanes — deliveries (at most `worker_tasks × 16` at once) and
+/// status callbacks (`worker_tasks × 8`, at most [`callbacks::PER_ACCOUNT`] per account) — so
+/// a provider that hangs holds only its own deliveries and a tenant's slow callback receiver
+/// never delays anyone's codes; it claims again as soon as a task ends, when a new job was
+/// committed here, or after a short tick (jobs of other processes, timers). A housekeeping
 /// task sweeps expired OTPs, folds usage deltas and prunes the sandbox outbox and the audit
 /// log (by age).
 pub fn spawn(state: AppState) {
@@ -33,8 +35,13 @@ pub fn spawn(state: AppState) {
 }
 
 async fn dispatch(state: AppState) {
-    let capacity = state.settings().worker_tasks.max(1) * 16;
-    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(capacity));
+    let deliveries = state.settings().worker_tasks.max(1) * 16;
+    let callbacks = state.settings().worker_tasks.max(1) * 8;
+    let lanes = [
+        (jobs::Lane::Deliveries, deliveries),
+        (jobs::Lane::Callbacks, callbacks),
+    ]
+    .map(|(lane, n)| (lane, n, std::sync::Arc::new(tokio::sync::Semaphore::new(n))));
     let task_ended = std::sync::Arc::new(tokio::sync::Notify::new());
     // Readers waiting for a sandbox message look again once per burst of finished deliveries,
     // not once per OTP (each look is a query per reader).
@@ -50,25 +57,39 @@ async fn dispatch(state: AppState) {
         }
     });
     loop {
-        let free = permits.available_permits().min(jobs::CLAIM_BATCH as usize);
-        // A full batch: more may be waiting, claim again at once.
+        // A full batch in a lane: more may be waiting, claim again at once.
         let mut claimed_full = false;
-        if free > 0 {
+        for (lane, _, permits) in &lanes {
+            let free = permits.available_permits().min(jobs::CLAIM_BATCH as usize);
+            if free == 0 {
+                continue;
+            }
             let lease_ms = state.settings().job_lease_secs as i64 * 1000;
             let now = state.clock().now_ms();
-            match jobs::claim(state.db(), state.worker_id(), now, lease_ms, free as i64).await {
+            match jobs::claim(
+                state.db(),
+                state.worker_id(),
+                now,
+                lease_ms,
+                free as i64,
+                *lane,
+            )
+            .await
+            {
                 Ok(claimed) => {
-                    claimed_full = claimed.len() == free;
+                    claimed_full |= claimed.len() == free;
                     for same in by_otp(claimed) {
-                        let Ok(permit) = permits.clone().acquire_owned().await else {
-                            return;
+                        // A permit per group: the claim took no more than are free.
+                        let Ok(permit) = permits.clone().try_acquire_owned() else {
+                            tracing::error!("a claimed job found no free worker");
+                            break;
                         };
                         let (state, ended, delivered) =
                             (state.clone(), task_ended.clone(), delivered.clone());
                         tokio::spawn(async move {
                             for job in same {
                                 if let Err(e) = process(&state, job).await {
-                                    tracing::error!(error = ?e, "a delivery job failed");
+                                    tracing::error!(error = ?e, "a job failed");
                                 }
                             }
                             delivered.notify_one();
@@ -78,7 +99,7 @@ async fn dispatch(state: AppState) {
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = ?e, "claiming delivery jobs failed");
+                    tracing::error!(error = ?e, "claiming jobs failed");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
@@ -91,9 +112,12 @@ async fn dispatch(state: AppState) {
             _ = task_ended.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
         }
-        // While deliveries are running, let new jobs gather for a moment so that one claim
-        // (a write) takes several; an idle dispatcher claims at once.
-        if permits.available_permits() < capacity {
+        // While jobs are running, let new ones gather for a moment so that one claim (a
+        // write) takes several; an idle dispatcher claims at once.
+        if lanes
+            .iter()
+            .any(|(_, n, permits)| permits.available_permits() < *n)
+        {
             tokio::time::sleep(CLAIM_GATHER).await;
         }
     }
@@ -157,6 +181,7 @@ pub async fn run_due(state: &AppState) -> anyhow::Result<usize> {
             state.clock().now_ms(),
             lease_ms,
             jobs::CLAIM_BATCH,
+            jobs::Lane::All,
         )
         .await?;
         if claimed.is_empty() {
