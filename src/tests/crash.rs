@@ -35,7 +35,10 @@ async fn child_server() {
         database_url: Some(url),
         data_dir: std::env::var("SMART2FA_CRASH_CHILD_DATA").unwrap().into(),
         site_addr: ([127, 0, 0, 1], port).into(),
-        job_lease_secs: 2,
+        job_lease_secs: std::env::var("SMART2FA_CRASH_CHILD_LEASE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2),
         ..from_env
     };
     crate::server::telemetry::init(&settings);
@@ -175,18 +178,22 @@ async fn sigkill_mid_burst_loses_and_duplicates_nothing(b: Backend) {
         base,
     } = setup(b).await;
     let data_s = data.display().to_string();
-    let child = spawn_child(&db.url, port, &data_s);
+    // Leases of a minute: the jobs the dead process held are taken over when its heartbeat
+    // stops (seconds), not when their leases run out.
+    let env = [("SMART2FA_CRASH_CHILD_LEASE", "60")];
+    let child = spawn_child_logging(&db.url, port, &data_s, None, &env);
     wait_healthy(&base).await;
 
     let accepted = burst_then_kill(&base, &sid, &token, child).await;
 
-    // Restart on the same database: the queue resumes (leases of the dead worker run out).
-    let child = spawn_child(&db.url, port, &data_s);
+    // Restart on the same database: the queue resumes at once.
+    let child = spawn_child_logging(&db.url, port, &data_s, None, &env);
     wait_healthy(&base).await;
-    drained(
+    drained_within(
         &pool,
         "SELECT COUNT(*) FROM sandbox_messages",
         accepted.len(),
+        Duration::from_secs(20),
     )
     .await;
     drop(child);
@@ -282,7 +289,11 @@ async fn burst_then_kill(base: &str, sid: &str, token: &str, mut child: ChildGua
 
 /// Waits (at most a minute) until no job is left and `done` holds.
 async fn drained(pool: &Db, done: &str, expected: usize) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    drained_within(pool, done, expected, Duration::from_secs(60)).await
+}
+
+async fn drained_within(pool: &Db, done: &str, expected: usize, within: Duration) {
+    let deadline = Instant::now() + within;
     loop {
         let delivered = pool.scalar_i64(done, crate::args![]).await.unwrap();
         let pending = pool

@@ -73,6 +73,26 @@ struct JobRow {
     run_at: Millis,
 }
 
+/// A process that has not beaten for this long is dead: its jobs are free.
+pub const DEAD_AFTER_MS: Millis = 5_000;
+
+/// Records that the process `worker` is alive (every second; see [`DEAD_AFTER_MS`]), and
+/// forgets processes silent for a day.
+pub async fn heartbeat(db: &Db, worker: &str, now: Millis) -> anyhow::Result<()> {
+    let mut s = Script::new();
+    s.push(
+        "INSERT INTO workers (id, heartbeat_at) VALUES ($1, $2) \
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+        args![worker, now],
+    );
+    s.push(
+        "DELETE FROM workers WHERE heartbeat_at < $1",
+        args![now - 24 * 60 * 60 * 1000],
+    );
+    crate::server::db::commit_script(db, s).await?;
+    Ok(())
+}
+
 /// Which jobs a claim takes: deliveries never wait behind status callbacks (each lane has its
 /// own workers), tests take both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,11 +137,15 @@ pub async fn claim(
         Db::Sqlite(_) => "",
     };
     let kinds = lane.filter();
+    // Free: never leased, its lease ran out, or its owner's heartbeat stopped (an owner that
+    // never beat — an older version — keeps its lease until it runs out).
+    let free = "(lease_until IS NULL OR lease_until < $3 OR EXISTS \
+                (SELECT 1 FROM workers w WHERE w.id = jobs.lease_owner AND w.heartbeat_at <= $4))";
     let sql = format!(
         "UPDATE jobs SET lease_owner = $1, lease_until = $2, tries = tries + 1 \
          WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3{kinds} \
-                      AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at, id LIMIT {limit}{lock}) \
-         AND done_at IS NULL AND (lease_until IS NULL OR lease_until < $3) \
+                      AND {free} ORDER BY run_at, id LIMIT {limit}{lock}) \
+         AND done_at IS NULL AND {free} \
          RETURNING id, kind, otp_sid, step, tries, payload, created_at, run_at"
     );
     let mut rows: Vec<JobRow> = match db {
@@ -130,6 +154,7 @@ pub async fn claim(
                 .bind(owner)
                 .bind(now + lease_ms)
                 .bind(now)
+                .bind(now - DEAD_AFTER_MS)
                 .fetch_all(&crate::server::db::write_pool(pool))
                 .await?
         }
@@ -138,6 +163,7 @@ pub async fn claim(
                 .bind(owner)
                 .bind(now + lease_ms)
                 .bind(now)
+                .bind(now - DEAD_AFTER_MS)
                 .fetch_all(pool)
                 .await?
         }

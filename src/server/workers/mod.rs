@@ -30,8 +30,15 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// task sweeps expired OTPs, folds usage deltas and prunes the sandbox outbox and the audit
 /// log (by age).
 pub fn spawn(state: AppState) {
-    tokio::spawn(housekeeping(state.clone()));
-    tokio::spawn(dispatch(state));
+    tokio::spawn(async move {
+        // Alive before the first claim, so no other process takes this one's jobs.
+        if let Err(e) = jobs::heartbeat(state.db(), state.worker_id(), state.clock().now_ms()).await
+        {
+            tracing::error!(error = ?e, "recording this process's heartbeat failed");
+        }
+        tokio::spawn(housekeeping(state.clone()));
+        dispatch(state).await;
+    });
 }
 
 async fn dispatch(state: AppState) {
@@ -127,6 +134,10 @@ async fn housekeeping(state: AppState) {
     let mut compacted = std::time::Instant::now();
     let mut pruned: Option<std::time::Instant> = None;
     loop {
+        if let Err(e) = jobs::heartbeat(state.db(), state.worker_id(), state.clock().now_ms()).await
+        {
+            tracing::error!(error = ?e, "recording this process's heartbeat failed");
+        }
         if let Err(e) = expire::sweep(state.otp()).await {
             tracing::error!(error = ?e, "expiry sweep failed");
         }
