@@ -371,9 +371,10 @@ pub async fn search(
 ) -> Result<Json<SearchResponse>, ApiError> {
     let req: SearchRequest = input.into_wire()?;
     let scope = acting(&state, &caller, &req.account_sid).await?;
-    let paging = req.paging.parse()?;
+    let after = req.after_sid.text("AfterSid", (1, 64))?;
+    let paging = req.paging.parse_positional(after.is_some())?;
     let (filter, filters) = search_filter(&req)?;
-    let page = match req.after_sid.text("AfterSid", (1, 64))? {
+    let page = match after {
         Some(after) => SearchPage::After {
             after,
             size: paging.size,
@@ -383,7 +384,14 @@ pub async fn search(
     let found = search::search(state.otp(), &scope, &filter, page).await?;
     let mut echo = acting_for(&scope, &caller);
     echo.extend(filters);
-    let mut page = Page::of(paging, found.total, found.items.len(), "/2fa/search", &echo);
+    let mut page = Page::counted(
+        paging,
+        found.total,
+        found.capped,
+        found.items.len(),
+        "/2fa/search",
+        &echo,
+    );
     // The next page continues after this page's last OTP (`AfterSid`), not by offset.
     if let (Some(last), Some(_)) = (found.items.last(), &page.next_page_uri) {
         echo.push(("AfterSid".into(), last.sid.to_string()));
@@ -459,9 +467,10 @@ pub async fn sandbox_messages(
     )
     .await?;
     Ok(Json(SandboxResponse {
-        page: Page::of(
+        page: Page::counted(
             paging,
             found.total,
+            found.capped,
             found.items.len(),
             "/2fa/sandbox/messages",
             &echo,
