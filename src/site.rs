@@ -19,10 +19,31 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// A page's Content-Security-Policy, allowing the inline scripts that carry this response's
+/// nonce (Leptos puts it on its hydration and streamed-data scripts). Runs in the render's
+/// context, after Leptos has provided the nonce and the response options.
+fn page_policy() {
+    use crate::server::security_headers;
+    let (Some(nonce), Some(res)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let policy =
+        security_headers::page_policy(Some(&nonce.to_string()), security_headers::dev_reload());
+    if let Ok(v) = http::HeaderValue::from_str(&policy) {
+        res.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
+    }
+}
+
 /// Mounts the console onto `router` (see [`crate::server::app::Site`]).
 pub fn mount(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     let context_state = state.clone();
-    let provide_state = move || provide_context(context_state.clone());
+    let provide_state = move || {
+        provide_context(context_state.clone());
+        page_policy();
+    };
     let error_state = state.clone();
     router
         .route(
@@ -45,6 +66,10 @@ pub fn mount(router: Router<AppState>, state: &AppState) -> Router<AppState> {
             AppState,
             _,
         >(
-            move || provide_context(error_state.clone()), shell
+            move || {
+                provide_context(error_state.clone());
+                page_policy();
+            },
+            shell,
         ))
 }

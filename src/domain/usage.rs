@@ -116,6 +116,10 @@ impl Dimension {
 
 pub const EPOCH: Date = time::macros::date!(1970 - 01 - 01);
 
+/// A usage question (an API request for records, a console report) covers at most this many
+/// periods: days of a Daily question, months of a Monthly one, years of a Yearly one.
+pub const MAX_PERIODS: i64 = 1000;
+
 /// Days since 1970-01-01.
 pub fn day_of(d: Date) -> i64 {
     (d - EPOCH).whole_days()

@@ -1,5 +1,6 @@
 //! The HTTP application: REST API, console (SSR + server functions), health endpoints,
-//! static files, and the layers around them (request id, tracing, body limit, sessions, CSRF).
+//! static files, and the layers around them (request id, tracing, body limit, sessions, CSRF,
+//! security headers).
 use super::auth::{csrf, session_store::DbSessionStore};
 use super::clock::{Clock, SystemClock};
 use super::config::Settings;
@@ -88,6 +89,10 @@ pub fn router(state: AppState, site: Site) -> Router {
                         .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(axum::middleware::from_fn_with_state(
+                    settings.cookie_secure(),
+                    super::security_headers::add,
+                ))
                 .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_answer))
                 .layer(tower_http::map_request_body::MapRequestBodyLayer::new(move |body: axum::body::Body| {
                     axum::body::Body::new(http_body_util::Limited::new(body, max_body))

@@ -12,6 +12,7 @@ pub mod outbound;
 pub mod providers;
 pub mod rest;
 pub mod secrets;
+pub mod security_headers;
 pub mod seed;
 pub mod services;
 pub mod signals;

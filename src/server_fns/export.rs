@@ -46,7 +46,7 @@ pub async fn otps_csv(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (user, raw, pairs) = match signed_in_query(&state, &session, query).await {
+    let (user, pairs) = match signed_in_query(&state, &session, query).await {
         Ok(found) => found,
         Err(res) => return res,
     };
@@ -55,7 +55,7 @@ pub async fn otps_csv(
         Ok(f) => f,
         Err(e) => return error(StatusCode::from_u16(e.code.http_status()), &e.message),
     };
-    tracing::info!(user = %user.sid, query = %raw, "otp export started");
+    tracing::info!(user = %user.sid, filters = %logged_filters(&q), "otp export started");
     let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(2);
     tokio::spawn(async move {
         match stream_csv(state.otp(), &user.scope, &filter, &tx).await {
@@ -91,7 +91,7 @@ pub async fn usage_csv(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (user, _, pairs) = match signed_in_query(&state, &session, query).await {
+    let (user, pairs) = match signed_in_query(&state, &session, query).await {
         Ok(found) => found,
         Err(res) => return res,
     };
@@ -133,13 +133,27 @@ pub async fn usage_csv(
         .into_response()
 }
 
-/// The signed-in console user (any role) and the request's query, raw and as pairs; or the
-/// answer to send instead (401 signed out).
+/// An export's filters as the log shows them: whether a destination (a phone number or an
+/// email address: personal data) was asked for, never which one.
+fn logged_filters(q: &OtpQuery) -> String {
+    let pairs: Vec<(&str, String)> = q
+        .filter_pairs()
+        .into_iter()
+        .map(|(k, v)| match k {
+            "destination" => (k, "hidden".to_owned()),
+            _ => (k, v),
+        })
+        .collect();
+    crate::domain::url::query_string(&pairs)
+}
+
+/// The signed-in console user (any role) and the request's query as pairs; or the answer to
+/// send instead (401 signed out).
 async fn signed_in_query(
     state: &AppState,
     session: &Session,
     query: Option<String>,
-) -> Result<(SessionUser, String, Vec<(String, String)>), Response> {
+) -> Result<(SessionUser, Vec<(String, String)>), Response> {
     let user = console::require(state, session, &Role::ALL)
         .await
         .map_err(|e| error(StatusCode::from_u16(e.code.http_status()), &e.message))?;
@@ -147,7 +161,7 @@ async fn signed_in_query(
     let pairs = form_urlencoded::parse(raw.as_bytes())
         .into_owned()
         .collect();
-    Ok((user, raw, pairs))
+    Ok((user, pairs))
 }
 
 /// A piece of the CSV body, or the error that ends it.
@@ -267,5 +281,21 @@ mod tests {
             line,
             "\"a,b\",\"say \"\"hi\"\"\",'=SUM(A1),+14155550100,'-x,\r\n"
         );
+    }
+
+    #[test]
+    fn the_export_log_never_names_a_destination() {
+        for destination in ["+14155550100", "ana@example.com"] {
+            let q = OtpQuery::from_pairs([
+                ("destination", destination),
+                ("status", "verified"),
+                ("before", "123.OTP0"),
+            ]);
+            let logged = logged_filters(&q);
+            assert_eq!(logged, "destination=hidden&status=verified", "{logged}");
+            assert!(!logged.contains("4155550100") && !logged.contains("ana"));
+        }
+        let q = OtpQuery::from_pairs([("service", "Shop")]);
+        assert_eq!(logged_filters(&q), "service=Shop");
     }
 }

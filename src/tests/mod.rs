@@ -20,6 +20,7 @@ mod console_usage;
 mod crash;
 mod fake_cpaas;
 mod fraud;
+mod hardening_rest;
 mod health;
 mod limits_api;
 mod openapi;

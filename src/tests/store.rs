@@ -593,19 +593,22 @@ async fn searches_find_by_filter_and_position(b: Backend) {
     }
     apply(&s, &sids[3], Move::Fail, now).await;
     let all = search::OtpFilter::default();
-    let (page, total) = search::page(&s.db, &s.account, &all, 3, 0).await.unwrap();
+    let (page, total, _) = search::page(&s.db, &s.account, &all, 3, 0).await.unwrap();
     assert_eq!(total, 7);
     assert_eq!(page[0].sid, sids[6], "newest first");
     let failed = search::OtpFilter {
         status: Some(OtpStatus::Failed),
         ..Default::default()
     };
-    assert_eq!(search::count(&s.db, &s.account, &failed).await.unwrap(), 1);
+    assert_eq!(
+        search::count(&s.db, &s.account, &failed).await.unwrap(),
+        (1, false)
+    );
     let one = search::OtpFilter {
         to: Some("+14155550502".into()),
         ..Default::default()
     };
-    let (found, _) = search::page(&s.db, &s.account, &one, 10, 0).await.unwrap();
+    let (found, _, _) = search::page(&s.db, &s.account, &one, 10, 0).await.unwrap();
     assert_eq!(found[0].sid, sids[2]);
     // Walking by position visits every OTP once, in order.
     let mut seen = Vec::new();

@@ -1,28 +1,33 @@
-//! Cross-site request forgery guard for the console: a state-changing request (anything but
-//! GET/HEAD/OPTIONS) outside the Basic-authenticated `/2fa` API must come from our own origin,
-//! judged by `Sec-Fetch-Site`, else by `Origin`. Browsers send at least one of them on every
-//! cross-site POST; clients without either (curl, tests) are not browsers and carry no cookies
-//! by accident. The session cookie is also `SameSite=Lax`.
+//! Cross-site request forgery guard: a state-changing request (anything but GET/HEAD/OPTIONS)
+//! must come from our own origin, judged by `Sec-Fetch-Site`, else by `Origin`. Browsers send
+//! at least one of them on every cross-site POST; clients without either (curl, SDKs, tests,
+//! providers posting receipts) are not browsers and carry no cookies or cached credentials by
+//! accident. That holds for the console (the session cookie is also `SameSite=Lax`) and for the
+//! `/2fa` API, where a browser would otherwise attach Basic credentials it has cached to a
+//! cross-site form post.
 use axum::body::Body;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{Method, Request, StatusCode};
 
 pub async fn guard(req: Request<Body>, next: Next) -> Response {
-    if is_safe(req.method()) || req.uri().path().starts_with("/2fa/") || req.uri().path() == "/2fa"
-    {
+    if is_safe(req.method()) || allowed(&req) {
         return next.run(req).await;
     }
-    if allowed(&req) {
-        next.run(req).await
-    } else {
-        tracing::warn!(path = %req.uri().path(), "cross-site request refused");
-        (
-            StatusCode::FORBIDDEN,
-            "Cross-site request refused: this action must come from the smart2fa console itself.",
+    tracing::warn!(path = %req.uri().path(), "cross-site request refused");
+    let path = req.uri().path();
+    if path.starts_with("/2fa/") || path == "/2fa" {
+        return crate::server::rest::api_error::ApiError::new(
+            crate::domain::ErrorCode::Forbidden,
+            "Cross-site request refused: a browser page of another site may not call the API. Call it from your server (without Origin or Sec-Fetch-Site headers) or from this site.",
         )
-            .into_response()
+        .into_response();
     }
+    (
+        StatusCode::FORBIDDEN,
+        "Cross-site request refused: this action must come from the smart2fa console itself.",
+    )
+        .into_response()
 }
 
 fn is_safe(m: &Method) -> bool {

@@ -167,14 +167,15 @@ pub async fn keyset(
     Ok((rows, more))
 }
 
-/// One page by offset, newest first, and how many match in all.
+/// One page by offset, newest first, and how many match in all (counted up to
+/// [`COUNT_CAP`](crate::server::db::COUNT_CAP); the flag says the total is a floor).
 pub async fn page(
     db: &Db,
     account: &str,
     filter: &AuditFilter,
     limit: i64,
     offset: i64,
-) -> anyhow::Result<(Vec<AuditRow>, i64)> {
+) -> anyhow::Result<(Vec<AuditRow>, i64, bool)> {
     let w = Where::of(account, filter);
     let n = w.args.len();
     let list_sql = format!(
@@ -183,11 +184,30 @@ pub async fn page(
         n + 1,
         n + 2
     );
-    let count_sql = format!("SELECT COUNT(*) FROM audit_entries WHERE {}", w.sql());
+    let count_sql = crate::server::db::capped_count_sql(&format!(
+        "audit_entries WHERE {} ORDER BY at DESC, seq DESC",
+        w.sql()
+    ));
     Ok(
         crate::server::db::page_of::<AuditRow>(db, &list_sql, &count_sql, &w.args, limit, offset)
             .await?,
     )
+}
+
+/// How many entries match, counted up to [`COUNT_CAP`](crate::server::db::COUNT_CAP), and
+/// whether more did.
+pub async fn count_capped(
+    db: &Db,
+    account: &str,
+    filter: &AuditFilter,
+) -> anyhow::Result<(i64, bool)> {
+    let w = Where::of(account, filter);
+    let sql = crate::server::db::capped_count_sql(&format!(
+        "audit_entries WHERE {} ORDER BY at DESC, seq DESC",
+        w.sql()
+    ));
+    let counted: i64 = on_db!(db, pool => bind_args!(sqlx::query_scalar::<_, i64>(&sql), &w.args).fetch_one(pool).await)?;
+    Ok(crate::server::db::capped_total(counted))
 }
 
 /// How many entries match.

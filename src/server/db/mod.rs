@@ -205,9 +205,34 @@ macro_rules! bind_args {
 }
 pub(crate) use bind_args;
 
+/// Lists count their matches up to this many: an exact `COUNT(*)` on every page of a huge
+/// history reads every matching row each time.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// `SELECT COUNT(*)` of the rows `from` (`table WHERE …`, best ordered like the list so the
+/// planner walks the same index) that reads at most [`COUNT_CAP`] + 1 of them; read the answer
+/// with [`capped_total`].
+pub(crate) fn capped_count_sql(from: &str) -> String {
+    format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM {from} LIMIT {}) AS capped",
+        COUNT_CAP + 1
+    )
+}
+
+/// A count made by [`capped_count_sql`]: the total (at most [`COUNT_CAP`]) and whether more
+/// rows matched.
+pub(crate) fn capped_total(counted: i64) -> (i64, bool) {
+    if counted > COUNT_CAP {
+        (COUNT_CAP, true)
+    } else {
+        (counted, false)
+    }
+}
+
 /// One page of a filtered list and the total: `list_sql` takes `args` then LIMIT and OFFSET,
-/// `count_sql` takes `args`. A short page (not past the end) is the last one: the total then
-/// needs no second query.
+/// `count_sql` (made by [`capped_count_sql`]) takes `args`. A short page (not past the end) is
+/// the last one: the total then needs no second query. Answers the rows, the total and whether
+/// the total is only a floor (more than [`COUNT_CAP`] matched).
 pub(crate) async fn page_of<R>(
     db: &Db,
     list_sql: &str,
@@ -215,7 +240,7 @@ pub(crate) async fn page_of<R>(
     args: &[script::Arg],
     limit: i64,
     offset: i64,
-) -> sqlx::Result<(Vec<R>, i64)>
+) -> sqlx::Result<(Vec<R>, i64, bool)>
 where
     R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
         + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
@@ -225,13 +250,16 @@ where
     Ok(on_db!(db, pool => {
         let rows = bind_args!(sqlx::query_as::<_, R>(list_sql), args)
             .bind(limit).bind(offset).fetch_all(pool).await?;
+        let seen = offset + rows.len() as i64;
         let last = (rows.len() as i64) < limit && (!rows.is_empty() || offset == 0);
-        let total = if last {
-            offset + rows.len() as i64
+        let (total, capped) = if last {
+            (seen, false)
         } else {
-            bind_args!(sqlx::query_scalar::<_, i64>(count_sql), args).fetch_one(pool).await?
+            let counted = bind_args!(sqlx::query_scalar::<_, i64>(count_sql), args).fetch_one(pool).await?;
+            let (total, capped) = capped_total(counted);
+            (total.max(seen), capped)
         };
-        (rows, total)
+        (rows, total, capped)
     }))
 }
 

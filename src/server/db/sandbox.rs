@@ -68,14 +68,15 @@ struct Row {
     date_created: Millis,
 }
 
-/// One page of the account's outbox, newest first, and how many match.
+/// One page of the account's outbox, newest first, and how many match (counted up to
+/// [`COUNT_CAP`](super::COUNT_CAP); the flag says the total is a floor).
 pub async fn list(
     db: &Db,
     account: &AccountSid,
     filter: &OutboxFilter,
     limit: i64,
     offset: i64,
-) -> anyhow::Result<(Vec<OutboxMessage>, i64)> {
+) -> anyhow::Result<(Vec<OutboxMessage>, i64, bool)> {
     let mut clauses = vec!["account_sid = $1".to_owned()];
     let mut args = vec![Arg::from(account.as_str())];
     for (column, value) in [
@@ -96,8 +97,10 @@ pub async fn list(
         n + 1,
         n + 2
     );
-    let count_sql = format!("SELECT COUNT(*) FROM sandbox_messages WHERE {where_sql}");
-    let (rows, total) =
+    let count_sql = super::capped_count_sql(&format!(
+        "sandbox_messages WHERE {where_sql} ORDER BY id DESC"
+    ));
+    let (rows, total, capped) =
         super::page_of::<Row>(db, &list_sql, &count_sql, &args, limit, offset).await?;
     let messages = rows
         .into_iter()
@@ -117,5 +120,5 @@ pub async fn list(
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok((messages, total))
+    Ok((messages, total, capped))
 }

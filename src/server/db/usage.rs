@@ -198,21 +198,25 @@ pub async fn recent(
     )
 }
 
-/// The sub-accounts of `account`.
-pub async fn sub_accounts(db: &Db, account: &AccountSid) -> ServiceResult<Vec<String>> {
-    Ok(
-        on_db!(db, pool => sqlx::query_scalar("SELECT sid FROM accounts WHERE parent_sid = $1")
-        .bind(account.as_str()).fetch_all(pool).await)?,
-    )
+/// Has `account` any sub-account?
+pub async fn has_sub_accounts(db: &Db, account: &AccountSid) -> ServiceResult<bool> {
+    let found: Option<String> = on_db!(db, pool => sqlx::query_scalar(
+        "SELECT sid FROM accounts WHERE parent_sid = $1 LIMIT 1")
+        .bind(account.as_str()).fetch_optional(pool).await)?;
+    Ok(found.is_some())
 }
 
 /// One counter row read for a report: day, the requested group values, count, verified, price.
 pub type CounterRow = (i64, Vec<String>, i64, i64, i64);
 
-/// What to read: `accounts`' counters (folded and pending) between two days, summed per day
-/// and per the `group_by` columns, narrowed by `filters` (column, value).
+/// What to read: `account`'s counters (folded and pending; with its sub-accounts' when asked)
+/// between two days, summed per day and per the `group_by` columns, narrowed by `filters`
+/// (column, value).
 pub struct CounterQuery<'a> {
-    pub accounts: &'a [String],
+    pub account: &'a AccountSid,
+    /// Sub-accounts are found by a subquery on their parent, never bound one by one (an account
+    /// may have more sub-accounts than a statement may have parameters).
+    pub include_subaccounts: bool,
     /// (first day, last day), days since 1970-01-01.
     pub range: (i64, i64),
     /// When whole months lie inside the range: (first month's first day, last month's first
@@ -223,18 +227,34 @@ pub struct CounterQuery<'a> {
 }
 
 pub async fn counters(db: &Db, q: &CounterQuery<'_>) -> ServiceResult<Vec<CounterRow>> {
+    let (sql, args) = counters_sql(q);
+    let n = q.group_by.len();
+    let rows = on_db!(db, pool => {
+        let mut query = sqlx::query(&sql);
+        for a in &args {
+            query = query.bind(a.clone());
+        }
+        let rows = query.fetch_all(pool).await?;
+        rows.iter().map(|r| {
+            use sqlx::Row as _;
+            let day: i64 = r.try_get(0)?;
+            let groups = (0..n).map(|i| r.try_get::<String, _>(1 + i)).collect::<Result<Vec<_>, _>>()?;
+            Ok::<CounterRow, sqlx::Error>((day, groups, r.try_get(1 + n)?, r.try_get(2 + n)?, r.try_get(3 + n)?))
+        }).collect::<Result<Vec<CounterRow>, sqlx::Error>>()?
+    });
+    Ok(rows)
+}
+
+/// The statement [`counters`] runs and its text arguments, in order.
+fn counters_sql(q: &CounterQuery<'_>) -> (String, Vec<String>) {
     let (first_day, last_day) = q.range;
-    let mut args: Vec<String> = Vec::new();
-    let account_list = q
-        .accounts
-        .iter()
-        .map(|a| {
-            args.push(a.clone());
-            format!("${}", args.len())
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut clauses = vec![format!("account_sid IN ({account_list})")];
+    let mut args: Vec<String> = vec![q.account.to_string()];
+    let accounts = if q.include_subaccounts {
+        "(account_sid = $1 OR account_sid IN (SELECT sid FROM accounts WHERE parent_sid = $1))"
+    } else {
+        "account_sid = $1"
+    };
+    let mut clauses = vec![accounts.to_owned()];
     for (column, value) in q.filters {
         args.push(value.clone());
         clauses.push(format!("{column} = ${}", args.len()));
@@ -257,21 +277,7 @@ pub async fn counters(db: &Db, q: &CounterQuery<'_>) -> ServiceResult<Vec<Counte
          FROM ({counters} UNION ALL SELECT {columns} FROM usage_deltas WHERE {whole}) AS u \
          GROUP BY day{select_groups}"
     );
-    let n = q.group_by.len();
-    let rows = on_db!(db, pool => {
-        let mut query = sqlx::query(&sql);
-        for a in &args {
-            query = query.bind(a.clone());
-        }
-        let rows = query.fetch_all(pool).await?;
-        rows.iter().map(|r| {
-            use sqlx::Row as _;
-            let day: i64 = r.try_get(0)?;
-            let groups = (0..n).map(|i| r.try_get::<String, _>(1 + i)).collect::<Result<Vec<_>, _>>()?;
-            Ok::<CounterRow, sqlx::Error>((day, groups, r.try_get(1 + n)?, r.try_get(2 + n)?, r.try_get(3 + n)?))
-        }).collect::<Result<Vec<CounterRow>, sqlx::Error>>()?
-    });
-    Ok(rows)
+    (sql, args)
 }
 
 /// The distinct values of `column` (`country_code` or `service`) in `accounts`' counters, sorted:
@@ -308,4 +314,34 @@ pub async fn present(
 pub enum Dimension {
     Country,
     Service,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sub-accounts are found by their parent inside the statement: however many there are, the
+    /// statement binds the account and the filters only (SQLite allows ~32 766 parameters).
+    #[test]
+    fn sub_accounts_are_a_subquery_not_bound_one_by_one() {
+        let account = AccountSid::generate();
+        let filters = [("channel", "sms".to_owned())];
+        for include_subaccounts in [false, true] {
+            let (sql, args) = counters_sql(&CounterQuery {
+                account: &account,
+                include_subaccounts,
+                range: (20_000, 20_010),
+                months: Some((20_001, 20_005, 20_008)),
+                group_by: &["status"],
+                filters: &filters,
+            });
+            assert_eq!(args, [account.to_string(), "sms".to_owned()]);
+            assert!(!sql.contains("$3"), "{sql}");
+            assert_eq!(
+                sql.contains("account_sid IN (SELECT sid FROM accounts WHERE parent_sid = $1)"),
+                include_subaccounts,
+                "{sql}"
+            );
+        }
+    }
 }

@@ -155,9 +155,10 @@ pub async fn list(
 ) -> Result<Json<AuditResponse>, ApiError> {
     let req: AuditRequest = input.into_wire()?;
     let scope = acting(&state, &caller, &req.account_sid).await?;
-    let paging = req.paging.parse()?;
+    let after = req.after_sid.text("AfterSid", (1, 64))?;
+    let paging = req.paging.parse_positional(after.is_some())?;
     let (filter, filters) = filter(&req)?;
-    let page = match req.after_sid.text("AfterSid", (1, 64))? {
+    let page = match after {
         Some(after) => AuditPage::After {
             after,
             size: paging.size,
@@ -167,7 +168,14 @@ pub async fn list(
     let found = service::list(state.db(), &scope, &filter, page).await?;
     let mut echo = acting_for(&scope, &caller);
     echo.extend(filters);
-    let mut page = Page::of(paging, found.total, found.items.len(), "/2fa/audit", &echo);
+    let mut page = Page::counted(
+        paging,
+        found.total,
+        found.capped,
+        found.items.len(),
+        "/2fa/audit",
+        &echo,
+    );
     // The next page continues after this page's last entry (`AfterSid`), not by offset.
     if let (Some(last), Some(_)) = (found.items.last(), &page.next_page_uri) {
         echo.push(("AfterSid".into(), last.sid.to_string()));

@@ -95,7 +95,7 @@ impl From<UsageError> for ApiError {
             UsageError::TooManyPeriods { count, max } => invalid(
                 "startDate",
                 Problem::sentence(format!(
-                    "This range has {count} periods; a request covers at most {max}."
+                    "startDate..endDate has {count} periods; a request covers at most {max}: choose a later startDate, an earlier endDate or a longer period (Monthly, Yearly)."
                 )),
             ),
             UsageError::Denied(m) => ApiError::new(ErrorCode::Forbidden, m),
@@ -123,7 +123,7 @@ pub async fn totals(
 
 #[utoipa::path(get, path = "/2fa/usage/records/{period}", tag = "Usage",
     params(("period" = String, Path, description = "Daily, Monthly, Yearly, AllTime, Today, Yesterday, ThisMonth or LastMonth (any case)")),
-    responses((status = 200, body = UsageRecordsResponse, description = "one record per period (and group); the same filters as /2fa/usage/records"), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = UsageRecordsResponse, description = "one record per period (and group); the same filters as /2fa/usage/records"), (status = 400, body = ErrorEnvelope, description = "7004 naming the field; a range of more than 1000 periods names startDate"), (status = 404, body = ErrorEnvelope)))]
 pub async fn by_period(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -178,7 +178,9 @@ async fn records(
     q.status = req.status.status("status")?;
     q.service = req.service.text("service", (1, 64))?;
     let today = date_at(state.clock().now_ms());
-    let found = usage::records(state.db(), &scope, &q, today).await?;
+    // Only the requested page's records are built.
+    let found =
+        usage::records_page(state.db(), &scope, &q, today, paging.offset(), paging.size).await?;
 
     // The question as understood, for `uri` and the paging links.
     let mut echo = acting_for(&scope, caller);
@@ -219,17 +221,13 @@ async fn records(
     } else {
         scope.sid().to_string()
     };
-    let total = found.records.len() as i64;
-    let from = paging.offset().min(total) as usize;
     let page: Vec<UsageRecordDto> = found
         .records
         .iter()
-        .skip(from)
-        .take(paging.size as usize)
         .map(|r| record(r, scope.sid().as_str(), &account, &uri))
         .collect();
     Ok(Json(UsageRecordsResponse {
-        page: Page::of(paging, total, page.len(), &path, &echo),
+        page: Page::of(paging, found.total, page.len(), &path, &echo),
         usage_records: page,
     }))
 }

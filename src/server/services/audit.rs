@@ -227,7 +227,7 @@ pub async fn list(
     page: AuditPage,
 ) -> ServiceResult<Listed<AuditEntry>> {
     let account = scope.sid().as_str();
-    let (rows, total) = match page {
+    let (rows, total, capped) = match page {
         AuditPage::Page(p) => store::page(db, account, filter, p.size, p.offset()).await?,
         AuditPage::After { after, size } => {
             let sid = AuditSid::parse(after.trim()).map_err(|_| bad_after())?;
@@ -235,14 +235,19 @@ pub async fn list(
                 .await?
                 .ok_or_else(bad_after)?;
             let (rows, _) = store::keyset(db, account, filter, Some(&cursor), false, size).await?;
-            (rows, store::count(db, account, filter).await?)
+            let (total, capped) = store::count_capped(db, account, filter).await?;
+            (rows, total, capped)
         }
     };
     let items = rows
         .into_iter()
         .map(entry_of)
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Listed { items, total })
+    Ok(Listed {
+        items,
+        total,
+        capped,
+    })
 }
 
 /// Which way a positional walk goes.

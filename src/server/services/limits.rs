@@ -185,7 +185,12 @@ pub async fn list(
     page: PageRequest,
 ) -> LimitResult<Listed<Limit>> {
     let (items, total) = store::list(db, scope.sid(), name, page.size, page.offset()).await?;
-    Ok(Listed { items, total })
+    // An account's limits are few: counted exactly.
+    Ok(Listed {
+        items,
+        total,
+        capped: false,
+    })
 }
 
 /// Every limit of the account with how many sends it blocked since `since` (the Limits page).

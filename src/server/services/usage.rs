@@ -3,7 +3,7 @@
 //! repair. Database triggers keep the counters in the same transaction as every OTP change;
 //! `db::usage` holds how they are stored, folded and read.
 use super::{AccountScope, ServiceError};
-use crate::domain::usage::{self as rules, Dimension, Period};
+use crate::domain::usage::{self as rules, Dimension, Period, MAX_PERIODS};
 use crate::domain::{Channel, ErrorCode, Otp, OtpStatus, Problem};
 use crate::server::db::otps::search::{self as otp_search, OtpFilter, Seek};
 use crate::server::db::usage::{self as store, CounterQuery};
@@ -31,8 +31,6 @@ pub struct RecordsQuery {
     pub service: Option<String>,
     pub group_by: Vec<Dimension>,
     pub include_subaccounts: bool,
-    /// Refuse ranges of more periods than this.
-    pub max_periods: Option<i64>,
 }
 
 impl RecordsQuery {
@@ -47,7 +45,6 @@ impl RecordsQuery {
             service: None,
             group_by: Vec::new(),
             include_subaccounts: false,
-            max_periods: None,
         }
     }
 
@@ -91,10 +88,13 @@ impl UsageRecord {
     }
 }
 
-/// Every record of a question, in order of period then group values, and the range it covers.
+/// The records of a question (all of them, or one page), in order of period then group values,
+/// and the range it covers.
 #[derive(Debug, Clone)]
 pub struct Records {
     pub records: Vec<UsageRecord>,
+    /// How many records the whole question has (more than `records` when paged).
+    pub total: i64,
     pub start: Date,
     pub end: Date,
     /// Sub-accounts' OTPs are included.
@@ -114,7 +114,7 @@ pub enum UsageError {
     Invalid { field: UsageField, problem: Problem },
     #[error("end {end} before start {start}")]
     EndBeforeStart { start: Date, end: Date },
-    /// The range has more periods than a question may cover.
+    /// The range has more periods than a question may cover ([`MAX_PERIODS`]).
     #[error("{count} periods, at most {max}")]
     TooManyPeriods { count: i64, max: i64 },
     #[error("{0}")]
@@ -192,17 +192,40 @@ pub async fn records(
     q: &RecordsQuery,
     today: Date,
 ) -> UsageResult<Records> {
+    build(db, scope, q, today, None).await
+}
+
+/// `limit` records of a question from the `offset`-th on (one page), and how many it has: only
+/// the page's records are built, and without grouping only the page's days are read.
+pub async fn records_page(
+    db: &Db,
+    scope: &AccountScope,
+    q: &RecordsQuery,
+    today: Date,
+    offset: i64,
+    limit: i64,
+) -> UsageResult<Records> {
+    let window = (offset.max(0) as usize, limit.max(0) as usize);
+    build(db, scope, q, today, Some(window)).await
+}
+
+async fn build(
+    db: &Db,
+    scope: &AccountScope,
+    q: &RecordsQuery,
+    today: Date,
+    window: Option<(usize, usize)>,
+) -> UsageResult<Records> {
     let (start, end) = range(q, today)?;
-    if let Some(max) = q.max_periods {
-        let count = rules::count_periods(q.period, start, end);
-        if count > max {
-            return Err(UsageError::TooManyPeriods { count, max });
-        }
+    let count = rules::count_periods(q.period, start, end);
+    if count > MAX_PERIODS {
+        return Err(UsageError::TooManyPeriods {
+            count,
+            max: MAX_PERIODS,
+        });
     }
-    let mut accounts = vec![scope.sid().to_string()];
-    if q.include_subaccounts {
-        accounts.extend(store::sub_accounts(db, scope.sid()).await?);
-    }
+    let with_subaccounts =
+        q.include_subaccounts && store::has_sub_accounts(db, scope.sid()).await?;
     let mut group_by: Vec<Dimension> = Vec::new();
     for d in &q.group_by {
         if !group_by.contains(d) {
@@ -213,19 +236,40 @@ pub async fn records(
         .iter()
         .filter_map(|d| q.filter(*d).map(|v| (column(*d), v)))
         .collect();
+    // Without grouping every period has exactly one record, so a page is a run of periods and
+    // only their days need reading.
+    let mut read = (start, end);
+    if let (true, Some((offset, limit))) = (group_by.is_empty(), window) {
+        let all = rules::periods(q.period, start, end);
+        let rest = &all[offset.min(all.len())..];
+        let page = &rest[..limit.min(rest.len())];
+        match (page.first(), page.last()) {
+            (Some((first, _)), Some((_, last))) => read = (*first, *last),
+            _ => {
+                return Ok(Records {
+                    records: Vec::new(),
+                    total: count,
+                    start,
+                    end,
+                    with_subaccounts,
+                })
+            }
+        }
+    }
     // Whole months inside the range are read from the monthly counters (a year is ~12 rows per
     // combination instead of ~365); the days around them, and Daily reports, from the daily ones.
     let months = if matches!(q.period, Period::Daily | Period::Today | Period::Yesterday) {
         None
     } else {
-        rules::whole_months(start, end)
+        rules::whole_months(read.0, read.1)
     };
     let group_columns: Vec<&'static str> = group_by.iter().map(|d| column(*d)).collect();
     let rows = store::counters(
         db,
         &CounterQuery {
-            accounts: &accounts,
-            range: (rules::day_of(start), rules::day_of(end)),
+            account: scope.sid(),
+            include_subaccounts: q.include_subaccounts,
+            range: (rules::day_of(read.0), rules::day_of(read.1)),
             months,
             group_by: &group_columns,
             filters: &filters,
@@ -245,15 +289,24 @@ pub async fn records(
     // Without grouping, every period of the range has a record (zeros included), so a chart has
     // one point per day/month/year.
     if group_by.is_empty() {
-        for (first, _) in rules::periods(q.period, start, end) {
+        for (first, _) in rules::periods(q.period, read.0, read.1) {
             totals.entry((first, Vec::new())).or_default();
         }
     }
+    // Groups that saw no OTP have no record.
+    totals.retain(|(_, groups), (count, _, _)| {
+        group_by.is_empty() || *count != 0 || groups.is_empty()
+    });
+    let (total, skip, take) = match window {
+        // Without grouping, `totals` holds just the page's periods.
+        Some(_) if group_by.is_empty() => (count, 0, usize::MAX),
+        Some((offset, limit)) => (totals.len() as i64, offset, limit),
+        None => (totals.len() as i64, 0, usize::MAX),
+    };
     let records = totals
         .into_iter()
-        .filter(|((_, groups), (count, _, _))| {
-            group_by.is_empty() || *count != 0 || groups.is_empty()
-        })
+        .skip(skip)
+        .take(take)
         .map(|((first, groups), (count, verified, price))| {
             let mut slices = BTreeMap::new();
             for (d, value) in group_by.iter().zip(groups) {
@@ -276,9 +329,10 @@ pub async fn records(
         .collect();
     Ok(Records {
         records,
+        total,
         start,
         end,
-        with_subaccounts: accounts.len() > 1,
+        with_subaccounts,
     })
 }
 
@@ -295,9 +349,6 @@ pub struct ReportQuery {
     /// Stack by status (else by channel).
     pub by_status: bool,
 }
-
-/// A report covers at most this many periods (days of a Day report…).
-pub const MAX_PERIODS: i64 = 1000;
 
 /// One line of a report: a period, its count per series, and its totals.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -356,7 +407,6 @@ pub async fn report(
         Dimension::Channel
     };
     question.group_by = vec![by];
-    question.max_periods = Some(MAX_PERIODS);
     let found = records(db, scope, &question, today).await?;
     let value = |r: &UsageRecord| match r.slice(by) {
         Slice::Value(v) => v.clone(),

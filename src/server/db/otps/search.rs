@@ -80,14 +80,15 @@ impl Where {
     }
 }
 
-/// One page by offset, newest first, and how many match in all.
+/// One page by offset, newest first, and how many match in all (counted up to
+/// [`COUNT_CAP`](crate::server::db::COUNT_CAP); the flag says the total is a floor).
 pub async fn page(
     db: &Db,
     account: &AccountSid,
     filter: &OtpFilter,
     limit: i64,
     offset: i64,
-) -> anyhow::Result<(Vec<Otp>, i64)> {
+) -> anyhow::Result<(Vec<Otp>, i64, bool)> {
     let w = Where::of(account, filter);
     let n = w.args.len();
     let list_sql = format!(
@@ -96,20 +97,26 @@ pub async fn page(
         n + 1,
         n + 2
     );
-    let count_sql = format!("SELECT COUNT(*) FROM otps WHERE {}", w.sql());
-    let (rows, total) =
+    // Ordered like the list, so the planner walks the same index (and stops at the cap).
+    let count_sql = crate::server::db::capped_count_sql(&format!(
+        "otps WHERE {} ORDER BY date_created DESC, sid DESC",
+        w.sql()
+    ));
+    let (rows, total, capped) =
         crate::server::db::page_of::<OtpRow>(db, &list_sql, &count_sql, &w.args, limit, offset)
             .await?;
-    Ok((to_otps(rows)?, total))
+    Ok((to_otps(rows)?, total, capped))
 }
 
-/// How many OTPs match.
-pub async fn count(db: &Db, account: &AccountSid, filter: &OtpFilter) -> anyhow::Result<i64> {
-    let w = Where::of(account, filter);
-    let sql = format!("SELECT COUNT(*) FROM otps WHERE {}", w.sql());
-    Ok(
-        on_db!(db, pool => bind_args!(sqlx::query_scalar::<_, i64>(&sql), &w.args).fetch_one(pool).await)?,
-    )
+/// How many OTPs match, counted up to [`COUNT_CAP`](crate::server::db::COUNT_CAP), and whether
+/// more did.
+pub async fn count(
+    db: &Db,
+    account: &AccountSid,
+    filter: &OtpFilter,
+) -> anyhow::Result<(i64, bool)> {
+    let counted = count_capped(db, account, filter, crate::server::db::COUNT_CAP + 1).await?;
+    Ok(crate::server::db::capped_total(counted))
 }
 
 /// How many OTPs match, counting at most `cap` (so the answer stays quick on huge histories).

@@ -36,7 +36,7 @@ pub(super) async fn acting(
 }
 
 #[utoipa::path(post, path = "/2fa/send", tag = "OTP", request_body(content = SendRequest, content_type = "application/json"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "≤ 128 chars; the same key within 24 h replays the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–128 visible ASCII characters; the same key within 24 h replays the first answer")),
     responses((status = 200, body = SendResponse), (status = 400, body = ErrorEnvelope, description = "7004, 7005, 7010, 7012, 7021"),
         (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope, description = "7020, 7022, 7024 (fraud guard), 7060")))]
@@ -61,16 +61,10 @@ pub async fn send(
     }
     let idempotency = match headers.get("idempotency-key") {
         None => None,
-        Some(v) => {
-            let key = v.to_str().unwrap_or("\u{0}").trim().to_owned();
-            if key.is_empty() || key.len() > 128 {
-                return Err(invalid(
-                    "Idempotency-Key",
-                    Problem::sentence("The Idempotency-Key header must be 1–128 characters."),
-                ));
-            }
-            Some(IdempotencyKey { key, request_hash })
-        }
+        Some(v) => Some(IdempotencyKey {
+            key: idempotency_key(v.as_bytes())?,
+            request_hash,
+        }),
     };
     let result = send::send(state.otp(), &scope, cmd, idempotency).await?;
     let replayed = matches!(result, SendResult::Replayed(_));
@@ -113,6 +107,28 @@ pub async fn send(
         );
     }
     Ok(res)
+}
+
+/// The `Idempotency-Key` header: 1–128 visible ASCII characters (spaces inside allowed, around
+/// it trimmed). Anything else is refused rather than read lossily, so two different keys can
+/// never become one.
+fn idempotency_key(raw: &[u8]) -> Result<String, ApiError> {
+    let bad = || {
+        invalid(
+            "Idempotency-Key",
+            Problem::sentence(
+                "The Idempotency-Key header must be 1–128 visible ASCII characters (letters, digits, punctuation).",
+            ),
+        )
+    };
+    let text = std::str::from_utf8(raw).map_err(|_| bad())?.trim();
+    if text.is_empty()
+        || text.len() > 128
+        || !text.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+    {
+        return Err(bad());
+    }
+    Ok(text.to_owned())
 }
 
 /// The send's fields as domain values; every problem names the field as the API calls it.
@@ -371,9 +387,10 @@ pub async fn search(
 ) -> Result<Json<SearchResponse>, ApiError> {
     let req: SearchRequest = input.into_wire()?;
     let scope = acting(&state, &caller, &req.account_sid).await?;
-    let paging = req.paging.parse()?;
+    let after = req.after_sid.text("AfterSid", (1, 64))?;
+    let paging = req.paging.parse_positional(after.is_some())?;
     let (filter, filters) = search_filter(&req)?;
-    let page = match req.after_sid.text("AfterSid", (1, 64))? {
+    let page = match after {
         Some(after) => SearchPage::After {
             after,
             size: paging.size,
@@ -383,7 +400,14 @@ pub async fn search(
     let found = search::search(state.otp(), &scope, &filter, page).await?;
     let mut echo = acting_for(&scope, &caller);
     echo.extend(filters);
-    let mut page = Page::of(paging, found.total, found.items.len(), "/2fa/search", &echo);
+    let mut page = Page::counted(
+        paging,
+        found.total,
+        found.capped,
+        found.items.len(),
+        "/2fa/search",
+        &echo,
+    );
     // The next page continues after this page's last OTP (`AfterSid`), not by offset.
     if let (Some(last), Some(_)) = (found.items.last(), &page.next_page_uri) {
         echo.push(("AfterSid".into(), last.sid.to_string()));
@@ -459,9 +483,10 @@ pub async fn sandbox_messages(
     )
     .await?;
     Ok(Json(SandboxResponse {
-        page: Page::of(
+        page: Page::counted(
             paging,
             found.total,
+            found.capped,
             found.items.len(),
             "/2fa/sandbox/messages",
             &echo,

@@ -24,11 +24,15 @@ pub async fn messages(
         let notified = svc.signals().delivery();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let (items, total) =
+        let (items, total, capped) =
             sandbox::list(svc.db(), scope.sid(), filter, page.size, page.offset()).await?;
         let now = Instant::now();
         if !items.is_empty() || now >= deadline {
-            return Ok(Listed { items, total });
+            return Ok(Listed {
+                items,
+                total,
+                capped,
+            });
         }
         let nap = (deadline - now).min(Duration::from_millis(250));
         tokio::select! {

@@ -27,9 +27,13 @@ pub async fn search(
 ) -> OtpResult<Listed<crate::domain::Otp>> {
     match page {
         SearchPage::Page(p) => {
-            let (items, total) =
+            let (items, total, capped) =
                 store::page(svc.db(), scope.sid(), filter, p.size, p.offset()).await?;
-            Ok(Listed { items, total })
+            Ok(Listed {
+                items,
+                total,
+                capped,
+            })
         }
         SearchPage::After { after, size } => {
             let bad = || {
@@ -46,9 +50,14 @@ pub async fn search(
                 .ok_or_else(bad)?;
             let (items, _) =
                 store::keyset(svc.db(), scope.sid(), filter, &Seek::Older(cursor), size).await?;
-            // Counted, not derived from the page number (which the client may have sent stale).
-            let total = store::count(svc.db(), scope.sid(), filter).await?;
-            Ok(Listed { items, total })
+            // Counted (up to the cap), not derived from the page number (which the client may
+            // have sent stale).
+            let (total, capped) = store::count(svc.db(), scope.sid(), filter).await?;
+            Ok(Listed {
+                items,
+                total,
+                capped,
+            })
         }
     }
 }
