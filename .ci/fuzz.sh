@@ -61,6 +61,7 @@ for _ in $(seq 150); do
   kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUT/server.log" >&2; exit 1; }
   sleep 0.2
 done
+curl -fsS -o /dev/null "$BASE/healthz" || { echo "the server did not start" >&2; tail -40 "$OUT/server.log" >&2; exit 1; }
 
 log "schemathesis $("$ST" --version | awk '{print $NF}') against $BASE/2fa/openapi.json"
 start=$SECONDS
@@ -73,7 +74,7 @@ rm -f junit.xml
 SCHEMATHESIS_HOOKS="$HOOKS" timeout "${FUZZ_TIMEOUT:-900}" "$ST" run "$BASE/2fa/openapi.json" \
   --auth "$SID:$TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,error_envelope \
-  --max-examples "${FUZZ_MAX_EXAMPLES:-50}" \
+  --max-examples "${FUZZ_MAX_EXAMPLES:-100}" \
   ${FUZZ_SEED:+--seed "$FUZZ_SEED"} \
   --workers 2 \
   --request-timeout 20 \

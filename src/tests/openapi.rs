@@ -268,7 +268,9 @@ fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), 
                 .filter(|o| conforms(doc, o, value, at).is_ok())
                 .count();
             if matching == 0 || (key == "oneOf" && matching > 1) {
-                return Err(format!("{at}: {value} matches {matching} of the {key} schemas"));
+                return Err(format!(
+                    "{at}: {value} matches {matching} of the {key} schemas"
+                ));
             }
         }
     }
@@ -408,7 +410,9 @@ async fn every_error_an_operation_answers_is_documented(b: Backend) {
                 continue;
             }
             assert_eq!(body["code"], status, "{method} {path} ({case}): {body}");
-            let code = body["errorCode"].as_u64().unwrap_or_else(|| panic!("{body}"));
+            let code = body["errorCode"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{body}"));
             assert_eq!(body["moreInfo"], format!("/2fa/errors#{code}"), "{body}");
             let schema = &documented["content"]["application/json"]["schema"];
             conforms(&doc, schema, &body, "").unwrap_or_else(|e| panic!("{method} {path}: {e}"));

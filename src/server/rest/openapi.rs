@@ -42,7 +42,10 @@ const ANY_OPERATION: [(&str, &str); 5] = [
 
 const WITH_BODY: [(&str, &str); 2] = [
     ("413", "7005 the body is larger than the server accepts"),
-    ("415", "7005 the content type is neither application/json nor application/x-www-form-urlencoded"),
+    (
+        "415",
+        "7005 the content type is neither application/json nor application/x-www-form-urlencoded",
+    ),
 ];
 
 impl Modify for CommonErrors {
