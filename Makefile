@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers. Everything is in .ci/ so CI runs the same.
-.PHONY: run test dev bench bench-search bench-usage check fmt
+.PHONY: run test fuzz dev bench bench-search bench-usage check fmt
 
 ## Set up whatever is missing, build a release and run it on SQLite with the demo account.
 run:
@@ -10,6 +10,13 @@ run:
 ## Set up whatever is missing (incl. Chromium and PostgreSQL) and run every test.
 test:
 	@.ci/test.sh
+
+## API fuzzing alone: Schemathesis against a release server on a fresh SQLite database (also a
+## step of `make test`). Extra options for `schemathesis run`: make fuzz FUZZ_ARGS="--seed 1".
+fuzz:
+	@.ci/setup-tools.sh
+	@cargo leptos build --release --precompress
+	@.ci/fuzz.sh $(FUZZ_ARGS)
 
 ## Benchmark: release server on fresh SQLite, full send → read → verify lifecycles; prints figures.
 bench:

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the build tools smart2fa needs, skipping whatever is already there.
-# Idempotent and quiet when nothing is missing. Usage: .ci/setup-tools.sh [--test]
-#   --test  also installs what the test suite needs (Chromium, PostgreSQL, Playwright, and
-#           python3 with aiosmtpd plus openssl for the SMTP server the email tests talk to).
+# Idempotent and quiet when nothing is missing. Usage: .ci/setup-tools.sh [--test|--schemathesis]
+#   --test          also installs what the test suite needs (Chromium, PostgreSQL, Playwright,
+#                   python3 with aiosmtpd plus openssl for the SMTP server the email tests talk
+#                   to, and Schemathesis for the API fuzzing of .ci/fuzz.sh).
+#   --schemathesis  only installs Schemathesis (in a virtualenv of its own, outside the clone so
+#                   a fresh clone reuses it) and prints the path of its command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +18,24 @@ log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 want_test=0
 [[ "${1:-}" == "--test" ]] && want_test=1
 
+# Schemathesis (PyPI), pinned, in its own virtualenv: it brings many packages that must not
+# meet the system's or aiosmtpd's.
+SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/smart2fa/schemathesis-$SCHEMATHESIS_VERSION"
+schemathesis_install() {
+  local st="$SCHEMATHESIS_VENV/bin/schemathesis"
+  if ! ("$st" --version 2>/dev/null | grep -q " $SCHEMATHESIS_VERSION\$"); then
+    command -v python3 >/dev/null || apt_install python3
+    python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+    log "pip install schemathesis==$SCHEMATHESIS_VERSION (API fuzzing) into $SCHEMATHESIS_VENV"
+    rm -rf "$SCHEMATHESIS_VENV"
+    python3 -m venv "$SCHEMATHESIS_VENV"
+    "$SCHEMATHESIS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+      "schemathesis==$SCHEMATHESIS_VERSION" >&2
+  fi
+  echo "$st"
+}
+
 apt_updated=0
 apt_install() {
   local missing=()
@@ -25,6 +46,8 @@ apt_install() {
   if [[ $apt_updated -eq 0 ]]; then $sudo apt-get update -qq >/dev/null; apt_updated=1; fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
+
+if [[ "${1:-}" == "--schemathesis" ]]; then schemathesis_install; exit 0; fi
 
 # System packages first (fast), so a parallel cargo build is not starved later.
 apt_install pkg-config libssl-dev
@@ -40,6 +63,7 @@ if [[ $want_test -eq 1 ]]; then
     python3 -m pip install --user --quiet aiosmtpd==1.4.6 2>/dev/null \
       || python3 -m pip install --user --quiet --break-system-packages aiosmtpd==1.4.6
   fi
+  schemathesis_install >/dev/null
 fi
 
 if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then

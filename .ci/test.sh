@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing (tools, Chromium, PostgreSQL, npm
 # packages), starts PostgreSQL, runs every test (unit + HTTP on SQLite and PostgreSQL, the WASM
-# leak guard, Playwright against a release build with and without JavaScript), stops what it
-# started. Idempotent; needs no input.
+# leak guard, Playwright against a release build with and without JavaScript, Schemathesis
+# fuzzing the REST API of that release build), stops what it started. Idempotent; needs no input.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -78,3 +78,6 @@ SERVER_PID=$!
 if ! (cd end2end && npx playwright test); then
   echo "--- server log (last 50 lines) ---" >&2; tail -50 "$E2E_DIR/server.log" >&2; exit 1
 fi
+
+step "API fuzzing (Schemathesis against the release server: every operation, bad and boundary inputs)"
+.ci/fuzz.sh

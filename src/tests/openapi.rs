@@ -1,11 +1,16 @@
 //! The served OpenAPI document matches real answers: every required field documented is
-//! present, and every field answered is documented.
+//! present, every field answered is documented, answers validate against their documented
+//! schema, and every status an operation can answer is documented (what Schemathesis checks in
+//! `.ci/fuzz.sh`, kept here as fast regressions).
 use super::harness::TestApp;
 use crate::server::db::Backend;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
-super::both_backends!(openapi_document_matches_real_answers);
+super::both_backends!(
+    openapi_document_matches_real_answers,
+    every_error_an_operation_answers_is_documented
+);
 
 fn schema_fields(doc: &Value, name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
     let schema = &doc["components"]["schemas"][name];
@@ -178,4 +183,271 @@ async fn openapi_document_matches_real_answers(b: Backend) {
         .await;
     assert_eq!(status, 200, "{put}");
     check(&doc, "TemplateDto", &put);
+
+    // Whole answers validate against the schema documented for their status.
+    for (path, method) in [
+        ("/2fa/settings/countries", "get"),
+        ("/2fa/settings", "get"),
+        ("/2fa/settings/fraudGuard", "get"),
+        ("/2fa/accounts", "get"),
+        ("/2fa/limits", "get"),
+        ("/2fa/search", "get"),
+        ("/2fa/sandbox/messages", "get"),
+        ("/2fa/templates", "get"),
+        ("/2fa/providers", "get"),
+        ("/2fa/fraudGuard/blocks", "get"),
+        ("/2fa/usage/records", "get"),
+        ("/2fa/audit", "get"),
+        ("/2fa/errors", "get"),
+    ] {
+        let (status, body) = api.get(path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        let schema = &doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]
+            ["schema"];
+        if let Err(e) = conforms(&doc, schema, &body, "") {
+            panic!("{method} {path}: the answer does not match the document: {e}\n{body}");
+        }
+    }
+    let (status, countries) = api
+        .post_method(
+            "PUT",
+            "/2fa/settings/countries",
+            json!({"sms": ["GB", "IE"], "call": "all"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{countries}");
+    let schema = &doc["paths"]["/2fa/settings/countries"]["put"]["responses"]["200"]["content"]
+        ["application/json"]["schema"];
+    conforms(&doc, schema, &countries, "").unwrap();
+    conforms(&doc, schema, &json!({"sms": {}}), "").expect_err("an object is not a country list");
+}
+
+/// Does `value` match `schema` (a JSON Schema of the document, `$ref`s resolved in `doc`)?
+/// Covers what the generated document uses: type, enum, properties, required, items, oneOf,
+/// allOf, anyOf.
+fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        return conforms(doc, &doc["components"]["schemas"][name], value, at);
+    }
+    if let Some(types) = match &schema["type"] {
+        Value::String(t) => Some(vec![t.as_str()]),
+        Value::Array(ts) => Some(ts.iter().filter_map(Value::as_str).collect()),
+        _ => None,
+    } {
+        let actual = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        let ok = types
+            .iter()
+            .any(|t| *t == actual || (*t == "number" && actual == "integer"));
+        if !ok {
+            return Err(format!("{at}: {value} is not of type {types:?}"));
+        }
+    }
+    if let Some(allowed) = schema["enum"].as_array() {
+        if !allowed.contains(value) {
+            return Err(format!("{at}: {value} is not one of {allowed:?}"));
+        }
+    }
+    if let Some(parts) = schema["allOf"].as_array() {
+        for p in parts {
+            conforms(doc, p, value, at)?;
+        }
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let matching = options
+                .iter()
+                .filter(|o| conforms(doc, o, value, at).is_ok())
+                .count();
+            if matching == 0 || (key == "oneOf" && matching > 1) {
+                return Err(format!(
+                    "{at}: {value} matches {matching} of the {key} schemas"
+                ));
+            }
+        }
+    }
+    if let Value::Object(map) = value {
+        for name in schema["required"].as_array().into_iter().flatten() {
+            let name = name.as_str().unwrap();
+            if !map.contains_key(name) {
+                return Err(format!("{at}: required {name} is missing"));
+            }
+        }
+        if let Some(props) = schema["properties"].as_object() {
+            for (k, v) in map {
+                if let Some(p) = props.get(k) {
+                    conforms(doc, p, v, &format!("{at}/{k}"))?;
+                }
+            }
+        }
+    }
+    if let (Value::Array(items), Some(item)) = (value, schema.get("items")) {
+        for (i, v) in items.iter().enumerate() {
+            conforms(doc, item, v, &format!("{at}/{i}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Operation ids are unique, as OpenAPI requires: tools find operations (and follow links) by
+/// them, and several handlers share a name (`get_one`, `update`…).
+#[test]
+fn operation_ids_are_unique() {
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(crate::server::rest::openapi::ApiDoc::openapi()).unwrap();
+    let mut seen = std::collections::BTreeMap::<String, String>::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap().to_owned();
+            if let Some(first) = seen.insert(id.clone(), format!("{method} {path}")) {
+                panic!("operationId {id:?} is used by {first} and {method} {path}");
+            }
+        }
+    }
+    assert_eq!(
+        doc["paths"]["/2fa/limits/{limitSid}"]["get"]["operationId"],
+        "limits_get_one"
+    );
+}
+
+/// Every documented operation answers only statuses its document lists, with the error
+/// envelope: without credentials (401), refused by the auth throttle (429), with a malformed or
+/// foreign `accountSid` (400, 403/404) and with an unsupported body (415).
+async fn every_error_an_operation_answers_is_documented(b: Backend) {
+    let app = TestApp::start_with(b, |s| {
+        s.api_auth.slow_after = 1_000;
+        s.api_auth.refuse_after = 1_000;
+    })
+    .await;
+    let acc = app.account("Acme").await;
+    let doc: Value = app
+        .http
+        .get(app.url("/2fa/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ops: Vec<(String, String, bool)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .iter()
+                .map(|(m, op)| (path.clone(), m.clone(), op["requestBody"].is_object()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(ops.len() >= 38, "{} operations", ops.len());
+    let mut checked = 0;
+    for (path, method, has_body) in &ops {
+        let concrete = path
+            .replace("{channel}", "sms")
+            .replace("{language}", "en-US")
+            .replace("{period}", "Daily")
+            .replace("{prefix}", "+4477009")
+            .replace("{limitSid}", "LM00000000000000000000000000000000")
+            .replace("{providerSid}", "PR00000000000000000000000000000000")
+            .replace("{requestID}", "OTP00000000000000000000000000000000")
+            .replace("{sid}", &acc.sid);
+        let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
+            (
+                "no credentials",
+                app.http.request(m.clone(), app.url(&concrete)),
+            ),
+            (
+                "malformed accountSid",
+                app.http
+                    .request(m.clone(), app.url(&format!("{concrete}?accountSid=nope")))
+                    .basic_auth(&acc.sid, Some(&acc.token)),
+            ),
+            (
+                "foreign accountSid",
+                app.http
+                    .request(
+                        m.clone(),
+                        app.url(&format!(
+                            "{concrete}?accountSid=AC00000000000000000000000000000000"
+                        )),
+                    )
+                    .basic_auth(&acc.sid, Some(&acc.token)),
+            ),
+            (
+                "text body",
+                app.http
+                    .request(m.clone(), app.url(&concrete))
+                    .basic_auth(&acc.sid, Some(&acc.token))
+                    .header("content-type", "text/plain")
+                    .body("hello"),
+            ),
+        ];
+        for (case, req) in cases {
+            if case == "text body" && !has_body {
+                continue;
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            let documented = &doc["paths"][path][method]["responses"][status.to_string()];
+            assert!(
+                documented.is_object(),
+                "{method} {path} ({case}) answered {status}, which its document does not list: {body}"
+            );
+            if status < 400 {
+                // An operation that takes no accountSid ignores it, as any unknown field.
+                continue;
+            }
+            assert_eq!(body["code"], status, "{method} {path} ({case}): {body}");
+            let code = body["errorCode"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{body}"));
+            assert_eq!(body["moreInfo"], format!("/2fa/errors#{code}"), "{body}");
+            let schema = &documented["content"]["application/json"]["schema"];
+            conforms(&doc, schema, &body, "").unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2 * 38, "{checked} error answers checked");
+
+    // The auth throttle's refusal is documented for every operation too.
+    let strict = TestApp::start_with(b, |s| {
+        s.api_auth.slow_after = 1_000;
+        s.api_auth.refuse_after = 1;
+    })
+    .await;
+    for _ in 0..3 {
+        strict
+            .http
+            .get(strict.url("/2fa/settings"))
+            .basic_auth("AC00000000000000000000000000000000", Some("wrong"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let res = strict
+        .http
+        .get(strict.url("/2fa/limits"))
+        .basic_auth("AC00000000000000000000000000000000", Some("wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    for (path, method, _) in &ops {
+        assert!(
+            doc["paths"][path][method]["responses"]["429"].is_object(),
+            "{method} {path} does not document 429"
+        );
+    }
 }

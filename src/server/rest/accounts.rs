@@ -38,7 +38,7 @@ pub struct AccountDto {
 #[serde(rename_all = "camelCase", default)]
 pub struct AccountCreate {
     /// 1–128 chars.
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128, example = "Support team")]
     pub friendly_name: Loose,
 }
 

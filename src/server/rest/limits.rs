@@ -23,10 +23,13 @@ use utoipa::ToSchema;
 #[serde(rename_all = "camelCase")]
 pub struct LimitBucket {
     /// 1–64 of `[A-Za-z0-9_.-]`, unique in the limit (default `bucket1`, `bucket2`).
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,64}$", example = "per_minute")]
     pub name: String,
     /// 1–1 000 000 accepted sends per key…
+    #[schema(minimum = 1, maximum = 1_000_000, example = 3)]
     pub max_otp: i64,
     /// …in any window of this many seconds (1–31 622 400).
+    #[schema(minimum = 1, maximum = 31_622_400, example = 60)]
     pub interval: i64,
 }
 
@@ -35,13 +38,13 @@ pub struct LimitBucket {
 #[serde(rename_all = "camelCase", default)]
 pub struct LimitRequest {
     /// 1–64 of `[A-Za-z0-9_.-]`, unique per account (409/7050).
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, pattern = "^[A-Za-z0-9_.-]{1,64}$", example = "per_ip")]
     pub name: Loose,
     /// ≤ 256 chars.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 256)]
     pub description: Loose,
     /// 1–2 buckets (more: 400/7051); in a form, as JSON text.
-    #[schema(value_type = Vec<LimitBucket>, required = true)]
+    #[schema(value_type = Vec<LimitBucket>, required = true, min_items = 1, max_items = 2)]
     pub buckets: Loose,
     #[schema(value_type = Option<String>)]
     pub account_sid: Loose,

@@ -109,13 +109,13 @@ pub struct CallbackSecretResponse {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct CountriesRequest {
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = countries_input_schema)]
     #[serde(deserialize_with = "present")]
     pub sms: Option<Loose>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = countries_input_schema)]
     #[serde(deserialize_with = "present")]
     pub call: Option<Loose>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = countries_input_schema)]
     #[serde(deserialize_with = "present")]
     pub email: Option<Loose>,
     #[schema(value_type = Option<String>)]
@@ -127,18 +127,47 @@ pub struct CountriesRequest {
 #[serde(rename_all = "camelCase")]
 pub struct CountriesResponse {
     pub account_sid: String,
-    /// `"all"` or the allowed codes.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = countries_schema)]
     pub sms: Value,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = countries_schema)]
     pub call: Value,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = countries_schema)]
     pub email: Value,
     /// Where each list comes from: `account`, `parent`, `server` (the operator's default) or
     /// `default` (all).
     #[schema(value_type = Object)]
     pub sources: BTreeMap<&'static str, &'static str>,
     pub uri: String,
+}
+
+/// An answer's countries: `"all"`, or the allowed ISO 3166 alpha-2 codes.
+fn countries_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["all"])),
+        )
+        .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)))
+        .description(Some("`\"all\"`, or the allowed ISO 3166 alpha-2 codes."))
+        .build()
+        .into()
+}
+
+/// A request's countries: `"all"`, a list of codes (JSON array or comma-separated), or `null`
+/// to inherit.
+fn countries_input_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "`\"all\"`, ISO 3166 alpha-2 codes (a list, or one string separated by commas), or `null` to inherit.",
+        ))
+        .build()
+        .into()
 }
 
 /// A field that was given, even as `null` (absent stays `None`; `null` is `Some(Loose(None))`).

@@ -36,7 +36,7 @@ pub(super) async fn acting(
 }
 
 #[utoipa::path(post, path = "/2fa/send", tag = "OTP", request_body(content = SendRequest, content_type = "application/json"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1–128 visible ASCII characters; the same key within 24 h replays the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$", description = "1–128 visible ASCII characters; the same key within 24 h replays the first answer")),
     responses((status = 200, body = SendResponse), (status = 400, body = ErrorEnvelope, description = "7004, 7005, 7010, 7012, 7021"),
         (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope, description = "7020, 7022, 7024 (fraud guard), 7060")))]

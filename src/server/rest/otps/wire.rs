@@ -17,54 +17,56 @@ use utoipa::ToSchema;
 #[serde(rename_all = "camelCase", default)]
 pub struct SendRequest {
     /// 1–64 chars; `{service}` in templates.
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64, example = "My App")]
     pub service: Loose,
     /// `sms` | `call` | `email` (default `sms`).
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<ChannelName>)]
     pub channel: Loose,
     /// 1–3 distinct channels tried in order (list, repeated form keys or "sms,call").
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<ChannelName>>, min_items = 1, max_items = 3)]
     pub workflow: Loose,
     /// Seconds 15–900 (default 60) before the next workflow channel when not verified.
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 15, maximum = 900)]
     pub workflow_timeout: Loose,
     /// E.164 (`+14155550100`) or `client:<name>`.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, example = "+14155550100")]
     pub to: Loose,
-    #[schema(value_type = Option<String>)]
+    /// 1–32 chars.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 32)]
     pub from: Loose,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, example = "user@example.com")]
     pub email_to: Loose,
     #[schema(value_type = Option<String>)]
     pub email_from: Loose,
-    #[schema(value_type = Option<String>)]
+    /// 1–200 chars.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
     pub subject: Loose,
     /// ≤ 1600 chars with `{code}`; also `{service}`, `{ttl}` (minutes).
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1600)]
     pub body: Loose,
     /// BCP 47, optionally engine-prefixed (`awspolly.ja-JP`); default `en-US`.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, example = "en-US")]
     pub language: Loose,
     /// `man` | `woman` (default).
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<VoiceName>)]
     pub voice: Loose,
     /// 1–5 (default 2).
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 5)]
     pub repeat: Loose,
     /// 4–10 (default 6).
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 4, maximum = 10)]
     pub code_length: Loose,
     /// `numeric` (default) | `alphanumeric`.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<CodeTypeName>)]
     pub code_type: Loose,
     /// A caller-chosen code: 4–10 of `[0-9A-Z]`.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[0-9A-Z]{4,10}$")]
     pub code: Loose,
     /// Seconds 60–86400 (default 600).
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 60, maximum = 86400)]
     pub expiry: Loose,
     /// 1–10 (default 5).
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10)]
     pub max_attempts: Loose,
     #[schema(value_type = Option<bool>)]
     pub keep_old_otp_active: Loose,
@@ -72,14 +74,42 @@ pub struct SendRequest {
     #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub limits: Loose,
     /// http(s) URL receiving signed status callbacks.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2048)]
     pub status_callback: Loose,
     /// ≤ 128 chars, searchable.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 128)]
     pub reference: Loose,
     /// Act as this sub-account.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^AC[0-9a-f]{32}$")]
     pub account_sid: Loose,
+}
+
+/// A delivery channel (documentation of the `channel` and `workflow` fields).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ChannelName {
+    Sms,
+    Call,
+    Email,
+}
+
+/// The voice of a call (documentation of the `voice` field).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum VoiceName {
+    Man,
+    Woman,
+}
+
+/// The kind of code (documentation of the `codeType` field).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum CodeTypeName {
+    Numeric,
+    Alphanumeric,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -136,7 +166,7 @@ impl SendResponse {
 #[serde(rename_all = "camelCase", default)]
 pub struct VerifyRequest {
     #[serde(rename = "requestID")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, example = "OTP0123456789abcdef0123456789abcdef")]
     pub request_id: Loose,
     #[schema(value_type = Option<String>)]
     pub service: Loose,
@@ -144,7 +174,7 @@ pub struct VerifyRequest {
     pub to: Loose,
     #[schema(value_type = Option<String>)]
     pub email_to: Loose,
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, example = "123456")]
     pub code: Loose,
     #[schema(value_type = Option<String>)]
     pub account_sid: Loose,
@@ -181,10 +211,10 @@ impl From<&Otp> for VerifyResponse {
 #[serde(rename_all = "camelCase", default)]
 pub struct CancelRequest {
     #[serde(rename = "requestID")]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, example = "OTP0123456789abcdef0123456789abcdef")]
     pub request_id: Loose,
     /// ≤ 200 chars, kept in the timeline.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub reason: Loose,
     #[schema(value_type = Option<String>)]
     pub account_sid: Loose,
