@@ -134,7 +134,6 @@ pub async fn send(
         &idempotency,
         &accepted,
         fraud_write.as_ref(),
-        defaults.protection(),
     )
     .await?;
     match written {
@@ -201,6 +200,8 @@ struct Plan {
     workflow: Workflow,
     destination: Destination,
     code_length: usize,
+    /// The destination's protection (the account's defaults).
+    protection: Protection,
 }
 
 impl Plan {
@@ -238,6 +239,7 @@ impl Plan {
             workflow,
             destination,
             code_length,
+            protection: defaults.protection(),
         })
     }
 
@@ -394,7 +396,6 @@ async fn write(
     idempotency: &Option<IdempotencyKey>,
     accepted: &SendReceipt,
     fraud: Option<&FraudWrite>,
-    protection: Protection,
 ) -> OtpResult<Written> {
     let supersede = (!plan.cmd.keep_old_otp_active.unwrap_or(false)).then_some(&plan.destination);
     let w = SendWrite {
@@ -407,7 +408,7 @@ async fn write(
             .map(|k| (k.key.as_str(), k.request_hash.as_str())),
         accepted,
         fraud,
-        protection: Some((&plan.destination, protection)),
+        protection: Some((&plan.destination, plan.protection)),
     };
     Ok(store::write(svc.db(), &w).await?)
 }
