@@ -1,9 +1,9 @@
 //! Typed settings: defaults < optional TOML file < `SMART2FA_*` environment variables
 //! (nested keys with `__`, e.g. `SMART2FA_AUTH__REFUSE_AFTER=50`), plus the usual
 //! `DATABASE_URL` and `LEPTOS_SITE_ADDR`.
+pub use crate::server::auth::client_addr::IpCidr;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-pub use crate::server::auth::client_addr::IpCidr;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -260,7 +260,10 @@ mod tests {
             )?;
             jail.set_env("SMART2FA_LOG_LEVEL", "warn");
             jail.set_env("SMART2FA_API_AUTH__REFUSE_AFTER", "99");
-            jail.set_env("SMART2FA_TRUSTED_PROXIES", "[\"10.0.0.0/8\", \"192.0.2.7\"]");
+            jail.set_env(
+                "SMART2FA_TRUSTED_PROXIES",
+                "[\"10.0.0.0/8\", \"192.0.2.7\"]",
+            );
             jail.set_env("LEPTOS_SITE_ADDR", "127.0.0.1:4010");
             jail.set_env("DATABASE_URL", "postgres://u@localhost/db");
             let s: Settings = Settings::figment(Some("smart2fa.toml".into())).extract()?;

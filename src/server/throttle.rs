@@ -116,11 +116,7 @@ impl Throttle {
     }
 
     fn retry_after(q: &VecDeque<Millis>, threshold: u32, window_ms: i64, now: Millis) -> u64 {
-        let live: Vec<Millis> = q
-            .iter()
-            .copied()
-            .filter(|&t| t > now - window_ms)
-            .collect();
+        let live: Vec<Millis> = q.iter().copied().filter(|&t| t > now - window_ms).collect();
         if (live.len() as u32) < threshold || threshold == 0 {
             return 1;
         }
@@ -254,6 +250,9 @@ mod tests {
         let n = t.lock().len();
         assert!(n <= MAX_KEYS, "{n} keys");
         // The newest keys are the ones kept.
-        assert_eq!(t.count(&format!("k{}", MAX_KEYS + 9), MAX_KEYS as i64 + 10), 1);
+        assert_eq!(
+            t.count(&format!("k{}", MAX_KEYS + 9), MAX_KEYS as i64 + 10),
+            1
+        );
     }
 }

@@ -217,12 +217,16 @@ async fn login_checks_password_status_and_disabled(b: Backend) {
             .unwrap()
             .is_none()
     );
-    assert!(
-        users::check_login(db, app.state.clock(), "nobody@example.com", &acc.password, ())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(users::check_login(
+        db,
+        app.state.clock(),
+        "nobody@example.com",
+        &acc.password,
+        ()
+    )
+    .await
+    .unwrap()
+    .is_none());
     // A suspended account's users cannot sign in.
     accounts::set_status(
         db,

@@ -282,7 +282,10 @@ async fn forwarded_for_takes_the_last_hop_of_every_line(b: Backend) {
     let acc = app.account("Acme").await;
     let path = format!("/2fa/accounts/{}", acc.sid);
     let with_lines = |lines: &[&str], token: &str| {
-        let mut req = app.http.get(app.url(&path)).basic_auth(&acc.sid, Some(token));
+        let mut req = app
+            .http
+            .get(app.url(&path))
+            .basic_auth(&acc.sid, Some(token));
         for line in lines {
             req = req.header("x-forwarded-for", *line);
         }

@@ -296,10 +296,7 @@ async fn password_checks_are_bounded_and_refused_when_busy(b: Backend) {
     let key = crate::domain::EmailAddress::parse(&acc.email)
         .unwrap()
         .login_key();
-    assert_eq!(
-        app.state.guards().login_user_throttle.count(&key, now),
-        0
-    );
+    assert_eq!(app.state.guards().login_user_throttle.count(&key, now), 0);
     drop(held);
     assert_eq!(
         login(&app, &client(), &acc.email, &acc.password)

@@ -111,8 +111,7 @@ impl AuthCache {
         self.bump();
         map.retain(|_, (_, scope, _)| {
             let a = scope.account();
-            a.sid.as_str() != account
-                && a.parent_sid.as_ref().is_none_or(|p| p.as_str() != account)
+            a.sid.as_str() != account && a.parent_sid.as_ref().is_none_or(|p| p.as_str() != account)
         });
     }
 }

@@ -219,6 +219,9 @@ mod tests {
         for bad in ["10.0.0.0/33", "example.com", "10.0.0.0/x", ""] {
             assert!(IpCidr::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(IpCidr::parse("192.0.2.7").unwrap().to_string(), "192.0.2.7/32");
+        assert_eq!(
+            IpCidr::parse("192.0.2.7").unwrap().to_string(),
+            "192.0.2.7/32"
+        );
     }
 }

@@ -137,7 +137,7 @@ pub async fn check_login(
         ok
     })
     .await
-        .map_err(|e| anyhow::anyhow!("password check task: {e}"))?;
+    .map_err(|e| anyhow::anyhow!("password check task: {e}"))?;
     let Some(row) = row.filter(|r| ok && r.disabled_at.is_none()) else {
         return Ok(None);
     };

@@ -109,8 +109,8 @@ fn Credentials(
                 .then(|| {
                     view! {
                         <p class="muted">
-                            "Only admins can rotate the auth token (your role: "
-                            {user.role.label()} ")."
+                            "Only admins can rotate the auth token (your role: " {user.role.label()}
+                            ")."
                         </p>
                     }
                 })}
