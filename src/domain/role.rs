@@ -45,9 +45,15 @@ impl Role {
         }
     }
 
-    /// May rotate credentials and manage API keys.
+    /// May manage API keys (and what developers configure: limits, channels, templates).
     pub fn manages_credentials(self) -> bool {
         matches!(self, Role::Admin | Role::Developer)
+    }
+
+    /// May rotate the account's auth token: it is the account's master credential (it also
+    /// manages sub-accounts and every API key), so only admins replace it.
+    pub fn rotates_auth_token(self) -> bool {
+        matches!(self, Role::Admin)
     }
 }
 
@@ -91,5 +97,8 @@ mod tests {
         assert!(Role::Admin.manages_credentials());
         assert!(Role::Developer.manages_credentials());
         assert!(!Role::Support.manages_credentials());
+        assert!(Role::Admin.rotates_auth_token());
+        assert!(!Role::Developer.rotates_auth_token());
+        assert!(!Role::Support.rotates_auth_token());
     }
 }

@@ -226,9 +226,14 @@ fn clock() -> Arc<dyn Clock> {
 
 /// `serve [--demo]`.
 async fn serve(settings: Settings, demo: bool, out: Out<'_>, site: Site) -> anyhow::Result<()> {
+    if demo {
+        // Before anything starts: a production server does not serve with a demo login.
+        demo::allowed(settings.environment).map_err(service_err)?;
+    }
     let state = super::app::prepare(settings, clock()).await?;
     if demo {
-        let login = demo::ensure(state.db(), state.clock(), &state.settings().data_dir)
+        let s = state.settings();
+        let login = demo::ensure(state.db(), state.clock(), s.environment, &s.data_dir)
             .await
             .map_err(service_err)?;
         print_demo(out, state.settings(), &login)?;
@@ -263,10 +268,15 @@ async fn seed(
             .map_err(|e| anyhow::anyhow!("--account {e}"))?
             .to_string(),
         None => {
-            demo::ensure(&db, clock().as_ref(), &settings.data_dir)
-                .await
-                .map_err(service_err)?
-                .account_sid
+            demo::ensure(
+                &db,
+                clock().as_ref(),
+                settings.environment,
+                &settings.data_dir,
+            )
+            .await
+            .map_err(service_err)?
+            .account_sid
         }
     };
     let started = std::time::Instant::now();
@@ -289,10 +299,16 @@ async fn seed(
 
 /// `demo`.
 async fn demo(settings: Settings, out: Out<'_>) -> anyhow::Result<()> {
+    demo::allowed(settings.environment).map_err(service_err)?;
     let db = open(&settings).await?;
-    let login = demo::ensure(&db, clock().as_ref(), &settings.data_dir)
-        .await
-        .map_err(service_err)?;
+    let login = demo::ensure(
+        &db,
+        clock().as_ref(),
+        settings.environment,
+        &settings.data_dir,
+    )
+    .await
+    .map_err(service_err)?;
     print_demo(out, &settings, &login)?;
     db.close().await;
     Ok(())

@@ -1,6 +1,7 @@
 //! Typed settings: defaults < optional TOML file < `SMART2FA_*` environment variables
 //! (nested keys with `__`, e.g. `SMART2FA_AUTH__REFUSE_AFTER=50`), plus the usual
 //! `DATABASE_URL` and `LEPTOS_SITE_ADDR`.
+pub use crate::server::auth::client_addr::IpCidr;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,19 @@ pub struct LoginThrottle {
     pub per_user: u32,
     pub per_address: u32,
     pub window_secs: u64,
+    /// Passwords checked (argon2, ~19 MiB and tens of milliseconds each) at the same time; a
+    /// login beyond it answers 429 at once instead of queueing. 0: the number of CPU cores.
+    pub concurrent_password_checks: usize,
+}
+
+impl LoginThrottle {
+    /// `concurrent_password_checks`, with 0 meaning the number of CPU cores.
+    pub fn password_check_permits(&self) -> usize {
+        match self.concurrent_password_checks {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,8 +88,14 @@ pub struct Settings {
     pub session_inactivity_minutes: i64,
     /// Mark the session cookie `Secure`; defaults to true in production.
     pub cookie_secure: Option<bool>,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy): the last
+    /// entry across every header line, or with `trusted_proxies` the last one that is not a
+    /// trusted proxy (see `auth::client_addr`).
     pub trust_forwarded_for: bool,
+    /// Addresses or networks (`10.0.0.0/8`) of the proxies in front of the server. When set,
+    /// `X-Forwarded-For` is believed only from these peers, and their own entries are skipped.
+    /// Needs `trust_forwarded_for = true`.
+    pub trusted_proxies: Vec<IpCidr>,
     pub db_max_connections: u32,
     pub sqlite_synchronous: SqliteSynchronous,
     /// Largest request body accepted, in bytes.
@@ -150,6 +170,7 @@ impl Default for Settings {
             session_inactivity_minutes: 8 * 60,
             cookie_secure: None,
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             db_max_connections: 16,
             sqlite_synchronous: SqliteSynchronous::Normal,
             max_body_bytes: 64 * 1024,
@@ -169,6 +190,7 @@ impl Default for Settings {
                 per_user: 5,
                 per_address: 20,
                 window_secs: 15 * 60,
+                concurrent_password_checks: 0,
             },
             allow_private_outbound: false,
             public_url: None,
@@ -241,6 +263,10 @@ mod tests {
             )?;
             jail.set_env("SMART2FA_LOG_LEVEL", "warn");
             jail.set_env("SMART2FA_API_AUTH__REFUSE_AFTER", "99");
+            jail.set_env(
+                "SMART2FA_TRUSTED_PROXIES",
+                "[\"10.0.0.0/8\", \"192.0.2.7\"]",
+            );
             jail.set_env("LEPTOS_SITE_ADDR", "127.0.0.1:4010");
             jail.set_env("DATABASE_URL", "postgres://u@localhost/db");
             let s: Settings = Settings::figment(Some("smart2fa.toml".into())).extract()?;
@@ -254,6 +280,13 @@ mod tests {
             );
             assert_eq!(s.allowed_countries.sms, None);
             assert_eq!(s.api_auth.refuse_after, 99);
+            assert_eq!(
+                s.trusted_proxies,
+                [
+                    IpCidr::parse("10.0.0.0/8").unwrap(),
+                    IpCidr::parse("192.0.2.7").unwrap()
+                ]
+            );
             assert_eq!(s.site_addr.port(), 4010);
             assert_eq!(s.database_url(), "postgres://u@localhost/db");
             Ok(())
@@ -273,6 +306,13 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SMART2FA_ENVIRONMENT", "staging");
             assert!(Settings::figment(None).extract::<Settings>().is_err());
+            jail.set_env("SMART2FA_ENVIRONMENT", "development");
+            jail.set_env("SMART2FA_TRUSTED_PROXIES", "[\"10.0.0.0/99\"]");
+            let err = Settings::figment(None)
+                .extract::<Settings>()
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("10.0.0.0/99"), "{err}");
             Ok(())
         });
     }

@@ -1,6 +1,7 @@
 //! The application state every handler, server function and worker gets: the services and
 //! what they share, built once at start.
 use super::auth::cache::AuthCache;
+use super::auth::console::PasswordGate;
 use super::clock::Clock;
 use super::config::Settings;
 use super::db::Db;
@@ -37,11 +38,13 @@ struct Inner {
 
 /// What protects the sign-in paths.
 pub struct Guards {
-    /// Failed API authentications per client address.
+    /// Failed API authentications per client address and credential sid.
     pub api_auth_throttle: Throttle,
     /// Failed console logins per email and per client address.
     pub login_user_throttle: Throttle,
     pub login_address_throttle: Throttle,
+    /// How many console passwords may be checked at once.
+    pub password_gate: PasswordGate,
     /// API credentials that authenticated in the last few seconds.
     pub auth_cache: AuthCache,
 }
@@ -54,12 +57,18 @@ impl AppState {
         settings: Settings,
         secrets: Secrets,
     ) -> anyhow::Result<Self> {
+        if !settings.trusted_proxies.is_empty() && !settings.trust_forwarded_for {
+            anyhow::bail!(
+                "trusted_proxies is set but trust_forwarded_for is not: set trust_forwarded_for = true to read X-Forwarded-For from those proxies"
+            );
+        }
         let window = std::time::Duration::from_secs(settings.api_auth.window_secs);
         let login_window = std::time::Duration::from_secs(settings.login.window_secs);
         let guards = Guards {
             api_auth_throttle: Throttle::new(window.as_millis() as i64),
             login_user_throttle: Throttle::new(login_window.as_millis() as i64),
             login_address_throttle: Throttle::new(login_window.as_millis() as i64),
+            password_gate: PasswordGate::new(settings.login.password_check_permits()),
             auth_cache: AuthCache::new(settings.api_auth.cache_secs as i64 * 1000),
         };
         let signals = Arc::new(Signals::default());

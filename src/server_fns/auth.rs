@@ -20,6 +20,7 @@ pub struct CurrentUser {
 /// Why the login page shows an error after a plain (no-JavaScript) form post.
 pub const LOGIN_ERROR_CREDENTIALS: &str = "credentials";
 pub const LOGIN_ERROR_THROTTLED: &str = "throttled";
+pub const LOGIN_ERROR_BUSY: &str = "busy";
 
 pub fn login_error_message(kind: &str) -> Option<&'static str> {
     match kind {
@@ -27,6 +28,7 @@ pub fn login_error_message(kind: &str) -> Option<&'static str> {
         LOGIN_ERROR_THROTTLED => {
             Some("Too many sign-in attempts. Wait a few minutes and try again.")
         }
+        LOGIN_ERROR_BUSY => Some("The server is busy with other sign-ins. Try again in a moment."),
         _ => None,
     }
 }
@@ -55,25 +57,50 @@ pub async fn login(email: String, password: String) -> Result<(), ConsoleError> 
         }
     };
 
-    if let Some(retry) = console_auth::login_refused(&state, &email_key, &addr) {
-        tracing::warn!(client = %addr, "console login refused: too many failures");
-        let minutes = retry.div_ceil(60);
+    // The failure slots are taken before the password is checked (and given back if it is
+    // right), so a parallel burst checks at most `login.per_user` guesses, not all in flight.
+    let slots = match console_auth::reserve_login(&state, &email_key, &addr) {
+        Ok(slots) => slots,
+        Err(retry) => {
+            tracing::warn!(client = %addr, "console login refused: too many failures");
+            ctx::retry_after(retry);
+            let minutes = retry.div_ceil(60);
+            return Err(refuse(
+                LOGIN_ERROR_THROTTLED,
+                ConsoleError::new(
+                    ErrorCode::TooManyRequests,
+                    format!(
+                        "Too many sign-in attempts. Try again in {minutes} minute{}.",
+                        if minutes == 1 { "" } else { "s" }
+                    ),
+                ),
+            ));
+        }
+    };
+    let Some(permit) = state.guards().password_gate.try_enter() else {
+        console_auth::release_login(&state, &email_key, &addr, slots);
+        tracing::warn!(client = %addr, "console login refused: every password check is busy");
+        ctx::retry_after(1);
         return Err(refuse(
-            LOGIN_ERROR_THROTTLED,
+            LOGIN_ERROR_BUSY,
             ConsoleError::new(
                 ErrorCode::TooManyRequests,
-                format!(
-                    "Too many sign-in attempts. Try again in {minutes} minute{}.",
-                    if minutes == 1 { "" } else { "s" }
-                ),
+                "The server is busy with other sign-ins. Try again in a second.",
             ),
         ));
-    }
-    let user = users::check_login(state.db(), state.clock(), &email, &password)
-        .await
-        .map_err(ctx::service)?;
+    };
+    let user = match users::check_login(state.db(), state.clock(), &email, &password, permit).await
+    {
+        Ok(user) => user,
+        Err(e) => {
+            // Not a wrong password: nothing to count.
+            console_auth::release_login(&state, &email_key, &addr, slots);
+            return Err(ctx::service(e));
+        }
+    };
     let Some(user) = user else {
-        console_auth::record_login_failure(&state, &email_key, &addr);
+        // The slots stay taken: they are this failure.
+        drop(slots);
         crate::server::services::audit::record_sign_in_failure(
             state.db(),
             state.clock(),
@@ -90,6 +117,7 @@ pub async fn login(email: String, password: String) -> Result<(), ConsoleError> 
             ),
         ));
     };
+    console_auth::release_login(&state, &email_key, &addr, slots);
     // A new session id at login, so a planted cookie cannot be reused.
     session
         .cycle_id()

@@ -22,6 +22,13 @@ pub fn fail(err: ConsoleError) -> ConsoleError {
     err
 }
 
+/// Sets `Retry-After` on the response (with a 429 from [`fail`]).
+pub fn retry_after(secs: u64) {
+    if let Some(res) = use_context::<ResponseOptions>() {
+        res.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    }
+}
+
 pub fn service(err: ServiceError) -> ConsoleError {
     fail(console::console_error(err))
 }
@@ -64,12 +71,11 @@ pub fn is_plain_form_post() -> bool {
 }
 
 pub fn client_addr() -> String {
-    let trust = use_context::<AppState>()
-        .map(|s| s.settings().trust_forwarded_for)
-        .unwrap_or(false);
-    use_context::<http::request::Parts>()
-        .map(|p| crate::server::auth::client_addr(&p, trust))
-        .unwrap_or_else(|| "unknown".into())
+    let state = use_context::<AppState>();
+    match (state, use_context::<http::request::Parts>()) {
+        (Some(state), Some(p)) => crate::server::auth::client_addr(&p, state.settings()),
+        _ => "unknown".into(),
+    }
 }
 
 /// Who acts (the signed-in user) and from which address, for the audit log.

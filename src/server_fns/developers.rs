@@ -34,14 +34,14 @@ impl From<crate::server::services::api_keys::ApiKey> for ApiKeyView {
     }
 }
 
-/// Replaces the account's auth token; the new token is returned this once.
-/// Admins and developers only.
+/// Replaces the account's auth token; the new token is returned this once. Admins only: the
+/// token is the account's master credential (developers manage API keys instead).
 #[server(endpoint = "rotate_auth_token")]
 pub async fn rotate_auth_token() -> Result<String, ConsoleError> {
     use super::ctx;
     use crate::domain::Role;
     use crate::server::services::accounts;
-    let user = ctx::user(&[Role::Admin, Role::Developer]).await?;
+    let user = ctx::user(&[Role::Admin]).await?;
     let state = ctx::state()?;
     let token = accounts::rotate_auth_token(state.db(), &user.scope)
         .await

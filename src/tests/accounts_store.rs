@@ -204,6 +204,7 @@ async fn login_checks_password_status_and_disabled(b: Backend) {
         app.state.clock(),
         &acc.email.to_uppercase(),
         &acc.password,
+        (),
     )
     .await
     .unwrap()
@@ -211,17 +212,21 @@ async fn login_checks_password_status_and_disabled(b: Backend) {
     assert_eq!(ok.role, Role::Admin);
     assert_eq!(ok.scope.sid().as_str(), acc.sid);
     assert!(
-        users::check_login(db, app.state.clock(), &acc.email, "wrong password")
+        users::check_login(db, app.state.clock(), &acc.email, "wrong password", ())
             .await
             .unwrap()
             .is_none()
     );
-    assert!(
-        users::check_login(db, app.state.clock(), "nobody@example.com", &acc.password)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(users::check_login(
+        db,
+        app.state.clock(),
+        "nobody@example.com",
+        &acc.password,
+        ()
+    )
+    .await
+    .unwrap()
+    .is_none());
     // A suspended account's users cannot sign in.
     accounts::set_status(
         db,
@@ -232,7 +237,7 @@ async fn login_checks_password_status_and_disabled(b: Backend) {
     .await
     .unwrap();
     assert!(
-        users::check_login(db, app.state.clock(), &acc.email, &acc.password)
+        users::check_login(db, app.state.clock(), &acc.email, &acc.password, ())
             .await
             .unwrap()
             .is_none()

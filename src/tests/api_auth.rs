@@ -11,6 +11,8 @@ super::both_backends!(
     tenancy_parent_child_sibling_and_strangers,
     inactive_accounts_answer_403,
     failures_are_slowed_then_refused,
+    a_bad_credential_does_not_lock_out_its_neighbours,
+    forwarded_for_takes_the_last_hop_of_every_line,
     unknown_paths_and_methods_answer_json,
 );
 
@@ -237,6 +239,73 @@ async fn failures_are_slowed_then_refused(b: Backend) {
     app.clock.advance_ms(16 * 60 * 1000);
     let (status, _, _) = get(&app, &path, &acc.sid, &acc.token).await;
     assert_eq!(status, 200);
+}
+
+/// Behind one NAT: 35 bad attempts with sid A from an address throttle A there, not the
+/// address: B's right credentials from the same address still get through (and B's own wrong
+/// ones are 401, not 429).
+async fn a_bad_credential_does_not_lock_out_its_neighbours(b: Backend) {
+    let app = TestApp::start_with(b, |s| {
+        s.api_auth.slow_after = 1000;
+        s.api_auth.refuse_after = 30;
+    })
+    .await;
+    let a = app.account("A").await;
+    let b_acc = app.account("B").await;
+    let path_a = format!("/2fa/accounts/{}", a.sid);
+    let path_b = format!("/2fa/accounts/{}", b_acc.sid);
+    let mut statuses = Vec::new();
+    for _ in 0..35 {
+        statuses.push(get(&app, &path_a, &a.sid, "wrong").await.0);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 30);
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 5);
+    let (status, body, _) = get(&app, &path_b, &b_acc.sid, &b_acc.token).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body, _) = get(&app, &path_b, &b_acc.sid, "wrong").await;
+    assert_eq!(status, 401, "{body}");
+    // A stays throttled at this address, even with its right token.
+    let (status, body, _) = get(&app, &path_a, &a.sid, &a.token).await;
+    assert_eq!(status, 429, "{body}");
+    assert_envelope(&body, 429, 7060);
+}
+
+/// With `trust_forwarded_for`, the client is the last entry of the last `X-Forwarded-For` line
+/// (the one our proxy added), whatever the client put in lines of its own before it.
+async fn forwarded_for_takes_the_last_hop_of_every_line(b: Backend) {
+    let app = TestApp::start_with(b, |s| {
+        s.trust_forwarded_for = true;
+        s.api_auth.slow_after = 1000;
+        s.api_auth.refuse_after = 3;
+    })
+    .await;
+    let acc = app.account("Acme").await;
+    let path = format!("/2fa/accounts/{}", acc.sid);
+    let with_lines = |lines: &[&str], token: &str| {
+        let mut req = app
+            .http
+            .get(app.url(&path))
+            .basic_auth(&acc.sid, Some(token));
+        for line in lines {
+            req = req.header("x-forwarded-for", *line);
+        }
+        req.send()
+    };
+    // Three failures from 203.0.113.9, each time behind a different made-up first line.
+    for first in ["1.1.1.1", "2.2.2.2", "3.3.3.3, 4.4.4.4"] {
+        let res = with_lines(&[first, "203.0.113.9"], "wrong").await.unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    // Still 203.0.113.9 (throttled), whatever the first line says.
+    let res = with_lines(&["5.5.5.5", "198.51.100.1, 203.0.113.9"], &acc.token)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    // Another last hop is another client.
+    let res = with_lines(&["203.0.113.9", "198.51.100.7"], &acc.token)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
 }
 
 async fn unknown_paths_and_methods_answer_json(b: Backend) {

@@ -7,7 +7,9 @@ use serde_json::Value;
 super::both_backends!(
     account_and_user_creation_print_json_that_works,
     bad_input_fails_without_writing,
-    demo_is_stable_across_runs
+    demo_is_stable_across_runs,
+    demo_is_refused_in_production,
+    demo_leaves_a_squatted_address_alone
 );
 
 async fn account_and_user_creation_print_json_that_works(b: Backend) {
@@ -203,4 +205,87 @@ async fn demo_is_stable_across_runs(b: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+}
+
+/// A production server neither prints nor creates a demo login (nor seeds one).
+async fn demo_is_refused_in_production(b: Backend) {
+    use crate::server::config::Environment;
+    let db = TestDb::new(b).await;
+    let mut settings = test_settings(&db);
+    settings.environment = Environment::Production;
+    for args in [&["demo"][..], &["seed", "--otps", "10", "--days", "1"][..]] {
+        let err = execute(args, settings.clone())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("production"), "{args:?}: {err}");
+    }
+    assert!(!settings.data_dir.join("demo.json").exists());
+    let db = crate::server::db::Db::connect(&settings).await.unwrap();
+    db.migrate().await.unwrap();
+    let n = db
+        .scalar_i64("SELECT COUNT(*) FROM accounts", crate::args![])
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "nothing created");
+    assert!(crate::server::services::demo::allowed(Environment::Development).is_ok());
+}
+
+/// A tenant registered demo@example.com (and its operator suspended the account): the demo does
+/// not hand that account's login out, reset its token or password, or reactivate it.
+async fn demo_leaves_a_squatted_address_alone(b: Backend) {
+    use crate::domain::AccountStatus;
+    use crate::server::services::accounts::{self, AuthFailure};
+    let db = TestDb::new(b).await;
+    let settings = test_settings(&db);
+    let out = execute(
+        &[
+            "account",
+            "create",
+            "--name",
+            "Demo Company",
+            "--admin-email",
+            "demo@example.com",
+            "--admin-password",
+            "the squatter's password",
+        ],
+        settings.clone(),
+    )
+    .await
+    .unwrap();
+    let created: Value = serde_json::from_str(out.trim()).unwrap();
+    let sid = created["accountSid"].as_str().unwrap().to_owned();
+    let token = created["authToken"].as_str().unwrap().to_owned();
+    let db = crate::server::db::Db::connect(&settings).await.unwrap();
+    let clock = crate::server::clock::SystemClock;
+    let account = crate::domain::AccountSid::parse(&sid).unwrap();
+    accounts::set_status(&db, &clock, &account, AccountStatus::Suspended)
+        .await
+        .unwrap();
+
+    let err = execute(&["demo"], settings.clone())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("did not create") && err.contains(&sid),
+        "{err}"
+    );
+    assert!(!settings.data_dir.join("demo.json").exists());
+    // Same token (still refused only as suspended), same password, still suspended.
+    assert_eq!(
+        accounts::authenticate(&db, &sid, &token)
+            .await
+            .unwrap()
+            .err(),
+        Some(AuthFailure::Inactive)
+    );
+    let user = crate::server::db::users::find_by_email_key(&db, "demo@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(crate::server::crypto::verify_password(
+        "the squatter's password",
+        &user.password_hash
+    ));
 }

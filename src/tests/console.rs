@@ -1,5 +1,5 @@
 //! Console sessions through the real server functions and pages.
-use super::harness::{client, TestApp};
+use super::harness::{call, client, TestApp};
 use crate::domain::Role;
 use crate::server::db::Backend;
 use serde_json::Value;
@@ -9,6 +9,8 @@ super::both_backends!(
     session_cookie_is_hardened_and_rotated,
     wrong_password_is_a_clear_generic_message,
     logins_are_throttled_per_user,
+    a_parallel_burst_checks_at_most_the_threshold,
+    password_checks_are_bounded_and_refused_when_busy,
     roles_are_checked_on_the_server,
     cross_site_posts_are_refused,
     pages_redirect_render_and_404,
@@ -230,6 +232,80 @@ async fn logins_are_throttled_per_user(b: Backend) {
     );
 }
 
+/// 60 wrong passwords at once for one user: the failure slot is taken before the password is
+/// checked, so exactly `per_user` are checked (401) and the rest refused unchecked (429); the
+/// right password afterwards is refused too while the window lasts.
+async fn a_parallel_burst_checks_at_most_the_threshold(b: Backend) {
+    let app = TestApp::start_with(b, |s| {
+        s.login.per_user = 5;
+        s.login.per_address = 1000;
+        // Not the bound under test here: every guess that gets a slot is checked.
+        s.login.concurrent_password_checks = 64;
+    })
+    .await;
+    let acc = app.account("Acme").await;
+    let checks_before = app.state.guards().password_gate.checks();
+    let burst = (0..60).map(|_| {
+        let (app, email) = (&app, acc.email.clone());
+        async move {
+            login(app, &client(), &email, "wrong password")
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures::future::join_all(burst).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((checked, refused), (5, 55), "{statuses:?}");
+    assert_eq!(app.state.guards().password_gate.checks() - checks_before, 5);
+    let res = login(&app, &client(), &acc.email, &acc.password).await;
+    assert_eq!(res.status(), 429, "the right password waits too");
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(app.state.guards().password_gate.checks() - checks_before, 5);
+    app.clock.advance_ms(16 * 60 * 1000);
+    assert_eq!(
+        login(&app, &client(), &acc.email, &acc.password)
+            .await
+            .status(),
+        200
+    );
+}
+
+/// With every password check busy, a login is refused at once (429, 7060, Retry-After) without
+/// counting as a failure; once a check is free it goes through.
+async fn password_checks_are_bounded_and_refused_when_busy(b: Backend) {
+    let app = TestApp::start_with(b, |s| s.login.concurrent_password_checks = 1).await;
+    let acc = app.account("Acme").await;
+    let held = app
+        .state
+        .guards()
+        .password_gate
+        .try_enter()
+        .expect("the only permit");
+    for _ in 0..10 {
+        let res = login(&app, &client(), &acc.email, &acc.password).await;
+        assert_eq!(res.status(), 429);
+        assert_eq!(res.headers()["retry-after"], "1");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], 7060, "{body}");
+        assert!(body["message"].as_str().unwrap().contains("busy"), "{body}");
+    }
+    // Ten refusals while busy are not ten failures: the user is not throttled.
+    let now = app.state.clock().now_ms();
+    let key = crate::domain::EmailAddress::parse(&acc.email)
+        .unwrap()
+        .login_key();
+    assert_eq!(app.state.guards().login_user_throttle.count(&key, now), 0);
+    drop(held);
+    assert_eq!(
+        login(&app, &client(), &acc.email, &acc.password)
+            .await
+            .status(),
+        200
+    );
+}
+
 async fn roles_are_checked_on_the_server(b: Backend) {
     let app = TestApp::start(b).await;
     let acc = app.account("Acme").await;
@@ -267,9 +343,28 @@ async fn roles_are_checked_on_the_server(b: Backend) {
     };
     assert_eq!(check(acc.token.clone()).await, 200);
 
+    // Developers manage API keys, not the account's master credential.
     let dev = client();
     assert_eq!(login(&app, &dev, &dev_email, &dev_pw).await.status(), 200);
     let res = dev
+        .post(app.url("/api/rotate_auth_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], 7002);
+    assert_eq!(check(acc.token.clone()).await, 200);
+    let (status, key) = call(&app, &dev, "api_key_create", &[("name", "ci")]).await;
+    assert_eq!(status, 200, "{key}");
+
+    let admin = client();
+    assert_eq!(
+        login(&app, &admin, &acc.email, &acc.password)
+            .await
+            .status(),
+        200
+    );
+    let res = admin
         .post(app.url("/api/rotate_auth_token"))
         .send()
         .await

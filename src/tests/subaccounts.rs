@@ -6,7 +6,10 @@ use crate::domain::Role;
 use crate::server::db::Backend;
 use serde_json::{json, Value};
 
-super::both_backends!(subaccounts_are_managed_and_switched_into);
+super::both_backends!(
+    subaccounts_are_managed_and_switched_into,
+    a_suspended_parent_takes_its_sub_accounts_with_it,
+);
 
 async fn api_status(app: &TestApp, sid: &str, token: &str) -> u16 {
     client()
@@ -205,4 +208,81 @@ async fn subaccounts_are_managed_and_switched_into(b: Backend) {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(whoami(support).await["account_sid"], acc.sid.as_str());
+}
+
+/// Suspending or closing a parent stops its sub-accounts at once on this instance: their auth
+/// token and API keys answer 403 like an inactive account's, their console sessions end and their
+/// users cannot sign in; reactivating the parent restores all of it.
+async fn a_suspended_parent_takes_its_sub_accounts_with_it(b: Backend) {
+    use crate::domain::{AccountSid, AccountStatus};
+    use crate::server::services::accounts;
+    let app = TestApp::start(b).await;
+    let parent = app.account("Acme").await;
+    let sub = app.account_with_parent("Acme EU", Some(&parent.sid)).await;
+    let session = signed_in(&app, &sub.email, &sub.password).await;
+    let (status, key) = call(&app, &session, "api_key_create", &[("name", "ci")]).await;
+    assert_eq!(status, 200, "{key}");
+    let key_sid = key["key"]["sid"].as_str().unwrap().to_owned();
+    let key_secret = key["secret"].as_str().unwrap().to_owned();
+    let key_status = || async {
+        client()
+            .get(app.url(&format!("/2fa/accounts/{}", sub.sid)))
+            .basic_auth(&key_sid, Some(&key_secret))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // Both credentials work (and are now in the credential cache), the session too.
+    assert_eq!(api_status(&app, &sub.sid, &sub.token).await, 200);
+    assert_eq!(key_status().await, 200);
+    assert_eq!(call(&app, &session, "whoami", &[]).await.0, 200);
+
+    let parent_sid = AccountSid::parse(&parent.sid).unwrap();
+    let set_parent = |status| {
+        let parent_sid = parent_sid.clone();
+        let app = &app;
+        async move {
+            accounts::set_status(app.state.db(), app.state.clock(), &parent_sid, status)
+                .await
+                .unwrap();
+            // What every status change made through this process does.
+            app.state
+                .guards()
+                .auth_cache
+                .forget_account(parent_sid.as_str());
+        }
+    };
+    for inactive in [AccountStatus::Suspended, AccountStatus::Closed] {
+        set_parent(inactive).await;
+        let res = client()
+            .get(app.url(&format!("/2fa/accounts/{}", sub.sid)))
+            .basic_auth(&sub.sid, Some(&sub.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{inactive:?}");
+        assert_eq!(res.json::<Value>().await.unwrap()["errorCode"], 7002);
+        assert_eq!(key_status().await, 403, "{inactive:?}");
+        let fresh = client();
+        let res = fresh
+            .post(app.url("/api/login"))
+            .form(&[("email", &sub.email), ("password", &sub.password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{inactive:?}: no sign-in");
+    }
+    assert_eq!(
+        call(&app, &session, "whoami", &[]).await.0,
+        401,
+        "the session ended"
+    );
+
+    set_parent(AccountStatus::Active).await;
+    assert_eq!(api_status(&app, &sub.sid, &sub.token).await, 200);
+    assert_eq!(key_status().await, 200);
+    let again = signed_in(&app, &sub.email, &sub.password).await;
+    assert_eq!(call(&app, &again, "whoami", &[]).await.0, 200);
 }

@@ -1,5 +1,6 @@
 //! HTTP Basic authentication for `/2fa`: `AccountSid:AuthToken` or `ApiKeySid:ApiKeySecret`.
-//! Yields the caller's `AccountScope`; repeated failures from one address are slowed, then refused.
+//! Yields the caller's `AccountScope`; repeated failures from one address with one credential
+//! sid are slowed, then refused (other credentials from the same address are not).
 use super::client_addr;
 use crate::domain::ErrorCode;
 use crate::server::rest::api_error::ApiError;
@@ -13,6 +14,13 @@ use std::time::Duration;
 
 /// The authenticated API caller. The only way a REST handler gets an account scope.
 pub struct ApiCaller(pub AccountScope);
+
+/// The throttle key of an attempt: the client address and the presented sid (cut to the
+/// length of a real sid, so made-up sids cannot grow the key).
+fn throttle_key(addr: &str, sid: &str) -> String {
+    let sid: String = sid.chars().take(64).collect();
+    format!("{addr} {sid}")
+}
 
 fn credentials(parts: &Parts) -> Option<(String, String)> {
     let value = parts
@@ -37,15 +45,23 @@ impl FromRequestParts<AppState> for ApiCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let cfg = &state.settings().api_auth;
-        let addr = client_addr(parts, state.settings().trust_forwarded_for);
+        let addr = client_addr(parts, state.settings());
+        let Some((user, secret)) = credentials(parts) else {
+            return Err(ApiError::unauthenticated(
+                "Authentication required: send HTTP Basic credentials AccountSid:AuthToken.",
+            ));
+        };
+        // Failures count per address *and* credential sid: one integration guessing (or
+        // misconfigured) behind a NAT does not lock out the others at the same address.
+        let key = throttle_key(&addr, &user);
         let throttle = &state.guards().api_auth_throttle;
         let now = state.clock().now_ms();
-        let failures = throttle.count(&addr, now);
+        let failures = throttle.count(&key, now);
         if failures >= cfg.refuse_after {
-            let retry = throttle.retry_after_secs(&addr, cfg.refuse_after, now);
+            let retry = throttle.retry_after_secs(&key, cfg.refuse_after, now);
             tracing::warn!(client = %addr, failures, "API authentication refused: too many failures");
             return Err(ApiError::too_many_requests(
-                "Too many failed authentications from this address. Retry later.",
+                "Too many failed authentications from this address with these credentials. Retry later.",
                 retry,
             ));
         }
@@ -54,11 +70,6 @@ impl FromRequestParts<AppState> for ApiCaller {
             let delay = (cfg.delay_step_ms.saturating_mul(steps)).min(cfg.max_delay_ms);
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }
-        let Some((user, secret)) = credentials(parts) else {
-            return Err(ApiError::unauthenticated(
-                "Authentication required: send HTTP Basic credentials AccountSid:AuthToken.",
-            ));
-        };
         if let Some(scope) = state.guards().auth_cache.get(&user, &secret, now) {
             return Ok(ApiCaller(scope));
         }
@@ -73,7 +84,7 @@ impl FromRequestParts<AppState> for ApiCaller {
                 Ok(ApiCaller(scope))
             }
             Err(AuthFailure::BadCredentials) => {
-                throttle.record_failure(&addr, now);
+                throttle.record_failure(&key, now);
                 tracing::info!(client = %addr, "API authentication failed");
                 Err(ApiError::unauthenticated(
                     "Authentication failed: check the AccountSid and AuthToken.",
@@ -105,7 +116,7 @@ impl FromRequestParts<AppState> for ApiOrigin {
             .unwrap_or_default();
         Ok(ApiOrigin(Origin {
             actor: Actor::Credential { sid },
-            address: client_addr(parts, state.settings().trust_forwarded_for),
+            address: client_addr(parts, state.settings()),
         }))
     }
 }

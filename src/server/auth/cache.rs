@@ -2,7 +2,7 @@
 //! one integration does not look the same credential up in the database on every request.
 //! Keyed by the presented sid; holds the SHA-256 of the secret (compared in constant time) and
 //! the account scope. Changes made through this process (rotation, suspension) drop the entry at
-//! once; other instances see them within `api_auth.cache_secs`.
+//! once (with its sub-accounts' entries); other instances see them within `api_auth.cache_secs`.
 use crate::server::clock::Millis;
 use crate::server::crypto;
 use crate::server::services::AccountScope;
@@ -103,11 +103,16 @@ impl AuthCache {
         }
     }
 
-    /// Drops every cached credential of `account` (after rotation or a status change).
+    /// Drops every cached credential of `account` and of its sub-accounts (after rotation or a
+    /// status change: a suspended parent takes its sub-accounts with it). Accounts nest two
+    /// levels, so the sub-accounts are the entries whose parent is `account`.
     pub fn forget_account(&self, account: &str) {
         let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         self.bump();
-        map.retain(|_, (_, scope, _)| scope.sid().as_str() != account);
+        map.retain(|_, (_, scope, _)| {
+            let a = scope.account();
+            a.sid.as_str() != account && a.parent_sid.as_ref().is_none_or(|p| p.as_str() != account)
+        });
     }
 }
 
@@ -118,9 +123,13 @@ mod tests {
     use crate::server::services::scope::Account;
 
     fn scope(sid: &AccountSid) -> AccountScope {
+        sub_scope(sid, None)
+    }
+
+    fn sub_scope(sid: &AccountSid, parent: Option<&AccountSid>) -> AccountScope {
         AccountScope::authenticated(Account {
             sid: sid.clone(),
-            parent_sid: None,
+            parent_sid: parent.cloned(),
             friendly_name: "A".into(),
             status: AccountStatus::Active,
             date_created: 0,
@@ -160,5 +169,25 @@ mod tests {
         let now = cache.generation();
         cache.put_if_current(sid.as_str(), "secret", &scope(&sid), 1000, now);
         assert!(cache.get(sid.as_str(), "secret", 1001).is_some());
+    }
+
+    /// Suspending or closing a parent drops its sub-accounts' credentials too.
+    #[test]
+    fn forgetting_an_account_forgets_its_sub_accounts() {
+        let (parent, sub, other) = (
+            AccountSid::generate(),
+            AccountSid::generate(),
+            AccountSid::generate(),
+        );
+        let cache = AuthCache::new(5000);
+        cache.put(parent.as_str(), "p", &scope(&parent), 0);
+        cache.put(sub.as_str(), "s", &sub_scope(&sub, Some(&parent)), 0);
+        cache.put("SKsubkey", "k", &sub_scope(&sub, Some(&parent)), 0);
+        cache.put(other.as_str(), "o", &scope(&other), 0);
+        cache.forget_account(parent.as_str());
+        assert!(cache.get(parent.as_str(), "p", 1).is_none());
+        assert!(cache.get(sub.as_str(), "s", 1).is_none());
+        assert!(cache.get("SKsubkey", "k", 1).is_none());
+        assert!(cache.get(other.as_str(), "o", 1).is_some());
     }
 }

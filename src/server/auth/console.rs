@@ -1,8 +1,13 @@
-//! Console sessions: who is signed in, login throttling, and role checks for server functions.
+//! Console sessions: who is signed in, login throttling and the bound on password checks, and
+//! role checks for server functions.
 use crate::domain::{ConsoleError, ErrorCode, Role};
 use crate::server::services::users::{self, SessionUser};
 use crate::server::services::ServiceError;
 use crate::server::state::AppState;
+use crate::server::throttle::Slot;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_sessions::Session;
 
 /// The session key holding the signed-in user's sid.
@@ -97,29 +102,70 @@ pub async fn require(
     }
 }
 
-/// Login throttling outcome for an email and a client address.
-pub fn login_refused(state: &AppState, email_key: &str, addr: &str) -> Option<u64> {
+/// The failure slots a login attempt holds while its password is checked: one per user
+/// (email) and one per client address. Kept when the check fails, given back when it passes.
+#[must_use]
+pub struct LoginSlots {
+    user: Slot,
+    addr: Slot,
+}
+
+/// Reserves a failure slot for `email_key` and for `addr` before the password is checked, or
+/// the seconds to wait when either is already at its limit. Of a parallel burst for one user,
+/// at most `login.per_user` get past this, so at most that many passwords are checked.
+pub fn reserve_login(state: &AppState, email_key: &str, addr: &str) -> Result<LoginSlots, u64> {
     let cfg = &state.settings().login;
     let now = state.clock().now_ms();
     let user_t = &state.guards().login_user_throttle;
     let addr_t = &state.guards().login_address_throttle;
-    if user_t.count(email_key, now) >= cfg.per_user {
-        return Some(user_t.retry_after_secs(email_key, cfg.per_user, now));
+    let user = user_t.try_reserve(email_key, cfg.per_user, now)?;
+    match addr_t.try_reserve(addr, cfg.per_address, now) {
+        Ok(addr) => Ok(LoginSlots { user, addr }),
+        Err(retry) => {
+            user_t.release(email_key, user);
+            Err(retry)
+        }
     }
-    if addr_t.count(addr, now) >= cfg.per_address {
-        return Some(addr_t.retry_after_secs(addr, cfg.per_address, now));
-    }
-    None
 }
 
-pub fn record_login_failure(state: &AppState, email_key: &str, addr: &str) {
-    let now = state.clock().now_ms();
+/// Gives the slots back: the password was right, or was never checked.
+pub fn release_login(state: &AppState, email_key: &str, addr: &str, slots: LoginSlots) {
     state
         .guards()
         .login_user_throttle
-        .record_failure(email_key, now);
+        .release(email_key, slots.user);
     state
         .guards()
         .login_address_throttle
-        .record_failure(addr, now);
+        .release(addr, slots.addr);
+}
+
+/// Bounds how many passwords are checked at the same time: each argon2 check holds a core and
+/// ~19 MiB for tens of milliseconds, so an unbounded burst of logins would exhaust memory and
+/// starve every other request. Past the bound a login is refused at once (429), never queued.
+pub struct PasswordGate {
+    permits: Arc<Semaphore>,
+    checks: AtomicU64,
+}
+
+impl PasswordGate {
+    pub fn new(permits: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(permits)),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// A permit to check one password now (hold it until the hash is done), or `None` when
+    /// every permit is in use.
+    pub fn try_enter(&self) -> Option<OwnedSemaphorePermit> {
+        let permit = self.permits.clone().try_acquire_owned().ok()?;
+        self.checks.fetch_add(1, Ordering::Relaxed);
+        Some(permit)
+    }
+
+    /// Permits handed out since start: how many passwords were checked.
+    pub fn checks(&self) -> u64 {
+        self.checks.load(Ordering::Relaxed)
+    }
 }

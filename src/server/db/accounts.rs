@@ -106,6 +106,19 @@ pub async fn set_status(
     Ok(changed != 0)
 }
 
+/// Marks `sid` as the account the demo created (the only one the demo may reset).
+pub async fn mark_created_by_demo(db: &Db, sid: &str) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query("UPDATE accounts SET created_by_demo = 1 WHERE sid = $1")
+        .bind(sid).execute(pool).await.map(|_| ()))
+}
+
+/// Whether the demo created `sid`.
+pub async fn created_by_demo(db: &Db, sid: &str) -> sqlx::Result<bool> {
+    let n = on_db!(db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM accounts WHERE sid = $1 AND created_by_demo = 1")
+        .bind(sid).fetch_one(pool).await)?;
+    Ok(n > 0)
+}
+
 /// Renames an account and/or changes its status (`None` keeps the stored value).
 pub async fn update(
     db: &Db,

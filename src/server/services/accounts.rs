@@ -190,10 +190,30 @@ pub async fn authenticate(
         .await?
         .ok_or_else(|| anyhow::anyhow!("credential {} points at a missing account", cred.sid))?;
     let account = Account::try_from(account_row)?;
-    if !account.status.may_authenticate() {
+    if !account.status.may_authenticate() || !ancestors_active(db, &account).await? {
         return Ok(Err(AuthFailure::Inactive));
     }
     Ok(Ok(AccountScope::authenticated(account)))
+}
+
+/// Whether every account above `account` (its parent, the parent's parent…) is active: a
+/// suspended or closed account takes its sub-accounts' credentials and sessions with it.
+async fn ancestors_active(db: &Db, account: &Account) -> ServiceResult<bool> {
+    /// Far deeper than accounts nest (two levels today); beyond it the data has a loop.
+    const MAX_DEPTH: usize = 8;
+    let mut next = account.parent_sid.clone();
+    for _ in 0..MAX_DEPTH {
+        let Some(sid) = next else { return Ok(true) };
+        let Some(row) = db::accounts::find(db, sid.as_str()).await? else {
+            return Ok(false);
+        };
+        let parent = Account::try_from(row)?;
+        if !parent.status.may_authenticate() {
+            return Ok(false);
+        }
+        next = parent.parent_sid;
+    }
+    Ok(false)
 }
 
 /// Loads an account for a console session (the session layer checked the user).
@@ -202,10 +222,10 @@ pub(crate) async fn scope_for_session(db: &Db, sid: &str) -> ServiceResult<Optio
         return Ok(None);
     };
     let account = Account::try_from(row)?;
-    Ok(account
-        .status
-        .may_authenticate()
-        .then(|| AccountScope::authenticated(account)))
+    if !account.status.may_authenticate() || !ancestors_active(db, &account).await? {
+        return Ok(None);
+    }
+    Ok(Some(AccountScope::authenticated(account)))
 }
 
 /// Sets an account's status directly (operator command; the API path checks the scope first).

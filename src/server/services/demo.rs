@@ -1,10 +1,12 @@
 //! The demo account a newcomer logs into: created on first run, its credentials kept in
-//! `<data_dir>/demo.json` (mode 0600) so every later run prints the same login.
+//! `<data_dir>/demo.json` (mode 0600) so every later run prints the same login. Development
+//! only; it never touches an account it did not create.
 use super::accounts::{self, NewAccount};
 use super::users::NewUser;
 use super::{ServiceError, ServiceResult};
 use crate::domain::{AccountSid, EmailAddress, Role};
 use crate::server::clock::Clock;
+use crate::server::config::Environment;
 use crate::server::crypto;
 use crate::server::db::{self, Db};
 use serde::{Deserialize, Serialize};
@@ -24,22 +26,55 @@ pub struct DemoLogin {
     pub password: String,
 }
 
-/// Makes sure the demo account and its admin exist and that the saved login works.
-pub async fn ensure(db: &Db, clock: &dyn Clock, data_dir: &Path) -> ServiceResult<DemoLogin> {
+/// The demo is for trying smart2fa out on one's own machine: a production server refuses it
+/// (its login would be printed in the logs, and `demo@example.com` is an address any tenant
+/// could have registered).
+pub fn allowed(environment: Environment) -> ServiceResult<()> {
+    match environment {
+        Environment::Development => Ok(()),
+        Environment::Production => Err(ServiceError::forbidden(
+            "The demo account is refused in production (environment = \"production\"): create \
+             accounts with `smart2fa account create` instead.",
+        )),
+    }
+}
+
+/// Makes sure the demo account and its admin exist and that the saved login works. Only the
+/// account the demo created is ever reset; refused in production.
+pub async fn ensure(
+    db: &Db,
+    clock: &dyn Clock,
+    environment: Environment,
+    data_dir: &Path,
+) -> ServiceResult<DemoLogin> {
+    allowed(environment)?;
     let file = data_dir.join("demo.json");
-    if let Ok(text) = std::fs::read_to_string(&file) {
-        if let Ok(saved) = serde_json::from_str::<DemoLogin>(&text) {
-            if still_valid(db, &saved).await? {
-                return Ok(saved);
-            }
+    let saved = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|text| serde_json::from_str::<DemoLogin>(&text).ok());
+    if let Some(saved) = &saved {
+        if still_valid(db, saved).await? {
+            return Ok(saved.clone());
         }
     }
     let password = crypto::random_hex(8);
     let login = match db::users::find_by_email_key(db, DEMO_EMAIL).await? {
-        // The saved file is gone or stale: give the existing demo a fresh token and password.
+        // The saved file is gone or stale: give the existing demo a fresh token and password,
+        // if the demo created that account (marked, or named by the file the demo wrote).
         Some(user) => {
             let account = AccountSid::parse(&user.account_sid)
                 .map_err(|e| anyhow::anyhow!("stored sid: {e}"))?;
+            let named_by_file = saved
+                .as_ref()
+                .is_some_and(|s| s.account_sid == account.as_str());
+            if !named_by_file && !db::accounts::created_by_demo(db, account.as_str()).await? {
+                return Err(ServiceError::forbidden(format!(
+                    "{DEMO_EMAIL} is a user of account {account}, which the demo did not create: \
+                     the demo leaves it alone. Remove that user, or use another data directory \
+                     and database for the demo."
+                )));
+            }
+            db::accounts::mark_created_by_demo(db, account.as_str()).await?;
             let token = crypto::random_hex(16);
             db::credentials::set_secret_hash(db, account.as_str(), &crypto::hash_token(&token))
                 .await?;
@@ -68,6 +103,7 @@ pub async fn ensure(db: &Db, clock: &dyn Clock, data_dir: &Path) -> ServiceResul
                 },
             )
             .await?;
+            db::accounts::mark_created_by_demo(db, created.account.sid.as_str()).await?;
             DemoLogin {
                 account_sid: created.account.sid.to_string(),
                 auth_token: created.auth_token,

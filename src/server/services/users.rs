@@ -112,12 +112,15 @@ pub struct SessionUser {
 }
 
 /// Checks an email and password. `None` for any failure (unknown user, wrong password,
-/// disabled user, inactive account), after the same amount of work.
+/// disabled user, inactive account), after the same amount of work. `permit` (the caller's
+/// right to hash a password now) is held until the hash is done, also when the caller gives up
+/// waiting: the hashing goes on in a blocking thread and still counts against the bound.
 pub async fn check_login(
     db: &Db,
     clock: &dyn Clock,
     email: &str,
     password: &str,
+    permit: impl Send + 'static,
 ) -> ServiceResult<Option<SessionUser>> {
     let row = match EmailAddress::parse(email) {
         Ok(e) => db::users::find_by_email_key(db, &e.login_key()).await?,
@@ -128,9 +131,13 @@ pub async fn check_login(
         .map(|r| r.password_hash.clone())
         .unwrap_or_else(|| crypto::dummy_password_hash().to_owned());
     let password = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
-        .await
-        .map_err(|e| anyhow::anyhow!("password check task: {e}"))?;
+    let ok = tokio::task::spawn_blocking(move || {
+        let ok = crypto::verify_password(&password, &hash);
+        drop(permit);
+        ok
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("password check task: {e}"))?;
     let Some(row) = row.filter(|r| ok && r.disabled_at.is_none()) else {
         return Ok(None);
     };

@@ -35,7 +35,7 @@ fn Credentials(
     confirming: ReadSignal<bool>,
     set_confirming: WriteSignal<bool>,
 ) -> impl IntoView {
-    let may_rotate = user.role.manages_credentials();
+    let may_rotate = user.role.rotates_auth_token();
     let sid = user.account_sid.to_string();
     let curl = format!(
         "curl -u {sid}:$AUTH_TOKEN {}/2fa/accounts/{sid}",
@@ -109,8 +109,8 @@ fn Credentials(
                 .then(|| {
                     view! {
                         <p class="muted">
-                            "Only admins and developers can rotate the auth token (your role: "
-                            {user.role.label()} ")."
+                            "Only admins can rotate the auth token (your role: " {user.role.label()}
+                            ")."
                         </p>
                     }
                 })}
