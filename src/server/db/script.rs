@@ -100,20 +100,27 @@ impl Guard {
         counts.len() == self.below.len() && counts.iter().zip(&self.below).all(|(c, max)| c < max)
     }
 
-    async fn holds_sqlite(&self, conn: &mut sqlx::SqliteConnection) -> sqlx::Result<bool> {
-        use sqlx::Row;
-        let args: sqlx::sqlite::SqliteArguments = arguments(&self.args)?;
-        let row = (&mut *conn)
-            .fetch_one(sqlx::query_with(&self.sql, args))
-            .await?;
+    /// The counts of the guard's answer row, checked against their maximums.
+    fn holds_row<R: sqlx::Row>(&self, row: &R) -> sqlx::Result<bool>
+    where
+        usize: sqlx::ColumnIndex<R>,
+        i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
         let counts = (0..self.below.len())
             .map(|i| row.try_get::<i64, _>(i))
             .collect::<sqlx::Result<Vec<i64>>>()?;
         Ok(self.holds(&counts))
     }
 
+    async fn holds_sqlite(&self, conn: &mut sqlx::SqliteConnection) -> sqlx::Result<bool> {
+        let args: sqlx::sqlite::SqliteArguments = arguments(&self.args)?;
+        let row = (&mut *conn)
+            .fetch_one(sqlx::query_with(&self.sql, args))
+            .await?;
+        self.holds_row(&row)
+    }
+
     async fn holds_postgres(&self, conn: &mut sqlx::PgConnection) -> sqlx::Result<bool> {
-        use sqlx::Row;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
             .bind(&self.lock)
             .execute(&mut *conn)
@@ -122,10 +129,7 @@ impl Guard {
         let row = (&mut *conn)
             .fetch_one(sqlx::query_with(&self.sql, args))
             .await?;
-        let counts = (0..self.below.len())
-            .map(|i| row.try_get::<i64, _>(i))
-            .collect::<sqlx::Result<Vec<i64>>>()?;
-        Ok(self.holds(&counts))
+        self.holds_row(&row)
     }
 }
 

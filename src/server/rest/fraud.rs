@@ -4,6 +4,7 @@ use super::api_error::{ApiError, ErrorEnvelope};
 use super::input::{invalid, ApiInput, Loose};
 use super::otps::acting;
 use super::providers::ScopeOnly;
+use super::settings::present;
 use crate::domain::fraud::FraudMode;
 use crate::domain::{ErrorCode, Problem};
 use crate::server::auth::{ApiCaller, ApiOrigin};
@@ -15,7 +16,6 @@ use crate::server::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
@@ -50,10 +50,6 @@ pub struct FraudGuardRequest {
     pub safe_list: Option<Loose>,
     #[schema(value_type = Option<String>)]
     pub account_sid: Loose,
-}
-
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Loose>, D::Error> {
-    Ok(Some(Loose(Option::<Value>::deserialize(d)?)))
 }
 
 fn answer(account: &str, g: &FraudGuard) -> FraudGuardResponse {

@@ -171,7 +171,8 @@ fn countries_input_schema() -> utoipa::openapi::schema::Schema {
 }
 
 /// A field that was given, even as `null` (absent stays `None`; `null` is `Some(Loose(None))`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Loose>, D::Error> {
+/// A field that may be absent (unchanged), `null` (inherit) or a value.
+pub(super) fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Loose>, D::Error> {
     Ok(Some(Loose(Option::<Value>::deserialize(d)?)))
 }
 

@@ -101,14 +101,7 @@ pub async fn send(
     plan.check_country(&countries)?;
     let charges = resolve_limits(svc, scope, &plan.cmd.limits).await?;
     let now = svc.now();
-    protection::check(
-        svc,
-        scope.sid(),
-        &plan.destination,
-        defaults.protection(),
-        now,
-    )
-    .await?;
+    protection::check(svc, scope.sid(), &plan.destination, plan.protection, now).await?;
     let verdict = match &plan.cmd.to {
         Some(phone) => {
             fraud::check(
@@ -153,15 +146,8 @@ pub async fn send(
         }
         // Sends to this destination committed since the check above filled a window.
         Written::TooManySends => {
-            protection::check(
-                svc,
-                scope.sid(),
-                &plan.destination,
-                defaults.protection(),
-                now,
-            )
-            .await?;
-            Err(protection::refused_now(defaults.protection()))
+            protection::check(svc, scope.sid(), &plan.destination, plan.protection, now).await?;
+            Err(protection::refused_now(plan.protection))
         }
         Written::FraudBlocked => {
             let receipt = verdict
