@@ -4,7 +4,7 @@
 ## Set up whatever is missing, build a release and run it on SQLite with the demo account.
 run:
 	@.ci/setup-tools.sh
-	@cargo leptos build --release --precompress
+	@.ci/build-site.sh
 	@LEPTOS_ENV=PROD ./target/release/smart2fa serve --demo
 
 ## Set up whatever is missing (incl. Chromium and PostgreSQL) and run every test.
@@ -15,7 +15,7 @@ test:
 ## step of `make test`). Extra options for `schemathesis run`: make fuzz FUZZ_ARGS="--seed 1".
 fuzz:
 	@.ci/setup-tools.sh
-	@cargo leptos build --release --precompress
+	@.ci/build-site.sh
 	@.ci/fuzz.sh $(FUZZ_ARGS)
 
 ## Benchmark: release server on fresh SQLite, full send → read → verify lifecycles; prints figures.
@@ -32,7 +32,7 @@ bench-usage:
 
 ## Day-to-day: rebuild and reload on every change (debug build).
 dev:
-	@.ci/setup-tools.sh
+	@.ci/setup-tools.sh --dev
 	SMART2FA_DEMO=true cargo leptos watch
 
 ## Fast feedback while editing: both halves compile, formatting (views too) and lints are clean.

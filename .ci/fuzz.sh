@@ -9,7 +9,7 @@
 # namespace of their own that has only loopback: URLs the fuzzer makes up (status callbacks,
 # provider and SMTP hosts) can never reach anything outside this machine.
 #
-# Needs a release build (cargo leptos build --release); installs Schemathesis if missing.
+# Needs a release build (.ci/build-site.sh); installs Schemathesis if missing.
 # Tuning: FUZZ_MAX_EXAMPLES (per operation and phase), FUZZ_SEED, FUZZ_PORT, SMART2FA_BIN.
 # Idempotent; needs no input. Usage: .ci/fuzz.sh [more schemathesis run options, e.g.
 #   --include-path /2fa/send --report har]
@@ -19,7 +19,7 @@ log() { printf '\033[1;34m[fuzz]\033[0m %s\n' "$*" >&2; }
 
 ST="$(.ci/setup-tools.sh --schemathesis)"
 BIN="${SMART2FA_BIN:-./target/release/smart2fa}"
-[[ -x "$BIN" ]] || { echo "no release build at $BIN: run cargo leptos build --release first" >&2; exit 1; }
+[[ -x "$BIN" ]] || { echo "no release build at $BIN: run .ci/build-site.sh first" >&2; exit 1; }
 
 # Re-run inside a private network namespace with loopback only (as root, or as a user through a
 # user namespace). Never run without one: a made-up URL must not reach another machine.

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the build tools smart2fa needs, skipping whatever is already there.
-# Idempotent and quiet when nothing is missing. Usage: .ci/setup-tools.sh [--test|--schemathesis]
+# Idempotent and quiet when nothing is missing.
+# Usage: .ci/setup-tools.sh [--test|--dev|--schemathesis]
 #   --test          also installs what the test suite needs (Chromium, PostgreSQL, Playwright,
 #                   python3 with aiosmtpd plus openssl for the SMTP server the email tests talk
 #                   to, and Schemathesis for the API fuzzing of .ci/fuzz.sh).
+#   --dev           also installs cargo-leptos (`make dev`: watch and reload; ~20 min to compile,
+#                   so the release build of `make run` and `make test` does without it).
 #   --schemathesis  only installs Schemathesis (in a virtualenv of its own, outside the clone so
 #                   a fresh clone reuses it) and prints the path of its command.
 set -euo pipefail
@@ -11,12 +14,13 @@ cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.130
 CARGO_LEPTOS_VERSION=0.3.11
-WASM_OPT_VERSION=0.116.1
 export PATH="$HOME/.cargo/bin:$PATH"
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 want_test=0
 [[ "${1:-}" == "--test" ]] && want_test=1
+want_dev=0
+[[ "${1:-}" == "--dev" ]] && want_dev=1
 
 # Schemathesis (PyPI), pinned, in its own virtualenv: it brings many packages that must not
 # meet the system's or aiosmtpd's.
@@ -50,7 +54,8 @@ apt_install() {
 if [[ "${1:-}" == "--schemathesis" ]]; then schemathesis_install; exit 0; fi
 
 # System packages first (fast), so a parallel cargo build is not starved later.
-apt_install pkg-config libssl-dev
+# brotli and gzip precompress the site (.ci/build-site.sh).
+apt_install pkg-config libssl-dev brotli
 if [[ $want_test -eq 1 ]]; then
   apt_install chromium fonts-dejavu-core postgresql
   command -v openssl >/dev/null || apt_install openssl
@@ -77,13 +82,7 @@ if ! (command -v wasm-bindgen >/dev/null && wasm-bindgen --version | grep -q " $
     || cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --quiet
 fi
 
-if ! (command -v wasm-opt >/dev/null && [[ "$(command -v wasm-opt)" == "$HOME/.cargo/bin/wasm-opt" ]] && wasm-opt --version | grep -q "version 116"); then
-  log "cargo install wasm-opt $WASM_OPT_VERSION (binaryen 116 from source, ~9 min)"
-  cargo install wasm-opt --version "=$WASM_OPT_VERSION" --locked --quiet 2>/dev/null \
-    || cargo install wasm-opt --version "=$WASM_OPT_VERSION" --quiet
-fi
-
-if ! (command -v cargo-leptos >/dev/null && cargo-leptos --version | grep -q "$CARGO_LEPTOS_VERSION"); then
+if [[ $want_dev -eq 1 ]] && ! (command -v cargo-leptos >/dev/null && cargo-leptos --version | grep -q "$CARGO_LEPTOS_VERSION"); then
   if ! rustup toolchain list | grep -q '^nightly'; then
     log "rustup toolchain install nightly (cargo-leptos needs a newer rustc than stable)"
     rustup toolchain install nightly --profile minimal >/dev/null
@@ -93,9 +92,10 @@ if ! (command -v cargo-leptos >/dev/null && cargo-leptos --version | grep -q "$C
     || cargo +nightly install cargo-leptos --version "=$CARGO_LEPTOS_VERSION" --quiet
 fi
 
-# npm packages: ECharts (copied to public/vendor by postinstall) and Playwright.
-if [[ -f package.json ]] && [[ ! -f public/vendor/echarts.min.js || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  log "npm ci (ECharts)"
+# npm packages: ECharts (copied to public/vendor by postinstall), binaryen's wasm-opt (compiled
+# to WebAssembly, so nothing to compile here), and Playwright.
+if [[ -f package.json ]] && [[ ! -f public/vendor/echarts.min.js || ! -x node_modules/.bin/wasm-opt || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  log "npm ci (ECharts, wasm-opt)"
   npm ci --no-audit --no-fund --silent >/dev/null
 fi
 if [[ $want_test -eq 1 && -f end2end/package.json ]] && [[ ! -d end2end/node_modules/@playwright/test || end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]]; then

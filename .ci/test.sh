@@ -39,8 +39,8 @@ echo "no server crate in the hydrate build"
 step "unit and HTTP tests (SQLite and PostgreSQL), the store contract, the benchmarks' own code"
 cargo test --features ssr,bench
 
-step "release build (cargo-leptos, wasm-opt)"
-cargo leptos build --release --precompress
+step "release build (server, WASM through wasm-bindgen and wasm-opt, stylesheet, precompressed)"
+.ci/build-site.sh
 
 step "end-to-end (Playwright in Chromium, with and without JavaScript)"
 E2E_DIR="$(mktemp -d)"
