@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 .ci/setup-tools.sh
 if [[ "${BENCH_SKIP_BUILD:-}" != 1 ]]; then
-  cargo leptos build --release --precompress
+  .ci/build-site.sh
   # The load generator and benchmarks: a binary of their own, not part of the server.
   cargo build --release --features ssr,bench --bin smart2fa-bench --quiet
 fi
@@ -44,5 +44,25 @@ PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 echo "smart2fa $(./target/release/smart2fa --version | awk '{print $2}') on ${BENCH_DATABASE_URL:+PostgreSQL}${BENCH_DATABASE_URL:-SQLite} ($(nproc) cores), sandbox provider" | sed -E 's#postgres://[^ ]*##' 
-./target/release/smart2fa-bench loadgen --url "http://127.0.0.1:$PORT" --account "$sid" --token "$token" \
-  --concurrency "${BENCH_CONCURRENCY:-32}" --duration "${BENCH_SECONDS:-20}" --limits "${BENCH_LIMITS:-0}"
+# CPU time and memory from /proc: the server's CPU seconds over the run, and from it the CPU
+# milliseconds one lifecycle costs (a figure that does not depend on how fast the machine is).
+ticks="$(getconf CLK_TCK)"
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+rss_kb() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
+idle_rss="$(rss_kb "$PID" VmRSS)"
+cpu0="$(cpu_ticks "$PID")"
+TIMEFORMAT='%U %S %R'
+{ time ./target/release/smart2fa-bench loadgen --url "http://127.0.0.1:$PORT" --account "$sid" --token "$token" \
+  --concurrency "${BENCH_CONCURRENCY:-32}" --duration "${BENCH_SECONDS:-20}" --limits "${BENCH_LIMITS:-0}" \
+  | tee "$DIR/loadgen.out" ; } 2>"$DIR/loadgen.time"
+cpu1="$(cpu_ticks "$PID")"
+peak_rss="$(rss_kb "$PID" VmHWM)"
+done_n="$(sed -nE 's/^lifecycles: ([0-9]+) in.*/\1/p' "$DIR/loadgen.out")"
+read -r lg_user lg_sys lg_wall < <(tail -n 1 "$DIR/loadgen.time")
+awk -v t0="$cpu0" -v t1="$cpu1" -v hz="$ticks" -v n="${done_n:-0}" -v u="$lg_user" -v s="$lg_sys" \
+    -v w="$lg_wall" -v idle="$idle_rss" -v peak="$peak_rss" -v cores="$(nproc)" 'BEGIN {
+  cpu = (t1 - t0) / hz
+  printf "server CPU: %.1f s over %.1f s (%.2f of %d cores) = %.3f CPU-ms per lifecycle\n", cpu, w, cpu / w, cores, (n > 0 ? cpu * 1000 / n : 0)
+  printf "load generator CPU: %.1f s (%.2f cores, %.0f%% of the machine)\n", u + s, (u + s) / w, 100 * (u + s) / w / cores
+  printf "server RSS: %.1f MB idle, %.1f MB peak\n", idle / 1024, peak / 1024
+}'

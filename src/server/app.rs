@@ -70,10 +70,13 @@ pub fn router(state: AppState, site: Site) -> Router {
     // The transport cap: bodies up to it are read in full (so an oversize API request still gets
     // its clean 413 from the handler instead of a reset connection); beyond it, reading stops.
     let max_body = settings.max_body_bytes.max(1024 * 1024);
+    // Recording starts with the first router (the recorder is process-wide).
+    super::metrics::handle();
 
     let api = Router::new()
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(super::metrics::serve))
         .nest("/2fa", rest::router(state.clone()));
     site(api, &state)
         .layer(
@@ -89,6 +92,7 @@ pub fn router(state: AppState, site: Site) -> Router {
                         .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(axum::middleware::from_fn(super::metrics::track))
                 .layer(axum::middleware::from_fn_with_state(
                     settings.cookie_secure(),
                     super::security_headers::add,

@@ -130,6 +130,9 @@ pub struct Settings {
     pub audit_retention_days: u32,
     /// Seconds an API request may take before it is answered 503 with `Retry-After`.
     pub request_timeout_secs: u64,
+    /// The bearer token Prometheus scrapes `GET /metrics` with; unset (the default), the route
+    /// answers 404. Env `SMART2FA_METRICS_TOKEN`.
+    pub metrics_token: Option<String>,
 }
 
 /// `[allowed_countries]`: ISO 3166 alpha-2 codes per phone channel (or `["all"]`).
@@ -200,6 +203,7 @@ impl Default for Settings {
             tls_extra_roots: None,
             audit_retention_days: 400,
             request_timeout_secs: 30,
+            metrics_token: None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod health;
+pub mod metrics;
 pub mod outbound;
 pub mod providers;
 pub mod rest;

@@ -23,6 +23,7 @@ mod fraud;
 mod hardening_rest;
 mod health;
 mod limits_api;
+mod metrics;
 mod openapi;
 mod otp_api;
 mod otp_flows;

@@ -68,7 +68,31 @@ pub enum Backend {
     Postgres,
 }
 
+/// The pool's connections and the SQLite writer's queue, as the metrics show them.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolState {
+    pub open: u32,
+    pub idle: usize,
+    /// Scripts waiting for the SQLite writer (0 on PostgreSQL).
+    pub writer_queued: usize,
+}
+
 impl Db {
+    pub fn pool_state(&self) -> PoolState {
+        match self {
+            Db::Sqlite(pool) => PoolState {
+                open: pool.size(),
+                idle: pool.num_idle(),
+                writer_queued: writer::queued(pool),
+            },
+            Db::Postgres(pool) => PoolState {
+                open: pool.size(),
+                idle: pool.num_idle(),
+                writer_queued: 0,
+            },
+        }
+    }
+
     pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
         Self::connect_url(
             &settings.database_url(),

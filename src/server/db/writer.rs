@@ -190,6 +190,7 @@ async fn committer(
                     Err(_) => break,
                 }
             }
+            crate::server::metrics::writer_batch(batch.len());
             let scripts: Vec<&Script> = batch.iter().map(|u| &u.script).collect();
             match transaction(&mut conn, &scripts).await {
                 Ok(changed) => {

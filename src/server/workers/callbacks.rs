@@ -147,6 +147,13 @@ pub async fn post(state: &AppState, job: &Job) -> anyhow::Result<()> {
             Err(_) => (CallbackAnswer::ConnectionFailed, false),
         }
     };
+    crate::server::metrics::callback(match answer {
+        CallbackAnswer::Status(_) if ok => "accepted",
+        CallbackAnswer::Status(_) => "rejected",
+        CallbackAnswer::Timeout => "timeout",
+        CallbackAnswer::ConnectionFailed => "connection_failed",
+        CallbackAnswer::Refused => "refused",
+    });
     let done = ok || job.tries as usize > RETRY_SCHEDULE.len();
     let next_run = (!done).then(|| {
         now + RETRY_SCHEDULE[(job.tries as usize - 1).min(RETRY_SCHEDULE.len() - 1)] * 1000

@@ -15,6 +15,7 @@ use crate::server::db::jobs::{self, Job, JobKind};
 use crate::server::db::otps::attempts::{self, Attempt};
 use crate::server::db::otps::changes::{Move, NewAttempt, OtpChanges, Selection};
 use crate::server::db::script::Script;
+use crate::server::metrics;
 use crate::server::providers::{Content, OutboundMessage, Provider, ProviderOutcome, Recipient};
 use crate::server::services::otp::progress::{advance, fail, move_on};
 use crate::server::state::AppState;
@@ -238,6 +239,7 @@ async fn deliver(
     let routes = match routes(state, otp, channel).await? {
         Ok(r) => r,
         Err(why) => {
+            metrics::delivery(channel, "none", "no_route", None);
             let failed = Failed {
                 channel,
                 provider: "none",
@@ -264,6 +266,7 @@ async fn deliver(
         );
         job_done(&mut changes, job, now);
         changes.commit(state.db()).await?;
+        metrics::otp_failed(channel);
         return Ok(());
     };
     let mut msg = message(state, job, otp, channel, &code, chosen.as_ref());
@@ -299,9 +302,23 @@ async fn deliver(
         }
         None => None,
     };
+    let started = std::time::Instant::now();
     let outcome = with_lease(state, job, route.provider.deliver(&msg)).await;
+    let took = started.elapsed();
     let now = state.clock().now_ms();
     let key = attempt.as_ref().map(|a| a.delivery_key.as_str());
+    let kind = route
+        .setup
+        .as_ref()
+        .map_or("sandbox", |s| s.kind().as_str());
+    let measured = match &outcome {
+        ProviderOutcome::Delivered { .. } => "delivered",
+        ProviderOutcome::Sent { .. } => "sent",
+        ProviderOutcome::Permanent(_) => "failed",
+        ProviderOutcome::Transient(_) if job.tries < MAX_TRIES => "retry",
+        ProviderOutcome::Transient(_) => "gave_up",
+    };
+    metrics::delivery(channel, kind, measured, Some(took));
     match outcome {
         ProviderOutcome::Delivered {
             provider_sid,
@@ -560,6 +577,9 @@ async fn record_failure(
     changes.commit(state.db()).await?;
     if woken {
         state.signals().jobs_committed();
+    } else {
+        // Nothing left to try: the OTP ended failed.
+        metrics::otp_failed(channel);
     }
     Ok(())
 }

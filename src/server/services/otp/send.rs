@@ -12,6 +12,7 @@ use crate::domain::{AccountStatus, Channel, EmailAddress, OtpSid, Problem, Workf
 use crate::server::crypto;
 use crate::server::db::limits::Charge;
 use crate::server::db::otps::send::{self as store, FraudWrite, NewOtp, SendWrite, Written};
+use crate::server::metrics;
 use crate::server::services::{settings, AccountScope};
 
 /// What to send. Values are parsed already; what is left out takes the defaults.
@@ -85,6 +86,33 @@ pub async fn send(
     cmd: SendCommand,
     idempotency: Option<IdempotencyKey>,
 ) -> OtpResult<SendResult> {
+    let sent = send_once(svc, scope, cmd, idempotency).await;
+    if let Err(e) = &sent {
+        metrics::otp_send_refused(refusal_reason(e));
+    }
+    sent
+}
+
+/// The reason label of a refused send (a closed set).
+fn refusal_reason(e: &OtpError) -> &'static str {
+    match e {
+        OtpError::TooManySends { .. } => "protection",
+        OtpError::CountryNotAllowed { .. } => "country",
+        OtpError::UnknownLimit(_) => "unknown_limit",
+        OtpError::Invalid { .. } => "invalid",
+        OtpError::Denied(_) | OtpError::AccountInactive { .. } => "denied",
+        OtpError::IdempotencyKeyReused => "idempotency_key_reused",
+        OtpError::Internal(_) => "internal",
+        _ => "other",
+    }
+}
+
+async fn send_once(
+    svc: &OtpService,
+    scope: &AccountScope,
+    cmd: SendCommand,
+    idempotency: Option<IdempotencyKey>,
+) -> OtpResult<SendResult> {
     ensure_can_send(scope)?;
     let settings::ForSend {
         defaults,
@@ -94,6 +122,7 @@ pub async fn send(
     let plan = Plan::of(cmd, &defaults)?;
     if let Some(key) = &idempotency {
         if let Some(found) = replay(svc, scope, key).await? {
+            metrics::otp_send(plan.workflow.first(), "replayed");
             return Ok(SendResult::Replayed(found));
         }
     }
@@ -132,10 +161,12 @@ pub async fn send(
     match written {
         Written::Accepted => {
             svc.signals().jobs_committed();
+            metrics::otp_send(otp.workflow.first(), "accepted");
             tracing::info!(request_id = %otp.sid, account = %scope.sid(), channel = otp.workflow.first().as_str(), "otp accepted");
             Ok(SendResult::Accepted(accepted))
         }
         Written::Blocked(refusal) => {
+            metrics::otp_send(otp.workflow.first(), "blocked_limit");
             tracing::info!(request_id = %otp.sid, account = %scope.sid(), "otp blocked by a limit");
             Ok(SendResult::Blocked(SendReceipt::Blocked {
                 request_id: otp.sid,
@@ -153,6 +184,7 @@ pub async fn send(
             let receipt = verdict
                 .receipt(&otp.sid)
                 .ok_or_else(|| anyhow::anyhow!("fraud block without a verdict"))?;
+            metrics::otp_send(otp.workflow.first(), "blocked_fraud");
             tracing::warn!(request_id = %otp.sid, account = %scope.sid(), "otp blocked by the fraud guard");
             Ok(SendResult::Blocked(receipt))
         }
@@ -160,7 +192,10 @@ pub async fn send(
         Written::Replay => match idempotency.as_ref() {
             Some(key) => replay(svc, scope, key)
                 .await?
-                .map(SendResult::Replayed)
+                .map(|found| {
+                    metrics::otp_send(otp.workflow.first(), "replayed");
+                    SendResult::Replayed(found)
+                })
                 .ok_or_else(|| anyhow::anyhow!("idempotency record vanished").into()),
             None => Err(anyhow::anyhow!("replay without an idempotency key").into()),
         },

@@ -36,9 +36,21 @@ pub struct VerifyCommand {
 /// counted.
 pub async fn verify(svc: &OtpService, scope: &AccountScope, cmd: VerifyCommand) -> OtpResult<Otp> {
     let (svc, scope) = (svc.clone(), scope.clone());
-    tokio::spawn(async move { verify_now(&svc, &scope, cmd).await })
+    let verified = tokio::spawn(async move { verify_now(&svc, &scope, cmd).await })
         .await
-        .map_err(|e| OtpError::Internal(anyhow::anyhow!("verify stopped: {e}")))?
+        .map_err(|e| OtpError::Internal(anyhow::anyhow!("verify stopped: {e}")))?;
+    crate::server::metrics::otp_verification(match &verified {
+        Ok(_) => "verified",
+        Err(OtpError::WrongCode { .. }) => "wrong_code",
+        Err(OtpError::Final(OtpStatus::Verified)) => "already_verified",
+        Err(OtpError::Final(status)) => status.as_str(),
+        Err(OtpError::NotFound) => "not_found",
+        Err(OtpError::NoActiveOtp) => "no_active_otp",
+        Err(OtpError::Invalid { .. }) => "invalid",
+        Err(OtpError::Internal(_)) => "internal",
+        Err(_) => "other",
+    });
+    verified
 }
 
 async fn verify_now(svc: &OtpService, scope: &AccountScope, cmd: VerifyCommand) -> OtpResult<Otp> {
