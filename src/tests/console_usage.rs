@@ -378,10 +378,20 @@ async fn usage_csv_is_the_table(b: Backend) {
 async fn home_shows_the_last_day_the_month_and_failures(b: Backend) {
     let app = TestApp::start_with(b, |s| s.workers_enabled = false).await;
     let (acme, _globex, failed) = history(&app).await;
+    // Two texts either side of 12:30 the day before (its hour is only partly in the window),
+    // one counted while still pending, one compacted into the hourly counters first.
+    let sms = |to: &str| json!({"service": "Login", "to": to});
+    app.clock.set(at(datetime!(2026-11-25 12:29:59.999 UTC)));
+    app.api(&acme).send_ok(sms("+14155550406")).await;
+    usage::compact(app.state.db()).await.unwrap();
+    app.clock.set(at(datetime!(2026-11-25 12:30 UTC)));
+    app.api(&acme).send_ok(sms("+14155550407")).await;
+    app.clock.set(at(datetime!(2026-11-26 12:30 UTC)));
     let http = signed_in(&app, &acme.email, &acme.password).await;
     let (status, home) = call(&app, &http, "home_summary", &[]).await;
     assert_eq!(status, 200, "{home}");
-    // The last 24 h start at 2026-11-25 12:00: the 11:00 email is outside.
+    // The last 24 h start at 2026-11-25 12:30: the 11:00 email and the 12:29:59.999 text are
+    // outside, the 12:30 text inside.
     let card = |ch: &str| {
         home["cards"]
             .as_array()
@@ -398,9 +408,12 @@ async fn home_shows_the_last_day_the_month_and_failures(b: Backend) {
             sms["verified"].as_i64(),
             sms["failed"].as_i64()
         ),
-        (Some(2), Some(1), Some(1))
+        (Some(3), Some(1), Some(1))
     );
-    assert_eq!(sms["conversion"], 0.5);
+    assert_eq!(
+        sms["conversion"].as_f64().map(|c| (c * 1000.0).round()),
+        Some(333.0)
+    );
     let email = card("email");
     assert_eq!(
         (
@@ -418,7 +431,7 @@ async fn home_shows_the_last_day_the_month_and_failures(b: Backend) {
     );
     // 30 days by channel.
     assert_eq!(home["chart"]["rows"].as_array().unwrap().len(), 30);
-    assert_eq!(home["chart"]["totals"]["values"], json!([3, 1, 2]));
+    assert_eq!(home["chart"]["totals"]["values"], json!([5, 1, 2]));
     // The failures, newest first, linked by request id.
     assert_eq!(home["failures"].as_array().unwrap().len(), 1);
     assert_eq!(home["failures"][0]["request_id"], failed.as_str());
@@ -433,8 +446,8 @@ async fn home_shows_the_last_day_the_month_and_failures(b: Backend) {
         .text()
         .await
         .unwrap();
-    assert!(page.contains(r#"data-testid="sms-sent">2</dd>"#), "{page}");
-    assert!(page.contains(r#"data-testid="sms-conversion">50.0 %</dd>"#));
+    assert!(page.contains(r#"data-testid="sms-sent">3</dd>"#), "{page}");
+    assert!(page.contains(r#"data-testid="sms-conversion">33.3 %</dd>"#));
     assert!(page.contains(&format!(r#"href="/otps/{failed}""#)));
     assert!(page.contains(r#"id="home-chart""#));
     let page = http

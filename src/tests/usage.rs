@@ -26,6 +26,8 @@ async fn assert_consistent(app: &TestApp, when: &str) -> Vec<String> {
     let live = usage::live(db, None).await.unwrap();
     let truth = usage::from_otps(db, None).await.unwrap();
     assert_eq!(live, truth, "counters after {when}");
+    let (hourly, hourly_truth) = usage::hourly_live_and_truth(db).await.unwrap();
+    assert_eq!(hourly, hourly_truth, "hourly counters after {when}");
     live.keys().map(|k| k.5.clone()).collect()
 }
 

@@ -1,7 +1,8 @@
 //! Usage counters: OTPs per account, UTC day of creation, service, channel, country and current
 //! status, with their price. Database triggers append every OTP insert and change to
 //! `usage_deltas` inside the transaction that makes it; [`compact`] folds the deltas into
-//! `usage_daily`; readers add both, so a report always equals what the OTP table says.
+//! `usage_daily`, `usage_monthly` and (per hour, channel and status only, for the console's Home)
+//! `usage_hourly`; readers add both, so a report always equals what the OTP table says.
 //! [`rebuild`] recomputes everything from the OTP table (repair) and says how much differed.
 use crate::domain::AccountSid;
 use crate::on_db;
@@ -28,6 +29,18 @@ fn fold(table: &str, day_expr: &str, source: &str) -> String {
     )
 }
 
+/// Adds up `source` rows that know their hour into `usage_hourly` (deltas written before hours
+/// were recorded have none; the migration that added the table counted their effect).
+fn fold_hourly(source: &str) -> String {
+    format!(
+        "INSERT INTO usage_hourly (account_sid, hour, channel, status, count) \
+         SELECT account_sid, hour, channel, status, SUM(count) FROM {source} WHERE hour IS NOT NULL \
+         GROUP BY account_sid, hour, channel, status \
+         ON CONFLICT (account_sid, hour, channel, status) \
+         DO UPDATE SET count = usage_hourly.count + excluded.count"
+    )
+}
+
 /// The first day of `day`'s UTC month, in days since 1970-01-01, in SQL.
 fn month_of(db: &Db) -> &'static str {
     match db {
@@ -40,7 +53,13 @@ const FROM_OTPS: &str = "INSERT INTO usage_daily (account_sid, day, service, cha
     SELECT account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status, COUNT(*), SUM(price) \
     FROM otps GROUP BY account_sid, date_created / 86400000, service, channel, COALESCE(country_code, ''), status";
 
-/// Folds every committed delta into `usage_daily` and `usage_monthly`; answers how many deltas
+const HOURLY_FROM_OTPS: &str =
+    "INSERT INTO usage_hourly (account_sid, hour, channel, status, count) \
+    SELECT account_sid, date_created / 3600000, channel, status, COUNT(*) \
+    FROM otps GROUP BY account_sid, date_created / 3600000, channel, status";
+
+/// Folds every committed delta into `usage_daily`, `usage_monthly` and `usage_hourly`; answers
+/// how many deltas
 /// were folded. One
 /// compactor at a time (SQLite's write lock; a transaction-scoped advisory lock on PostgreSQL,
 /// where another instance already compacting means this one skips).
@@ -56,6 +75,9 @@ pub async fn compact(db: &Db) -> ServiceResult<u64> {
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(&fold("usage_monthly", month_of(db), "usage_deltas"))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(&fold_hourly("usage_deltas"))
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query("DELETE FROM usage_deltas")
@@ -77,10 +99,11 @@ pub async fn compact(db: &Db) -> ServiceResult<u64> {
             }
             // Exactly the rows this statement deletes are the rows it adds up.
             let sql = format!(
-                "WITH moved AS (DELETE FROM usage_deltas RETURNING account_sid, day, service, channel, country_code, status, count, price), \
-                 daily AS ({}), monthly AS ({}) SELECT COUNT(*) FROM moved",
+                "WITH moved AS (DELETE FROM usage_deltas RETURNING account_sid, day, hour, service, channel, country_code, status, count, price), \
+                 daily AS ({}), monthly AS ({}), hourly AS ({}) SELECT COUNT(*) FROM moved",
                 fold("usage_daily", "day", "moved"),
-                fold("usage_monthly", month_of(db), "moved")
+                fold("usage_monthly", month_of(db), "moved"),
+                fold_hourly("moved")
             );
             let n: i64 = sqlx::query_scalar(&sql).fetch_one(&mut *tx).await?;
             tx.commit().await?;
@@ -151,7 +174,9 @@ pub async fn rebuild(db: &Db) -> ServiceResult<Rebuilt> {
         sqlx::query("DELETE FROM usage_deltas").execute(&mut *tx).await?;
         sqlx::query("DELETE FROM usage_daily").execute(&mut *tx).await?;
         sqlx::query("DELETE FROM usage_monthly").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM usage_hourly").execute(&mut *tx).await?;
         let rows = sqlx::query(FROM_OTPS).execute(&mut *tx).await?.rows_affected();
+        sqlx::query(HOURLY_FROM_OTPS).execute(&mut *tx).await?;
         sqlx::query(&fold("usage_monthly", month_of(db), "usage_daily")).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>((rows, live, truth))
@@ -184,19 +209,59 @@ pub async fn monthly_differences(db: &Db) -> ServiceResult<usize> {
     Ok(keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).count())
 }
 
-/// OTPs of `account` created at or after `since_ms`, per current channel and status, from the
-/// OTP table (counters are per day; this window is not). Walks `otps_by_account_created`.
+/// OTPs of `account` created at or after `since_ms`, per current channel and status: whole hours
+/// from the hourly counters (folded and pending), the part of an hour before the first whole
+/// one from the OTP table (`otps_by_account_created`), so the window is exact to the
+/// millisecond while reading at most an hour of OTPs.
 pub async fn recent(
     db: &Db,
     account: &AccountSid,
     since_ms: i64,
 ) -> ServiceResult<Vec<(String, String, i64)>> {
-    const SQL: &str = "SELECT channel, status, COUNT(*) FROM otps \
-        WHERE account_sid = $1 AND date_created >= $2 GROUP BY channel, status";
-    Ok(
-        on_db!(db, pool => sqlx::query_as(SQL).bind(account.as_str()).bind(since_ms).fetch_all(pool).await)?,
-    )
+    const SQL: &str = "SELECT channel, status, CAST(SUM(n) AS BIGINT) FROM ( \
+          SELECT channel, status, count AS n FROM usage_hourly WHERE account_sid = $1 AND hour >= $3 \
+          UNION ALL \
+          SELECT channel, status, count AS n FROM usage_deltas \
+            WHERE account_sid = $1 AND day >= $3 / 24 AND hour >= $3 \
+          UNION ALL \
+          SELECT channel, status, 1 AS n FROM otps \
+            WHERE account_sid = $1 AND date_created >= $2 AND date_created < $3 * 3600000) AS u \
+        GROUP BY channel, status";
+    let first_hour =
+        since_ms.div_euclid(3_600_000) + i64::from(since_ms.rem_euclid(3_600_000) != 0);
+    let rows: Vec<(String, String, i64)> = on_db!(db, pool => sqlx::query_as(SQL)
+        .bind(account.as_str()).bind(since_ms).bind(first_hour).fetch_all(pool).await)?;
+    Ok(rows.into_iter().filter(|r| r.2 != 0).collect())
 }
+
+/// The hourly counters of every account as Home reads them (folded plus pending, zeros left
+/// out), and the same counted from the OTP table: `(account, hour, channel, status) → count`.
+pub async fn hourly_live_and_truth(db: &Db) -> ServiceResult<(HourlyCounts, HourlyCounts)> {
+    const LIVE: &str = "SELECT account_sid, hour, channel, status, CAST(SUM(count) AS BIGINT) FROM ( \
+          SELECT account_sid, hour, channel, status, count FROM usage_hourly \
+          UNION ALL \
+          SELECT account_sid, hour, channel, status, count FROM usage_deltas WHERE hour IS NOT NULL) AS u \
+        GROUP BY account_sid, hour, channel, status";
+    const TRUTH: &str =
+        "SELECT account_sid, date_created / 3600000, channel, status, COUNT(*) FROM otps \
+        GROUP BY account_sid, date_created / 3600000, channel, status";
+    type HourRow = (String, i64, String, String, i64);
+    let (live, truth): (Vec<HourRow>, Vec<HourRow>) = on_db!(db, pool => {
+        let a = sqlx::query_as::<_, HourRow>(LIVE).fetch_all(pool).await?;
+        let b = sqlx::query_as::<_, HourRow>(TRUTH).fetch_all(pool).await?;
+        (a, b)
+    });
+    let collect = |rows: Vec<HourRow>| -> HourlyCounts {
+        rows.into_iter()
+            .filter(|r| r.4 != 0)
+            .map(|(a, h, c, s, n)| ((a, h, c, s), n))
+            .collect()
+    };
+    Ok((collect(live), collect(truth)))
+}
+
+/// `(account_sid, hour, channel, status) → count`.
+pub type HourlyCounts = BTreeMap<(String, i64, String, String), i64>;
 
 /// Has `account` any sub-account?
 pub async fn has_sub_accounts(db: &Db, account: &AccountSid) -> ServiceResult<bool> {
