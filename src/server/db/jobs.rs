@@ -258,6 +258,23 @@ pub fn backoff_ms(tries: i64) -> i64 {
     (1000i64 << exp.min(9)).min(5 * 60 * 1000)
 }
 
+/// The queue's backlog: jobs not done yet, and the due time of the oldest one that is due.
+pub async fn backlog(db: &Db, now: Millis) -> anyhow::Result<(i64, Option<Millis>)> {
+    let depth = db
+        .scalar_i64(
+            "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL",
+            Vec::new(),
+        )
+        .await?;
+    let oldest = db
+        .scalar_i64(
+            "SELECT COALESCE(MIN(run_at), $1) FROM jobs WHERE done_at IS NULL AND run_at <= $1",
+            args![now],
+        )
+        .await?;
+    Ok((depth, (oldest < now).then_some(oldest)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,21 +294,4 @@ mod tests {
         }
         assert_eq!(JobKind::parse("mail"), None);
     }
-}
-
-/// The queue's backlog: jobs not done yet, and the due time of the oldest one that is due.
-pub async fn backlog(db: &Db, now: Millis) -> anyhow::Result<(i64, Option<Millis>)> {
-    let depth = db
-        .scalar_i64(
-            "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL",
-            Vec::new(),
-        )
-        .await?;
-    let oldest = db
-        .scalar_i64(
-            "SELECT COALESCE(MIN(run_at), $1) FROM jobs WHERE done_at IS NULL AND run_at <= $1",
-            args![now],
-        )
-        .await?;
-    Ok((depth, (oldest < now).then_some(oldest)))
 }
