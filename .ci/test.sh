@@ -56,6 +56,14 @@ created="$(SMART2FA_ADMIN_PASSWORD="$E2E_PASSWORD" ./target/release/smart2fa acc
   --name "$E2E_ACCOUNT_NAME" --admin-email "$E2E_EMAIL")"
 export E2E_ACCOUNT_SID="$(sed -E 's/.*"accountSid":"([^"]+)".*/\1/' <<<"$created")"
 export E2E_AUTH_TOKEN="$(sed -E 's/.*"authToken":"([^"]+)".*/\1/' <<<"$created")"
+# One email with the same password in two accounts: sign-in asks which account to open.
+export E2E_MULTI_EMAIL="multi@e2e.example.com"
+export E2E_MULTI_PASSWORD="multi-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+for name in "Multi One" "Multi Two"; do
+  created="$(SMART2FA_ADMIN_PASSWORD="$E2E_MULTI_PASSWORD" ./target/release/smart2fa account create \
+    --name "$name" --admin-email "$E2E_MULTI_EMAIL")"
+done
+export E2E_MULTI_SID2="$(sed -E 's/.*"accountSid":"([^"]+)".*/\1/' <<<"$created")"
 # A real SMTP server on loopback (with AUTH) for Settings → Channels; the server may reach it
 # because this operator allows private addresses.
 export E2E_SMTP_DIR="$E2E_DIR/mailbox"

@@ -57,6 +57,34 @@ test("a wrong password shows a clear message and no session", async ({ page }) =
   await expect(page).toHaveURL(/\/login$/);
 });
 
+test("an email and password that open two accounts ask which one", async ({ page }) => {
+  const multiEmail = process.env.E2E_MULTI_EMAIL ?? "";
+  const multiPassword = process.env.E2E_MULTI_PASSWORD ?? "";
+  const secondSid = process.env.E2E_MULTI_SID2 ?? "";
+  expect(secondSid, "E2E_MULTI_SID2 must be set (see .ci/test.sh)").not.toBe("");
+  await page.goto("/login");
+  await ready(page);
+  await page.getByLabel("Email").fill(multiEmail);
+  await page.getByLabel("Password").fill(multiPassword);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  if (withJs(page)) {
+    // The accounts the password opened, by name; the form keeps what was typed.
+    const choice = page.getByTestId("choose-account");
+    await expect(choice.getByRole("radio")).toHaveCount(2);
+    await choice.getByLabel(/Multi Two/).check();
+  } else {
+    // Without JavaScript: the page asks for the account's SID.
+    await expect(page).toHaveURL(/error=choose/);
+    await expect(page.getByRole("alert")).toContainText("open several accounts");
+    await page.getByLabel("Email").fill(multiEmail);
+    await page.getByLabel("Password").fill(multiPassword);
+    await page.getByLabel("Account SID").fill(secondSid);
+  }
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId("account-name")).toHaveText("Multi Two");
+});
+
 test("navigation between console pages keeps the frame", async ({ page }) => {
   await signIn(page);
   await expect(page.getByTestId("account-name")).toHaveText(accountName);

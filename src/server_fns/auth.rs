@@ -21,6 +21,8 @@ pub struct CurrentUser {
 pub const LOGIN_ERROR_CREDENTIALS: &str = "credentials";
 pub const LOGIN_ERROR_THROTTLED: &str = "throttled";
 pub const LOGIN_ERROR_BUSY: &str = "busy";
+/// The email and password opened several accounts: the page asks for the account's SID.
+pub const LOGIN_ERROR_CHOOSE: &str = "choose";
 
 pub fn login_error_message(kind: &str) -> Option<&'static str> {
     match kind {
@@ -29,13 +31,37 @@ pub fn login_error_message(kind: &str) -> Option<&'static str> {
             Some("Too many sign-in attempts. Wait a few minutes and try again.")
         }
         LOGIN_ERROR_BUSY => Some("The server is busy with other sign-ins. Try again in a moment."),
+        LOGIN_ERROR_CHOOSE => Some(
+            "This email and password open several accounts. Enter the SID (AC…) of the account to \
+             open, as its Developers page shows it.",
+        ),
         _ => None,
     }
 }
 
-/// Checks the email and password, starts a fresh session and goes to the console home.
+/// An account the email and password open (when they open several).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountChoice {
+    pub sid: String,
+    pub name: String,
+}
+
+/// What a sign-in that did not fail answers: signed in (and sent to the console home), or the
+/// accounts to choose from when the email and password open several (sign in again with one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoginStep {
+    SignedIn,
+    ChooseAccount(Vec<AccountChoice>),
+}
+
+/// Checks the email and password (in `account`, an account SID, when given), starts a fresh
+/// session and goes to the console home.
 #[server(endpoint = "login")]
-pub async fn login(email: String, password: String) -> Result<(), ConsoleError> {
+pub async fn login(
+    email: String,
+    password: String,
+    #[server(default)] account: Option<String>,
+) -> Result<LoginStep, ConsoleError> {
     use super::ctx;
     use crate::domain::{EmailAddress, ErrorCode};
     use crate::server::auth::console::{self as console_auth, USER_KEY};
@@ -89,9 +115,35 @@ pub async fn login(email: String, password: String) -> Result<(), ConsoleError> 
             ),
         ));
     };
-    let user = match users::check_login(state.db(), state.clock(), &email, &password, permit).await
-    {
-        Ok(user) => user,
+    let account = account.filter(|a| !a.trim().is_empty());
+    let login = users::check_login(
+        state.db(),
+        state.clock(),
+        &email,
+        &password,
+        account.as_deref(),
+        permit,
+    )
+    .await;
+    let user = match login {
+        Ok(users::Login::SignedIn(user)) => Some(*user),
+        Ok(users::Login::Failed) => None,
+        Ok(users::Login::ChooseAccount(accounts)) => {
+            // The password was right: not a failure, and the choice is only shown now.
+            console_auth::release_login(&state, &email_key, &addr, slots);
+            if plain {
+                leptos_axum::redirect(&format!("/login?error={LOGIN_ERROR_CHOOSE}"));
+            }
+            return Ok(LoginStep::ChooseAccount(
+                accounts
+                    .into_iter()
+                    .map(|(sid, name)| AccountChoice {
+                        sid: sid.to_string(),
+                        name,
+                    })
+                    .collect(),
+            ));
+        }
         Err(e) => {
             // Not a wrong password: nothing to count.
             console_auth::release_login(&state, &email_key, &addr, slots);
@@ -143,7 +195,7 @@ pub async fn login(email: String, password: String) -> Result<(), ConsoleError> 
         .await;
     }
     leptos_axum::redirect("/");
-    Ok(())
+    Ok(LoginStep::SignedIn)
 }
 
 /// Ends the session on the server and goes back to the login page.

@@ -14,6 +14,7 @@ super::both_backends!(
     login_checks_password_status_and_disabled,
     rotating_the_token_invalidates_the_old_one,
     failed_creation_leaves_nothing_behind,
+    one_email_may_be_a_user_of_several_accounts,
 );
 
 async fn creates_account_with_token_hash_only(b: Backend) {
@@ -199,34 +200,35 @@ async fn login_checks_password_status_and_disabled(b: Backend) {
     let app = TestApp::start(b).await;
     let acc = app.account("Acme").await;
     let db = app.state.db();
-    let ok = users::check_login(
-        db,
-        app.state.clock(),
-        &acc.email.to_uppercase(),
-        &acc.password,
-        (),
+    let signed_in = |l: users::Login| match l {
+        users::Login::SignedIn(u) => Some(u),
+        users::Login::Failed => None,
+        other => panic!("{other:?}"),
+    };
+    let ok = signed_in(
+        users::check_login(
+            db,
+            app.state.clock(),
+            &acc.email.to_uppercase(),
+            &acc.password,
+            None,
+            (),
+        )
+        .await
+        .unwrap(),
     )
-    .await
-    .unwrap()
     .unwrap();
     assert_eq!(ok.role, Role::Admin);
     assert_eq!(ok.scope.sid().as_str(), acc.sid);
-    assert!(
-        users::check_login(db, app.state.clock(), &acc.email, "wrong password", ())
+    for (email, password) in [
+        (acc.email.as_str(), "wrong password"),
+        ("nobody@example.com", acc.password.as_str()),
+    ] {
+        let login = users::check_login(db, app.state.clock(), email, password, None, ())
             .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(users::check_login(
-        db,
-        app.state.clock(),
-        "nobody@example.com",
-        &acc.password,
-        ()
-    )
-    .await
-    .unwrap()
-    .is_none());
+            .unwrap();
+        assert!(signed_in(login).is_none());
+    }
     // A suspended account's users cannot sign in.
     accounts::set_status(
         db,
@@ -236,12 +238,10 @@ async fn login_checks_password_status_and_disabled(b: Backend) {
     )
     .await
     .unwrap();
-    assert!(
-        users::check_login(db, app.state.clock(), &acc.email, &acc.password, ())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    let login = users::check_login(db, app.state.clock(), &acc.email, &acc.password, None, ())
+        .await
+        .unwrap();
+    assert!(signed_in(login).is_none());
     assert!(users::load_session_user(db, ok.sid.as_str())
         .await
         .unwrap()
@@ -277,9 +277,24 @@ async fn rotating_the_token_invalidates_the_old_one(b: Backend) {
 
 async fn failed_creation_leaves_nothing_behind(b: Backend) {
     let app = TestApp::start(b).await;
-    let first = app.account("First").await;
-    // Same admin email: the account insert succeeds inside the transaction, the user insert
-    // fails, and nothing of the second account may remain.
+    let _first = app.account("First").await;
+    // The user insert fails (a trigger refuses this address) after the account insert succeeded
+    // inside the transaction: nothing of the second account may remain.
+    let refuse = match b {
+        Backend::Sqlite => vec![
+            "CREATE TRIGGER refuse_boom BEFORE INSERT ON users WHEN NEW.email_key = 'boom@example.com' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        ],
+        Backend::Postgres => vec![
+            "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.email_key = 'boom@example.com' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+             RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_boom BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION refuse_boom()",
+        ],
+    };
+    for sql in refuse {
+        app.state.db().execute(sql, crate::args![]).await.unwrap();
+    }
     let err = accounts::create(
         app.state.db(),
         app.state.clock(),
@@ -287,7 +302,7 @@ async fn failed_creation_leaves_nothing_behind(b: Backend) {
             friendly_name: "Second".into(),
             parent: None,
             admin: Some(NewUser {
-                email: first.email.clone(),
+                email: "boom@example.com".into(),
                 password: "long enough pw".into(),
                 role: Role::Admin,
             }),
@@ -295,7 +310,7 @@ async fn failed_creation_leaves_nothing_behind(b: Backend) {
     )
     .await
     .unwrap_err();
-    assert_eq!(err.code(), ErrorCode::DuplicateName);
+    assert_eq!(err.code(), ErrorCode::Internal);
     let db = app.state.db();
     let accounts_n = db
         .scalar_i64("SELECT COUNT(*) FROM accounts", crate::args![])
@@ -306,4 +321,101 @@ async fn failed_creation_leaves_nothing_behind(b: Backend) {
         .await
         .unwrap();
     assert_eq!((accounts_n, creds_n), (1, 1));
+}
+
+/// Emails are unique per account: another tenant may have a user with the same address (and
+/// learns nothing by adding it). Sign-in opens the account whose password matched, asks which
+/// when the password opens several, and opens the one named.
+async fn one_email_may_be_a_user_of_several_accounts(b: Backend) {
+    let app = TestApp::start(b).await;
+    let db = app.state.db();
+    let clock = app.state.clock();
+    let mut sids = Vec::new();
+    for (name, password) in [
+        ("Acme", "acme's password"),
+        ("Globex", "globex password"),
+        ("Initech", "acme's password"),
+    ] {
+        let created = accounts::create(
+            db,
+            clock,
+            NewAccount {
+                friendly_name: name.into(),
+                parent: None,
+                admin: Some(NewUser {
+                    email: if name == "Globex" {
+                        "Sam@Example.com"
+                    } else {
+                        "sam@example.com"
+                    }
+                    .into(),
+                    password: password.into(),
+                    role: Role::Admin,
+                }),
+            },
+        )
+        .await
+        .unwrap();
+        sids.push(created.account.sid.to_string());
+    }
+    let login = |password: &'static str, account: Option<String>| async move {
+        users::check_login(
+            db,
+            clock,
+            "SAM@example.com",
+            password,
+            account.as_deref(),
+            (),
+        )
+        .await
+        .unwrap()
+    };
+    match login("globex password", None).await {
+        users::Login::SignedIn(u) => assert_eq!(u.home.sid().as_str(), sids[1]),
+        other => panic!("{other:?}"),
+    }
+    match login("acme's password", None).await {
+        users::Login::ChooseAccount(choices) => {
+            let mut got: Vec<(String, String)> = choices
+                .into_iter()
+                .map(|(sid, name)| (sid.to_string(), name))
+                .collect();
+            got.sort();
+            let mut want = vec![
+                (sids[0].clone(), "Acme".to_owned()),
+                (sids[2].clone(), "Initech".to_owned()),
+            ];
+            want.sort();
+            assert_eq!(got, want);
+        }
+        other => panic!("{other:?}"),
+    }
+    match login("acme's password", Some(sids[2].clone())).await {
+        users::Login::SignedIn(u) => assert_eq!(u.home.sid().as_str(), sids[2]),
+        other => panic!("{other:?}"),
+    }
+    // The right password in the wrong account is a failure like any other.
+    assert!(matches!(
+        login("globex password", Some(sids[0].clone())).await,
+        users::Login::Failed
+    ));
+    assert!(matches!(
+        login("nobody's password", None).await,
+        users::Login::Failed
+    ));
+    // Within one account the email stays unique.
+    let acme = crate::domain::AccountSid::parse(&sids[0]).unwrap();
+    let err = users::create(
+        db,
+        clock,
+        &acme,
+        NewUser {
+            email: "sam@EXAMPLE.com".into(),
+            password: "long enough pw".into(),
+            role: Role::Support,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::DuplicateName);
 }

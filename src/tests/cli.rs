@@ -232,7 +232,8 @@ async fn demo_is_refused_in_production(b: Backend) {
 }
 
 /// A tenant registered demo@example.com (and its operator suspended the account): the demo does
-/// not hand that account's login out, reset its token or password, or reactivate it.
+/// not hand that account's login out, reset its token or password, or reactivate it; it makes
+/// its own account (emails are unique per account), and the tenant's user is untouched.
 async fn demo_leaves_a_squatted_address_alone(b: Backend) {
     use crate::domain::AccountStatus;
     use crate::server::services::accounts::{self, AuthFailure};
@@ -263,15 +264,39 @@ async fn demo_leaves_a_squatted_address_alone(b: Backend) {
         .await
         .unwrap();
 
-    let err = execute(&["demo"], settings.clone())
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("did not create") && err.contains(&sid),
-        "{err}"
-    );
-    assert!(!settings.data_dir.join("demo.json").exists());
+    let out = execute(&["demo"], settings.clone()).await.unwrap();
+    let demo: Value = serde_json::from_str(
+        &std::fs::read_to_string(settings.data_dir.join("demo.json")).unwrap(),
+    )
+    .unwrap();
+    let demo_sid = demo["accountSid"].as_str().unwrap();
+    assert_ne!(demo_sid, sid, "{out}");
+    assert!(out.contains(demo_sid) && !out.contains(&sid), "{out}");
+    // The demo's login opens the demo's account only.
+    let login = crate::server::services::users::check_login(
+        &db,
+        &clock,
+        "demo@example.com",
+        demo["password"].as_str().unwrap(),
+        None,
+        (),
+    )
+    .await
+    .unwrap();
+    match login {
+        crate::server::services::users::Login::SignedIn(u) => {
+            assert_eq!(u.home.sid().as_str(), demo_sid)
+        }
+        other => panic!("{other:?}"),
+    }
+    // A second run keeps to the demo's own account.
+    std::fs::remove_file(settings.data_dir.join("demo.json")).unwrap();
+    execute(&["demo"], settings.clone()).await.unwrap();
+    let again: Value = serde_json::from_str(
+        &std::fs::read_to_string(settings.data_dir.join("demo.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(again["accountSid"], demo_sid);
     // Same token (still refused only as suspended), same password, still suspended.
     assert_eq!(
         accounts::authenticate(&db, &sid, &token)
@@ -280,7 +305,7 @@ async fn demo_leaves_a_squatted_address_alone(b: Backend) {
             .err(),
         Some(AuthFailure::Inactive)
     );
-    let user = crate::server::db::users::find_by_email_key(&db, "demo@example.com")
+    let user = crate::server::db::users::find_in_account(&db, &sid, "demo@example.com")
         .await
         .unwrap()
         .unwrap();

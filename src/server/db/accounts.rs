@@ -119,6 +119,13 @@ pub async fn created_by_demo(db: &Db, sid: &str) -> sqlx::Result<bool> {
     Ok(n > 0)
 }
 
+/// The account the demo created (the oldest, should there be several).
+pub async fn demo_account(db: &Db) -> sqlx::Result<Option<String>> {
+    on_db!(db, pool => sqlx::query_scalar::<_, String>(
+        "SELECT sid FROM accounts WHERE created_by_demo = 1 ORDER BY date_created, sid LIMIT 1")
+        .fetch_optional(pool).await)
+}
+
 /// Renames an account and/or changes its status (`None` keeps the stored value).
 pub async fn update(
     db: &Db,

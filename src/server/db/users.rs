@@ -19,9 +19,24 @@ pub struct UserRow {
 const COLUMNS: &str =
     "sid, account_sid, email, password_hash, role, disabled_at, last_login_at, date_created";
 
-pub async fn find_by_email_key(db: &Db, email_key: &str) -> sqlx::Result<Option<UserRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE email_key = $1");
-    on_db!(db, pool => sqlx::query_as::<_, UserRow>(&sql).bind(email_key).fetch_optional(pool).await)
+/// The users with this email (at most one per account), most recently signed-in first, then
+/// oldest first; at most `limit` of them.
+pub async fn find_by_email_key(db: &Db, email_key: &str, limit: i64) -> sqlx::Result<Vec<UserRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE email_key = $1 \
+         ORDER BY last_login_at IS NULL, last_login_at DESC, date_created, sid LIMIT $2"
+    );
+    on_db!(db, pool => sqlx::query_as::<_, UserRow>(&sql).bind(email_key).bind(limit).fetch_all(pool).await)
+}
+
+/// The user of `account` with this email.
+pub async fn find_in_account(
+    db: &Db,
+    account: &str,
+    email_key: &str,
+) -> sqlx::Result<Option<UserRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE account_sid = $1 AND email_key = $2");
+    on_db!(db, pool => sqlx::query_as::<_, UserRow>(&sql).bind(account).bind(email_key).fetch_optional(pool).await)
 }
 
 pub async fn find(db: &Db, sid: &str) -> sqlx::Result<Option<UserRow>> {

@@ -117,11 +117,6 @@ pub async fn create(
             auth_token,
             admin_user: admin_sid,
         }),
-        Err(e) if db::is_unique_violation(&e) => Err(ServiceError::Rule {
-            code: ErrorCode::DuplicateName,
-            message: "A console user with this email already exists.".into(),
-            field: Some("email"),
-        }),
         Err(e) => Err(e.into()),
     }
 }

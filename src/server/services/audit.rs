@@ -319,38 +319,48 @@ pub async fn prune(db: &Db, clock: &dyn Clock, retention_days: u32) -> anyhow::R
     }
 }
 
-/// Records a failed console sign-in: the actor is the email tried (the user's sid and account
-/// when it names a user; no account otherwise). The password is never recorded.
+/// Records a failed console sign-in: the actor is the email tried, recorded in each account
+/// that has a user with that email (the user's sid; at most
+/// [`MAX_ACCOUNTS_PER_SIGN_IN`](super::users::MAX_ACCOUNTS_PER_SIGN_IN) accounts), or once
+/// with no account when none has. The password is never recorded.
 pub async fn record_sign_in_failure(db: &Db, clock: &dyn Clock, email: &str, address: &str) {
     let tried: String = email.trim().chars().take(254).collect();
-    let user = match crate::domain::EmailAddress::parse(&tried) {
-        Ok(e) => crate::server::db::users::find_by_email_key(db, &e.login_key())
-            .await
-            .unwrap_or_else(|e| {
-                tracing::error!(error = ?e, "looking up a failed sign-in's user");
-                None
-            }),
-        Err(_) => None,
+    let users = match crate::domain::EmailAddress::parse(&tried) {
+        Ok(e) => crate::server::db::users::find_by_email_key(
+            db,
+            &e.login_key(),
+            super::users::MAX_ACCOUNTS_PER_SIGN_IN,
+        )
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = ?e, "looking up a failed sign-in's user");
+            Vec::new()
+        }),
+        Err(_) => Vec::new(),
     };
-    let account = user
-        .as_ref()
-        .and_then(|u| AccountSid::parse(&u.account_sid).ok());
-    let origin = Origin {
-        actor: Actor::User {
-            sid: user.as_ref().map(|u| u.sid.clone()),
-            email: user.map(|u| u.email).unwrap_or(tried),
-        },
-        address: address.to_owned(),
+    let entries: Vec<(Option<AccountSid>, Option<String>, String)> = if users.is_empty() {
+        vec![(None, None, tried)]
+    } else {
+        users
+            .into_iter()
+            .map(|u| (AccountSid::parse(&u.account_sid).ok(), Some(u.sid), u.email))
+            .collect()
     };
-    let target = origin.actor.sid().unwrap_or("console").to_owned();
-    record_after(
-        db,
-        clock,
-        account.as_ref(),
-        &origin,
-        Change::new(AuditAction::UserSignInFailed, target),
-    )
-    .await;
+    for (account, sid, email) in entries {
+        let origin = Origin {
+            actor: Actor::User { sid, email },
+            address: address.to_owned(),
+        };
+        let target = origin.actor.sid().unwrap_or("console").to_owned();
+        record_after(
+            db,
+            clock,
+            account.as_ref(),
+            &origin,
+            Change::new(AuditAction::UserSignInFailed, target),
+        )
+        .await;
+    }
 }
 
 /// The entries for a change of an account (a rename and/or a status change), from the account

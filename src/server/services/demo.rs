@@ -58,22 +58,26 @@ pub async fn ensure(
         }
     }
     let password = crypto::random_hex(8);
-    let login = match db::users::find_by_email_key(db, DEMO_EMAIL).await? {
-        // The saved file is gone or stale: give the existing demo a fresh token and password,
-        // if the demo created that account (marked, or named by the file the demo wrote).
+    // The demo's own account: the one its saved file names, else the one marked as created by
+    // the demo. A user with the demo's email in any other account is left alone (emails are
+    // unique per account only).
+    let mut demo_user = None;
+    let candidates = saved
+        .as_ref()
+        .map(|s| s.account_sid.clone())
+        .into_iter()
+        .chain(db::accounts::demo_account(db).await?);
+    for account in candidates {
+        if let Some(user) = db::users::find_in_account(db, &account, DEMO_EMAIL).await? {
+            demo_user = Some(user);
+            break;
+        }
+    }
+    let login = match demo_user {
+        // The saved file is gone or stale: give the demo's account a fresh token and password.
         Some(user) => {
             let account = AccountSid::parse(&user.account_sid)
                 .map_err(|e| anyhow::anyhow!("stored sid: {e}"))?;
-            let named_by_file = saved
-                .as_ref()
-                .is_some_and(|s| s.account_sid == account.as_str());
-            if !named_by_file && !db::accounts::created_by_demo(db, account.as_str()).await? {
-                return Err(ServiceError::forbidden(format!(
-                    "{DEMO_EMAIL} is a user of account {account}, which the demo did not create: \
-                     the demo leaves it alone. Remove that user, or use another data directory \
-                     and database for the demo."
-                )));
-            }
             db::accounts::mark_created_by_demo(db, account.as_str()).await?;
             let token = crypto::random_hex(16);
             db::credentials::set_secret_hash(db, account.as_str(), &crypto::hash_token(&token))
@@ -123,17 +127,18 @@ async fn still_valid(db: &Db, saved: &DemoLogin) -> ServiceResult<bool> {
     let Ok(email) = EmailAddress::parse(&saved.email) else {
         return Ok(false);
     };
-    let user_ok = match db::users::find_by_email_key(db, &email.login_key()).await? {
-        Some(u) => {
-            u.disabled_at.is_none() && u.account_sid == saved.account_sid && {
-                let (pw, hash) = (saved.password.clone(), u.password_hash.clone());
-                tokio::task::spawn_blocking(move || crypto::verify_password(&pw, &hash))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
+    let user_ok =
+        match db::users::find_in_account(db, &saved.account_sid, &email.login_key()).await? {
+            Some(u) => {
+                u.disabled_at.is_none() && u.account_sid == saved.account_sid && {
+                    let (pw, hash) = (saved.password.clone(), u.password_hash.clone());
+                    tokio::task::spawn_blocking(move || crypto::verify_password(&pw, &hash))
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?
+                }
             }
-        }
-        None => false,
-    };
+            None => false,
+        };
     Ok(token_ok && user_ok)
 }
 

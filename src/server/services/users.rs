@@ -93,7 +93,7 @@ pub async fn create(
         Ok(()) => Ok(sid),
         Err(e) if db::is_unique_violation(&e) => Err(ServiceError::Rule {
             code: ErrorCode::DuplicateName,
-            message: "A console user with this email already exists.".into(),
+            message: "This account already has a console user with this email.".into(),
             field: Some("email"),
         }),
         Err(e) => Err(e.into()),
@@ -111,41 +111,84 @@ pub struct SessionUser {
     pub home: AccountScope,
 }
 
-/// Checks an email and password. `None` for any failure (unknown user, wrong password,
-/// disabled user, inactive account), after the same amount of work. `permit` (the caller's
-/// right to hash a password now) is held until the hash is done, also when the caller gives up
-/// waiting: the hashing goes on in a blocking thread and still counts against the bound.
+/// How a sign-in ended.
+#[derive(Debug)]
+pub enum Login {
+    SignedIn(Box<SessionUser>),
+    /// Unknown email, wrong password, disabled user or inactive account: all look the same.
+    Failed,
+    /// The password is right for users of several accounts with this email: which account
+    /// (sid and name, most recently used first)? Asked only after the password matched.
+    ChooseAccount(Vec<(AccountSid, String)>),
+}
+
+/// One email may belong to users of many accounts; sign-in without an account checks the
+/// password of at most this many of them (the most recently used), so a sign-in costs a bounded
+/// number of password hashes.
+pub const MAX_ACCOUNTS_PER_SIGN_IN: i64 = 5;
+
+/// Checks an email and password, in `account` when given (its sid), else in every account that
+/// has a user with this email (see [`MAX_ACCOUNTS_PER_SIGN_IN`]). Failures do the same work as
+/// a wrong password. `permit` (the caller's right to hash passwords now) is held until the
+/// hashing is done, also when the caller gives up waiting: it goes on in a blocking thread and
+/// still counts against the bound.
 pub async fn check_login(
     db: &Db,
     clock: &dyn Clock,
     email: &str,
     password: &str,
+    account: Option<&str>,
     permit: impl Send + 'static,
-) -> ServiceResult<Option<SessionUser>> {
-    let row = match EmailAddress::parse(email) {
-        Ok(e) => db::users::find_by_email_key(db, &e.login_key()).await?,
-        Err(_) => None,
+) -> ServiceResult<Login> {
+    let rows = match (EmailAddress::parse(email), account) {
+        (Ok(e), Some(account)) => db::users::find_in_account(db, account.trim(), &e.login_key())
+            .await?
+            .into_iter()
+            .collect(),
+        (Ok(e), None) => {
+            db::users::find_by_email_key(db, &e.login_key(), MAX_ACCOUNTS_PER_SIGN_IN).await?
+        }
+        (Err(_), _) => Vec::new(),
     };
-    let hash = row
-        .as_ref()
-        .map(|r| r.password_hash.clone())
-        .unwrap_or_else(|| crypto::dummy_password_hash().to_owned());
+    let hashes: Vec<String> = if rows.is_empty() {
+        vec![crypto::dummy_password_hash().to_owned()]
+    } else {
+        rows.iter().map(|r| r.password_hash.clone()).collect()
+    };
     let password = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || {
-        let ok = crypto::verify_password(&password, &hash);
+        let ok: Vec<bool> = hashes
+            .iter()
+            .map(|h| crypto::verify_password(&password, h))
+            .collect();
         drop(permit);
         ok
     })
     .await
     .map_err(|e| anyhow::anyhow!("password check task: {e}"))?;
-    let Some(row) = row.filter(|r| ok && r.disabled_at.is_none()) else {
-        return Ok(None);
-    };
-    let Some(user) = session_user_from_row(db, row).await? else {
-        return Ok(None);
-    };
-    db::users::record_login(db, user.sid.as_str(), clock.now_ms()).await?;
-    Ok(Some(user))
+    let mut matched = Vec::new();
+    for (row, ok) in rows.into_iter().zip(ok) {
+        if !ok || row.disabled_at.is_some() {
+            continue;
+        }
+        if let Some(user) = session_user_from_row(db, row).await? {
+            matched.push(user);
+        }
+    }
+    match matched.len() {
+        0 => Ok(Login::Failed),
+        1 => {
+            let user = matched.remove(0);
+            db::users::record_login(db, user.sid.as_str(), clock.now_ms()).await?;
+            Ok(Login::SignedIn(Box::new(user)))
+        }
+        _ => Ok(Login::ChooseAccount(
+            matched
+                .into_iter()
+                .map(|u| (u.home.sid().clone(), u.home.account().friendly_name.clone()))
+                .collect(),
+        )),
+    }
 }
 
 /// The user behind a session, if still allowed in (not disabled, account active).
