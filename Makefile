@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers. Everything is in .ci/ so CI runs the same.
-.PHONY: run test fuzz dev bench bench-search bench-usage check fmt
+.PHONY: run test fuzz dev bench bench-search bench-usage bench-scale soak check fmt
 
 ## Set up whatever is missing, build a release and run it on SQLite with the demo account.
 run:
@@ -29,6 +29,16 @@ bench-search:
 ## Benchmark: 10 M realistic OTPs over 400 days (smart2fa seed's bulk path), then the usage API.
 bench-usage:
 	@.ci/bench.sh usage
+
+## Benchmark: one vs two instances on one PostgreSQL behind HAProxy; counts limit overruns and
+## duplicate deliveries across instances.
+bench-scale:
+	@.ci/bench.sh scale
+
+## Soak: 10 minutes at 70 % of the measured maximum rate; a line a minute (errors, p99, RSS,
+## database growth). BENCH_SOAK_MINUTES, BENCH_SOAK_PERCENT or BENCH_SOAK_RATE tune it.
+soak:
+	@.ci/bench.sh soak
 
 ## Day-to-day: rebuild and reload on every change (debug build).
 dev:

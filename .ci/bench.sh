@@ -3,7 +3,9 @@
 # (send → read the sandbox outbox → verify) on loopback. Prints figures; never fails on time.
 # BENCH_CONCURRENCY (default 32) and BENCH_SECONDS (default 20, at most 600) tune the run;
 # BENCH_DATABASE_URL=postgres://… runs it on PostgreSQL instead (an empty database);
-# BENCH_LIMITS=2 charges two named limits on every send (see `smart2fa-bench loadgen --help`).
+# BENCH_LIMITS=2 charges two named limits on every send (see `smart2fa-bench loadgen --help`);
+# BENCH_PROFILE=1 samples the server with perf (Debian's linux-perf) during the run and prints
+# the functions where its CPU time goes (self time, top 25).
 #
 # `.ci/bench.sh search` (`make bench-search`): instead fills the database with BENCH_OTPS
 # synthetic OTPs (default 1 000 000) over BENCH_DAYS days (default 90) and times the OTPs page
@@ -11,15 +13,22 @@
 # `.ci/bench.sh usage` (`make bench-usage`): seeds BENCH_OTPS (default 10 000 000) realistic OTPs
 # over BENCH_DAYS (default 400) days and times the usage records API, then the Usage and Home
 # pages as the server renders them.
+# `.ci/bench.sh scale` (`make bench-scale`): one vs two instances on PostgreSQL behind HAProxy,
+# with exact limits and exactly-once delivery counted (see .ci/bench-scale.sh).
+# `.ci/bench.sh soak` (`make soak`): measures the maximum rate for 10 s (concurrency 32), then
+# runs BENCH_SOAK_MINUTES (default 10, at most 60) at BENCH_SOAK_PERCENT (default 70) % of it
+# (or at BENCH_SOAK_RATE lifecycles/s) and prints a line a minute: lifecycles, errors, p99,
+# server RSS and database file growth, then the whole run's figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 .ci/setup-tools.sh
 if [[ "${BENCH_SKIP_BUILD:-}" != 1 ]]; then
-  .ci/build-site.sh
-  # The load generator and benchmarks: a binary of their own, not part of the server.
-  cargo build --release --features ssr,bench --bin smart2fa-bench --quiet
+  # The load generator and benchmarks: a binary of their own, not part of the server, built
+  # in the same cargo run as the server.
+  BUILD_BENCH=1 .ci/build-site.sh
 fi
+if [[ "${1:-}" == scale ]]; then exec .ci/bench-scale.sh; fi
 DIR="$(mktemp -d)"
 if [[ "${1:-}" == search || "${1:-}" == usage ]]; then
   trap 'rm -rf "$DIR"' EXIT
@@ -51,6 +60,28 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rss_kb() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 idle_rss="$(rss_kb "$PID" VmRSS)"
 cpu0="$(cpu_ticks "$PID")"
+if [[ "${1:-}" == soak ]]; then
+  rate="${BENCH_SOAK_RATE:-}"
+  if [[ -z "$rate" ]]; then
+    max="$(./target/release/smart2fa-bench loadgen --url "http://127.0.0.1:$PORT" --account "$sid" --token "$token" \
+      --concurrency 32 --duration 10 | sed -nE 's/^lifecycles: [0-9]+ in [0-9.]+ s = ([0-9]+)\/s.*/\1/p')"
+    rate="$(( ${max:-0} * ${BENCH_SOAK_PERCENT:-70} / 100 ))"
+    echo "maximum: ${max:-?} lifecycles/s over 10 s; soaking at ${BENCH_SOAK_PERCENT:-70} % = $rate/s"
+  fi
+  minutes="${BENCH_SOAK_MINUTES:-10}"
+  (( minutes >= 1 && minutes <= 60 )) || { echo "BENCH_SOAK_MINUTES must be 1–60" >&2; exit 2; }
+  watch=()
+  [[ -z "${BENCH_DATABASE_URL:-}" ]] && watch=(--watch-file "$DIR/data/smart2fa.db" --watch-file "$DIR/data/smart2fa.db-wal")
+  ./target/release/smart2fa-bench loadgen --url "http://127.0.0.1:$PORT" --account "$sid" --token "$token" \
+    --concurrency 64 --duration "$(( minutes * 60 ))" --rate "$rate" --every 60 --watch-pid "$PID" "${watch[@]}"
+  exit 0
+fi
+PERF_PID=""
+if [[ "${BENCH_PROFILE:-}" == 1 ]]; then
+  command -v perf >/dev/null || { sudo_="" ; [[ $(id -u) -ne 0 ]] && sudo_=sudo; $sudo_ apt-get install -y -qq linux-perf >/dev/null; }
+  perf record -q -F 999 -p "$PID" -o "$DIR/perf.data" 2>"$DIR/perf.log" &
+  PERF_PID=$!
+fi
 TIMEFORMAT='%U %S %R'
 { time ./target/release/smart2fa-bench loadgen --url "http://127.0.0.1:$PORT" --account "$sid" --token "$token" \
   --concurrency "${BENCH_CONCURRENCY:-32}" --duration "${BENCH_SECONDS:-20}" --limits "${BENCH_LIMITS:-0}" \
@@ -66,3 +97,9 @@ awk -v t0="$cpu0" -v t1="$cpu1" -v hz="$ticks" -v n="${done_n:-0}" -v u="$lg_use
   printf "load generator CPU: %.1f s (%.2f cores, %.0f%% of the machine)\n", u + s, (u + s) / w, 100 * (u + s) / w / cores
   printf "server RSS: %.1f MB idle, %.1f MB peak\n", idle / 1024, peak / 1024
 }'
+if [[ -n "$PERF_PID" ]]; then
+  kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true
+  echo "where the server's CPU time goes (perf, self time by function; BENCH_PROFILE=1):"
+  perf report -i "$DIR/perf.data" --stdio --no-children --sort dso,symbol --percent-limit 0.7 2>/dev/null \
+    | grep -E '^ +[0-9]' | head -n 25 | sed -E 's/ +/ /g; s/^ //'
+fi

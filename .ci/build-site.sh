@@ -6,6 +6,8 @@
 # the WASM keeps wasm-bindgen's name (pkg/smart2fa_bg.wasm), which is the name the server
 # expects when cargo-leptos did not build it. `make dev` still uses cargo-leptos (watch, reload).
 # Usage: .ci/build-site.sh   (prints the time of each step)
+#        BUILD_BENCH=1 .ci/build-site.sh   also builds smart2fa-bench in the same cargo run (the
+#        benchmarks' binary; one compile of the crate for both instead of two).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -29,8 +31,13 @@ staging=target/site.new
 rm -rf "$staging"
 mkdir -p "$staging/pkg"
 
-timed "server (cargo, release)" \
-  cargo build --release --bin smart2fa --no-default-features --features ssr --quiet
+if [[ "${BUILD_BENCH:-}" == 1 ]]; then
+  timed "server + smart2fa-bench (cargo, release)" \
+    cargo build --release --bin smart2fa --bin smart2fa-bench --no-default-features --features ssr,bench --quiet
+else
+  timed "server (cargo, release)" \
+    cargo build --release --bin smart2fa --no-default-features --features ssr --quiet
+fi
 timed "browser half (cargo, wasm32)" \
   cargo build --lib --target wasm32-unknown-unknown --profile wasm-release \
   --no-default-features --features hydrate --quiet

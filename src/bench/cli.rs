@@ -27,12 +27,25 @@ enum Command {
         token: String,
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
-        /// Seconds (at most 600).
+        /// Seconds (at most 3600).
         #[arg(long, default_value_t = 20)]
         duration: u64,
         /// Named limits charged on every send (0–2).
         #[arg(long, default_value_t = 0)]
         limits: usize,
+        /// Start at most this many lifecycles per second (default: as fast as possible).
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Print a line every this many seconds: lifecycles, errors, p99, the server's RSS and
+        /// the database files' growth (the soak).
+        #[arg(long)]
+        every: Option<u64>,
+        /// The server's process id, for the RSS in those lines.
+        #[arg(long)]
+        watch_pid: Option<u32>,
+        /// Database files whose size those lines show (repeatable).
+        #[arg(long)]
+        watch_file: Vec<std::path::PathBuf>,
     },
     /// Fill a fresh account with synthetic OTPs and time the OTPs page and its CSV export.
     Search {
@@ -82,6 +95,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<String> {
             concurrency,
             duration,
             limits,
+            rate,
+            every,
+            watch_pid,
+            watch_file,
         } => {
             super::loadgen::run(super::loadgen::LoadConfig {
                 url: url.trim_end_matches('/').to_owned(),
@@ -90,6 +107,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<String> {
                 concurrency,
                 duration: std::time::Duration::from_secs(duration),
                 limits,
+                rate,
+                every: every.map(|s| std::time::Duration::from_secs(s.max(1))),
+                watch_pid,
+                watch_files: watch_file,
             })
             .await
         }
