@@ -12,6 +12,7 @@ super::both_backends!(
     blocks_are_lifted_audited_and_end_after_12_hours,
     monitor_mode_and_the_default_that_follows_the_provider,
     the_safe_list_is_never_blocked_and_settings_are_validated,
+    parallel_sends_and_verifies_to_one_prefix_all_succeed,
 );
 
 async fn guard(api: &Api<'_>, body: Value) -> Value {
@@ -412,4 +413,54 @@ async fn the_safe_list_is_never_blocked_and_settings_are_validated(b: Backend) {
     // 7024 is listed with the other error codes.
     let (_, errors) = api.get("/2fa/errors").await;
     assert!(errors.to_string().contains("7024"), "{errors}");
+}
+
+/// Sends and verifies to numbers of one prefix and country, many at once: the guard's counters
+/// are written in one lock order with the rows spread over shards, so PostgreSQL never has to
+/// break a deadlock by failing a request (it did: a send locked the prefix row then the
+/// country row while a verify locked them in the table's order, and one answered 500).
+async fn parallel_sends_and_verifies_to_one_prefix_all_succeed(b: Backend) {
+    let app = TestApp::start_with(b, |s| s.db_max_connections = 32).await;
+    crate::server::workers::spawn(app.state.clone());
+    let acc = app.account("Busy").await;
+    let lifecycle = |n: usize| {
+        let api = app.api(&acc);
+        async move {
+            let to = format!("+1415555{:04}", 1001 + n);
+            let (status, sent) = api
+                .post("/2fa/send", json!({"service": "Rush", "to": to}))
+                .await;
+            if status != 200 {
+                return (status, sent);
+            }
+            let rid = sent["requestID"].as_str().unwrap().to_owned();
+            let (status, page) = api
+                .get(&format!("/2fa/sandbox/messages?requestID={rid}&wait=10"))
+                .await;
+            let code =
+                super::harness::extract_code(page["messages"][0]["text"].as_str().unwrap_or(""));
+            if status != 200 {
+                return (status, page);
+            }
+            api.post("/2fa/verify", json!({"requestID": rid, "code": code}))
+                .await
+        }
+    };
+    for round in 0..6 {
+        let answers = futures::future::join_all((0..64).map(|i| lifecycle(round * 64 + i))).await;
+        for (status, body) in answers {
+            assert_eq!(status, 200, "round {round}: {body}");
+        }
+    }
+    // The guard counted every send and verify of the prefix.
+    let counted = app
+        .state
+        .db()
+        .scalar_i64(
+            "SELECT CAST(SUM(sent) + SUM(verified) AS BIGINT) FROM fraud_counts WHERE account_sid = $1 AND scope = 'p+1415555'",
+            crate::args![acc.sid.clone()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(counted, 2 * 6 * 64);
 }
