@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers. Everything is in .ci/ so CI runs the same.
-.PHONY: run test fuzz dev bench bench-search bench-usage bench-scale soak check fmt
+.PHONY: run test fuzz dev bench bench-search bench-usage bench-scale bench-abuse soak check fmt
 
 ## Set up whatever is missing, build a release and run it on SQLite with the demo account.
 run:
@@ -34,6 +34,11 @@ bench-usage:
 ## duplicate deliveries across instances.
 bench-scale:
 	@.ci/bench.sh scale
+
+## Benchmark: an honest tenant's latency alone and while another floods slow callbacks, huge
+## reports and wrong passwords.
+bench-abuse:
+	@.ci/bench.sh abuse
 
 ## Soak: 10 minutes at 70 % of the measured maximum rate; a line a minute (errors, p99, RSS,
 ## database growth). BENCH_SOAK_MINUTES, BENCH_SOAK_PERCENT or BENCH_SOAK_RATE tune it.

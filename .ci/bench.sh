@@ -15,6 +15,10 @@
 # pages as the server renders them.
 # `.ci/bench.sh scale` (`make bench-scale`): one vs two instances on PostgreSQL behind HAProxy,
 # with exact limits and exactly-once delivery counted (see .ci/bench-scale.sh).
+# `.ci/bench.sh abuse` (`make bench-abuse`): an honest tenant's lifecycles alone, then while
+# another tenant (with BENCH_ABUSE_OTPS, default 1 000 000, OTPs of history over 1 000 days)
+# floods slow status callbacks, the largest usage reports and wrong console passwords; prints
+# both tenants' figures and the server's peak RSS (BENCH_SECONDS per phase, default 20).
 # `.ci/bench.sh soak` (`make soak`): measures the maximum rate for 10 s (concurrency 32), then
 # runs BENCH_SOAK_MINUTES (default 10, at most 60) at BENCH_SOAK_PERCENT (default 70) % of it
 # (or at BENCH_SOAK_RATE lifecycles/s) and prints a line a minute: lifecycles, errors, p99,
@@ -48,6 +52,17 @@ if [[ -n "${BENCH_DATABASE_URL:-}" ]]; then export DATABASE_URL="$BENCH_DATABASE
 creds="$(./target/release/smart2fa account create --name Bench)"
 sid="$(sed -E 's/.*"accountSid":"([^"]+)".*/\1/' <<<"$creds")"
 token="$(sed -E 's/.*"authToken":"([^"]+)".*/\1/' <<<"$creds")"
+if [[ "${1:-}" == abuse ]]; then
+  abuser_email="abuser@bench.example.com"
+  abuser="$(SMART2FA_ADMIN_PASSWORD="abuser-$RANDOM$RANDOM$RANDOM" ./target/release/smart2fa account create \
+    --name Abuser --admin-email "$abuser_email")"
+  abuser_sid="$(sed -E 's/.*"accountSid":"([^"]+)".*/\1/' <<<"$abuser")"
+  abuser_token="$(sed -E 's/.*"authToken":"([^"]+)".*/\1/' <<<"$abuser")"
+  SMART2FA_LOG_LEVEL=error ./target/release/smart2fa seed --account "$abuser_sid" \
+    --otps "${BENCH_ABUSE_OTPS:-1000000}" --days 1000 >/dev/null
+  # The slow callback receiver is on loopback: this operator allows it.
+  export SMART2FA_ALLOW_PRIVATE_OUTBOUND=true
+fi
 ./target/release/smart2fa serve >"$DIR/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT
@@ -60,6 +75,12 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rss_kb() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 idle_rss="$(rss_kb "$PID" VmRSS)"
 cpu0="$(cpu_ticks "$PID")"
+if [[ "${1:-}" == abuse ]]; then
+  ./target/release/smart2fa-bench abuse --url "http://127.0.0.1:$PORT" --account "$sid" --token "$token" \
+    --abuser-account "$abuser_sid" --abuser-token "$abuser_token" --abuser-email "$abuser_email" \
+    --duration "${BENCH_SECONDS:-20}" --watch-pid "$PID"
+  exit 0
+fi
 if [[ "${1:-}" == soak ]]; then
   rate="${BENCH_SOAK_RATE:-}"
   if [[ -z "$rate" ]]; then

@@ -47,6 +47,30 @@ enum Command {
         #[arg(long)]
         watch_file: Vec<std::path::PathBuf>,
     },
+    /// One tenant floods the server (slow callbacks, huge reports, wrong passwords) while another
+    /// runs lifecycles: the honest tenant's latency alone and under abuse.
+    Abuse {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        abuser_account: String,
+        #[arg(long)]
+        abuser_token: String,
+        /// The abusive tenant's console login (wrong-password bursts).
+        #[arg(long)]
+        abuser_email: String,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Seconds of each phase (alone, under abuse); at most 300.
+        #[arg(long, default_value_t = 20)]
+        duration: u64,
+        #[arg(long)]
+        watch_pid: Option<u32>,
+    },
     /// Fill a fresh account with synthetic OTPs and time the OTPs page and its CSV export.
     Search {
         #[arg(long, default_value_t = 1_000_000)]
@@ -111,6 +135,28 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<String> {
                 every: every.map(|s| std::time::Duration::from_secs(s.max(1))),
                 watch_pid,
                 watch_files: watch_file,
+            })
+            .await
+        }
+        Command::Abuse {
+            url,
+            account,
+            token,
+            abuser_account,
+            abuser_token,
+            abuser_email,
+            concurrency,
+            duration,
+            watch_pid,
+        } => {
+            super::abuse::run(super::abuse::AbuseConfig {
+                url: url.trim_end_matches('/').to_owned(),
+                honest: (account, token),
+                abuser: (abuser_account, abuser_token),
+                abuser_email,
+                honest_concurrency: concurrency,
+                duration: std::time::Duration::from_secs(duration),
+                watch_pid,
             })
             .await
         }

@@ -68,7 +68,21 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     sorted[idx].as_secs_f64() * 1000.0
 }
 
+/// What a run measured: the printed report and the figures other benchmarks compare.
+pub struct LoadReport {
+    pub text: String,
+    pub lifecycles: usize,
+    pub errors: u64,
+    /// Lifecycle latency percentiles, ms.
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
 pub async fn run(cfg: LoadConfig) -> anyhow::Result<String> {
+    Ok(measure(cfg).await?.text)
+}
+
+pub async fn measure(cfg: LoadConfig) -> anyhow::Result<LoadReport> {
     anyhow::ensure!(
         cfg.concurrency >= 1 && cfg.concurrency <= 512,
         "concurrency must be 1–512"
@@ -298,7 +312,14 @@ pub async fn run(cfg: LoadConfig) -> anyhow::Result<String> {
             ));
         }
     }
-    Ok(out)
+    let errors = errors.load(Ordering::Relaxed);
+    Ok(LoadReport {
+        text: out,
+        lifecycles: done,
+        errors,
+        p50_ms: pct(&g.lifecycle, 0.50),
+        p99_ms: pct(&g.lifecycle, 0.99),
+    })
 }
 
 /// `   180 s:    4212 lifecycles (  70.2/s), errors 0, p99   12.30 ms, RSS 41.2 MB, files +1.2 MB`.
