@@ -509,6 +509,11 @@ async fn record_accepted(
     moving.push();
     job_done(&mut changes, job, now);
     changes.commit(state.db()).await?;
+    if a.record.is_some() {
+        state
+            .signals()
+            .message_stored(otp.account_sid.as_str(), otp.sid.as_str());
+    }
     tracing::info!(request_id = %otp.sid, channel = a.channel.as_str(), provider = a.provider, status, "otp delivered to provider");
     Ok(())
 }

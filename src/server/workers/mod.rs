@@ -50,19 +50,6 @@ async fn dispatch(state: AppState) {
     ]
     .map(|(lane, n)| (lane, n, std::sync::Arc::new(tokio::sync::Semaphore::new(n))));
     let task_ended = std::sync::Arc::new(tokio::sync::Notify::new());
-    // Readers waiting for a sandbox message look again once per burst of finished deliveries,
-    // not once per OTP (each look is a query per reader).
-    let delivered = std::sync::Arc::new(tokio::sync::Notify::new());
-    tokio::spawn({
-        let (state, delivered) = (state.clone(), delivered.clone());
-        async move {
-            loop {
-                delivered.notified().await;
-                tokio::task::yield_now().await;
-                state.signals().deliveries_ran();
-            }
-        }
-    });
     loop {
         // A full batch in a lane: more may be waiting, claim again at once.
         let mut claimed_full = false;
@@ -91,15 +78,13 @@ async fn dispatch(state: AppState) {
                             tracing::error!("a claimed job found no free worker");
                             break;
                         };
-                        let (state, ended, delivered) =
-                            (state.clone(), task_ended.clone(), delivered.clone());
+                        let (state, ended) = (state.clone(), task_ended.clone());
                         tokio::spawn(async move {
                             for job in same {
                                 if let Err(e) = process(&state, job).await {
                                     tracing::error!(error = ?e, "a job failed");
                                 }
                             }
-                            delivered.notify_one();
                             drop(permit);
                             ended.notify_one();
                         });
@@ -214,8 +199,6 @@ pub async fn run_due(state: &AppState) -> anyhow::Result<usize> {
                 Err(e) => failure = failure.or(Some(e)),
             }
         }
-        // Whoever waits for a sandbox message (long-polling readers) looks again.
-        state.signals().deliveries_ran();
         if let Some(e) = failure {
             return Err(e);
         }
