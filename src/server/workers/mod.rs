@@ -50,10 +50,20 @@ async fn dispatch(state: AppState) {
     ]
     .map(|(lane, n)| (lane, n, std::sync::Arc::new(tokio::sync::Semaphore::new(n))));
     let task_ended = std::sync::Arc::new(tokio::sync::Notify::new());
+    // The callbacks lane is claimed while its claims find jobs and otherwise every 250 ms, not
+    // on every wake-up: with no callbacks due, each wake cost an empty claim (a write
+    // transaction). Deliveries are claimed on every wake-up.
+    let mut callbacks_hot = true;
+    let mut callbacks_claimed = std::time::Instant::now();
     loop {
+        let callbacks_due =
+            callbacks_hot || callbacks_claimed.elapsed() >= Duration::from_millis(250);
         // A full batch in a lane: more may be waiting, claim again at once.
         let mut claimed_full = false;
         for (lane, _, permits) in &lanes {
+            if *lane == jobs::Lane::Callbacks && !callbacks_due {
+                continue;
+            }
             let free = permits.available_permits().min(jobs::CLAIM_BATCH as usize);
             if free == 0 {
                 continue;
@@ -72,6 +82,10 @@ async fn dispatch(state: AppState) {
             {
                 Ok(claimed) => {
                     claimed_full |= claimed.len() == free;
+                    if *lane == jobs::Lane::Callbacks {
+                        callbacks_hot = !claimed.is_empty();
+                        callbacks_claimed = std::time::Instant::now();
+                    }
                     for same in by_otp(claimed) {
                         // A permit per group: the claim took no more than are free.
                         let Ok(permit) = permits.clone().try_acquire_owned() else {
