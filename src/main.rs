@@ -1,10 +1,4 @@
 //! The `smart2fa` command: serve (default), migrate, demo, and account/user bootstrap.
-
-/// mimalloc instead of glibc's malloc: less CPU per allocation under load (see Cargo.toml).
-#[cfg(feature = "ssr")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
