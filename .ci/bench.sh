@@ -121,6 +121,6 @@ awk -v t0="$cpu0" -v t1="$cpu1" -v hz="$ticks" -v n="${done_n:-0}" -v u="$lg_use
 if [[ -n "$PERF_PID" ]]; then
   kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true
   echo "where the server's CPU time goes (perf, self time by function; BENCH_PROFILE=1):"
-  perf report -i "$DIR/perf.data" --stdio --no-children --sort dso,symbol --percent-limit 0.7 2>/dev/null \
+  perf report -i "$DIR/perf.data" --stdio --no-children --sort ${BENCH_PROFILE_SORT:-dso,symbol} --percent-limit 0.7 2>/dev/null \
     | grep -E '^ +[0-9]' | head -n 25 | sed -E 's/ +/ /g; s/^ //'
 fi
