@@ -24,6 +24,7 @@ super::both_backends!(
     wrong_codes_count_and_lock_in_one_change,
     limits_block_when_full_and_idempotency_keys_replay,
     jobs_are_leased_once_and_retried_later,
+    claims_take_turns_between_accounts,
     searches_find_by_filter_and_position,
 );
 
@@ -104,6 +105,27 @@ fn accepted(o: &NewOtp) -> SendReceipt {
 /// Writes an accepted send (superseding nothing) and answers its sid.
 async fn sent(s: &Store, to: &str, at: i64) -> OtpSid {
     let o = new_otp(s, to, at);
+    let w = SendWrite {
+        otp: &o,
+        sealed_code: "sealed",
+        supersede: None,
+        charges: &[],
+        idempotency: None,
+        accepted: &accepted(&o),
+        fraud: None,
+        protection: None,
+    };
+    assert!(matches!(
+        send::write(&s.db, &w).await.unwrap(),
+        Written::Accepted
+    ));
+    o.sid
+}
+
+/// Like [`sent`], in another account.
+async fn sent_in(s: &Store, account: &AccountSid, to: &str, at: i64) -> OtpSid {
+    let mut o = new_otp(s, to, at);
+    o.account_sid = account.clone();
     let w = SendWrite {
         otp: &o,
         sealed_code: "sealed",
@@ -640,4 +662,41 @@ async fn searches_find_by_filter_and_position(b: Backend) {
         .await
         .unwrap();
     assert_eq!(older.len(), 4);
+}
+
+/// One account's flood of due deliveries does not make another account's wait behind it:
+/// claims take each account's oldest job first, then each account's next.
+async fn claims_take_turns_between_accounts(b: Backend) {
+    let s = store(b).await;
+    let other = crate::server::services::accounts::create(
+        &s.db,
+        &SystemClock,
+        crate::server::services::accounts::NewAccount {
+            friendly_name: "Quiet".into(),
+            parent: None,
+            admin: None,
+        },
+    )
+    .await
+    .unwrap()
+    .account
+    .sid;
+    let now = SystemClock.now_ms();
+    let mut flood = Vec::new();
+    for i in 0..40 {
+        flood.push(sent(&s, &format!("+1415555{:04}", 1000 + i), now - 1000 + i).await);
+    }
+    let quiet = sent_in(&s, &other, "+14155559999", now).await;
+    let claimed = jobs::claim(&s.db, "w", now + 1, 30_000, 16, jobs::Lane::All)
+        .await
+        .unwrap();
+    let sids: Vec<&OtpSid> = claimed.iter().map(|j| &j.otp_sid).collect();
+    assert_eq!(sids.len(), 16);
+    assert!(
+        sids.contains(&&quiet),
+        "the quiet account's job waits behind the flood"
+    );
+    // The flooding account's 15 oldest, in order.
+    let flooded: Vec<&OtpSid> = sids.into_iter().filter(|s| **s != quiet).collect();
+    assert_eq!(flooded, flood.iter().take(15).collect::<Vec<_>>());
 }

@@ -108,11 +108,11 @@ impl Lane {
     fn filter(self) -> String {
         match self {
             Lane::Deliveries => format!(
-                " AND kind IN ('{}', '{}')",
+                " AND j.kind IN ('{}', '{}')",
                 JobKind::Deliver.as_str(),
                 JobKind::Fallback.as_str()
             ),
-            Lane::Callbacks => format!(" AND kind = '{}'", JobKind::Callback.as_str()),
+            Lane::Callbacks => format!(" AND j.kind = '{}'", JobKind::Callback.as_str()),
             Lane::All => String::new(),
         }
     }
@@ -121,9 +121,11 @@ impl Lane {
 /// Jobs one claim takes at most (one write instead of one per job; each keeps its own lease).
 pub const CLAIM_BATCH: i64 = 16;
 
-/// Claims up to `limit` of the oldest due jobs (unclaimed, or whose lease ran out) for `owner`
-/// until `now + lease_ms`, oldest first. Exactly one worker wins a job: the UPDATE re-checks
-/// the lease, and PostgreSQL skips rows another worker has locked.
+/// Claims up to `limit` due jobs (unclaimed, or whose lease ran out) for `owner` until
+/// `now + lease_ms`, taking turns between accounts: each account's oldest due job first, then
+/// each account's second… (so one tenant's flood of sends never makes another tenant's codes
+/// wait behind it), oldest first within a turn. Exactly one worker wins a job: the UPDATE
+/// re-checks the lease, and PostgreSQL skips rows another worker has locked.
 pub async fn claim(
     db: &Db,
     owner: &str,
@@ -139,13 +141,25 @@ pub async fn claim(
     let kinds = lane.filter();
     // Free: never leased, its lease ran out, or its owner's heartbeat stopped (an owner that
     // never beat — an older version — keeps its lease until it runs out).
-    let free = "(lease_until IS NULL OR lease_until < $3 OR EXISTS \
-                (SELECT 1 FROM workers w WHERE w.id = jobs.lease_owner AND w.heartbeat_at <= $4))";
+    let free = |t: &str| {
+        format!(
+            "({t}.lease_until IS NULL OR {t}.lease_until < $3 OR EXISTS \
+             (SELECT 1 FROM workers w WHERE w.id = {t}.lease_owner AND w.heartbeat_at <= $4))"
+        )
+    };
+    let (free_jobs, free_j) = (free("jobs"), free("j"));
+    // `turn`: the job's place in its account's queue. A job whose OTP is gone still runs (and
+    // is completed with an error) in the turns of account ''.
     let sql = format!(
         "UPDATE jobs SET lease_owner = $1, lease_until = $2, tries = tries + 1 \
-         WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3{kinds} \
-                      AND {free} ORDER BY run_at, id LIMIT {limit}{lock}) \
-         AND done_at IS NULL AND {free} \
+         WHERE id IN (SELECT id FROM jobs WHERE id IN ( \
+             SELECT id FROM ( \
+               SELECT j.id, j.run_at, ROW_NUMBER() OVER ( \
+                   PARTITION BY COALESCE(o.account_sid, '') ORDER BY j.run_at, j.id) AS turn \
+               FROM jobs j LEFT JOIN otps o ON o.sid = j.otp_sid \
+               WHERE j.done_at IS NULL AND j.run_at <= $3{kinds} AND {free_j}) AS due \
+             ORDER BY turn, run_at, id LIMIT {limit}){lock}) \
+         AND done_at IS NULL AND {free_jobs} \
          RETURNING id, kind, otp_sid, step, tries, payload, created_at, run_at"
     );
     let mut rows: Vec<JobRow> = match db {
