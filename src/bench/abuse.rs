@@ -61,93 +61,82 @@ pub async fn run(cfg: AbuseConfig) -> anyhow::Result<String> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
+    let (sid, token) = cfg.abuser.clone();
+    let url = cfg.url.clone();
     let mut abusers = Vec::new();
-    // Sends with slow callbacks.
-    for worker in 0..if runs("sends") { 16u64 } else { 0 } {
-        let (client, tally, url, (sid, token), cb) = (
-            client.clone(),
-            tally.clone(),
-            cfg.url.clone(),
-            cfg.abuser.clone(),
-            callback_url.clone(),
-        );
-        abusers.push(tokio::spawn(async move {
-            let mut n = 0u64;
-            while Instant::now() < deadline {
-                n += 1;
+    // `workers` tasks sending the request `make` builds (from the worker and a counter) until
+    // the deadline, tallying the answers under `kind`.
+    let mut flood =
+        |kind: &'static str,
+         workers: u64,
+         make: Arc<dyn Fn(u64, u64) -> reqwest::RequestBuilder + Send + Sync>| {
+            for worker in 0..workers {
+                let (tally, make) = (tally.clone(), make.clone());
+                abusers.push(tokio::spawn(async move {
+                    let mut n = 0u64;
+                    while Instant::now() < deadline {
+                        n += 1;
+                        let status = make(worker, n)
+                            .send()
+                            .await
+                            .map(|r| r.status().as_u16())
+                            .unwrap_or(0);
+                        *tally.lock().unwrap().entry((kind, status)).or_default() += 1;
+                    }
+                }));
+            }
+        };
+    if runs("sends") {
+        let (client, url, sid, token) = (client.clone(), url.clone(), sid.clone(), token.clone());
+        flood(
+            "send, slow callback",
+            16,
+            Arc::new(move |worker, n| {
                 let to = format!("+1202{:07}", 5_000_001 + (worker * 100_000 + n) % 4_999_998);
-                let status = client
+                client
                     .post(format!("{url}/2fa/send"))
                     .basic_auth(&sid, Some(&token))
-                    .json(&json!({"service": "Abuse", "to": to, "statusCallback": cb}))
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0);
-                *tally
-                    .lock()
-                    .unwrap()
-                    .entry(("send, slow callback", status))
-                    .or_default() += 1;
-            }
-        }));
+                    .json(&json!({"service": "Abuse", "to": to, "statusCallback": callback_url}))
+            }),
+        );
     }
     // The largest reports the API allows (1 000 days), and ones over the cap.
-    for worker in 0..if runs("reports") { 4 } else { 0 } {
-        let (client, tally, url, (sid, token)) = (
-            client.clone(),
-            tally.clone(),
-            cfg.url.clone(),
-            cfg.abuser.clone(),
-        );
-        abusers.push(tokio::spawn(async move {
-            let (kind, query) = if worker % 2 == 0 {
-                (
-                    "report, 1 000 days",
-                    "startDate=-999days&groupBy=countryCode",
-                )
-            } else {
-                (
-                    "report, 200 years",
-                    "startDate=1900-01-01&endDate=2099-12-31",
-                )
-            };
-            while Instant::now() < deadline {
-                let status = client
-                    .get(format!("{url}/2fa/usage/records/Daily?{query}"))
-                    .basic_auth(&sid, Some(&token))
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0);
-                *tally.lock().unwrap().entry((kind, status)).or_default() += 1;
-            }
-        }));
+    if runs("reports") {
+        for (kind, query) in [
+            (
+                "report, 1 000 days",
+                "startDate=-999days&groupBy=countryCode",
+            ),
+            (
+                "report, 200 years",
+                "startDate=1900-01-01&endDate=2099-12-31",
+            ),
+        ] {
+            let (client, url, sid, token) =
+                (client.clone(), url.clone(), sid.clone(), token.clone());
+            flood(
+                kind,
+                2,
+                Arc::new(move |_, _| {
+                    client
+                        .get(format!("{url}/2fa/usage/records/Daily?{query}"))
+                        .basic_auth(&sid, Some(&token))
+                }),
+            );
+        }
     }
     // Wrong console passwords for the abuser's own admin, in bursts.
-    for _ in 0..if runs("logins") { 8 } else { 0 } {
-        let (client, tally, url, email) = (
-            client.clone(),
-            tally.clone(),
-            cfg.url.clone(),
-            cfg.abuser_email.clone(),
-        );
-        abusers.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                let status = client
+    if runs("logins") {
+        let (client, url, email) = (client.clone(), url.clone(), cfg.abuser_email.clone());
+        flood(
+            "console login, wrong password",
+            8,
+            Arc::new(move |_, _| {
+                client
                     .post(format!("{url}/api/login"))
                     .form(&[("email", email.as_str()), ("password", "not the password")])
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0);
-                *tally
-                    .lock()
-                    .unwrap()
-                    .entry(("console login, wrong password", status))
-                    .or_default() += 1;
-            }
-        }));
+            }),
+        );
     }
     let loaded = loadgen::measure(honest(cfg.duration)).await?;
     for a in abusers {

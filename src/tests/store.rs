@@ -104,25 +104,10 @@ fn accepted(o: &NewOtp) -> SendReceipt {
 
 /// Writes an accepted send (superseding nothing) and answers its sid.
 async fn sent(s: &Store, to: &str, at: i64) -> OtpSid {
-    let o = new_otp(s, to, at);
-    let w = SendWrite {
-        otp: &o,
-        sealed_code: "sealed",
-        supersede: None,
-        charges: &[],
-        idempotency: None,
-        accepted: &accepted(&o),
-        fraud: None,
-        protection: None,
-    };
-    assert!(matches!(
-        send::write(&s.db, &w).await.unwrap(),
-        Written::Accepted
-    ));
-    o.sid
+    sent_in(s, &s.account, to, at).await
 }
 
-/// Like [`sent`], in another account.
+/// A send to `to` at `at` in `account`, accepted.
 async fn sent_in(s: &Store, account: &AccountSid, to: &str, at: i64) -> OtpSid {
     let mut o = new_otp(s, to, at);
     o.account_sid = account.clone();

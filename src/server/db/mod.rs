@@ -148,7 +148,9 @@ impl Db {
             // recycles cache pages, and large sorts spill to temporary files instead of memory
             // (four large usage reports in parallel took the server to 740 MB with in-memory
             // temporary storage and a 64 MB cache per connection).
-            .pragma("soft_heap_limit", "134217728");
+            .pragma("soft_heap_limit", "134217728")
+            // The bundled SQLite is built to keep temporary tables and sorts in memory.
+            .pragma("temp_store", "file");
         if let Some(dir) = opts
             .get_filename()
             .parent()
