@@ -141,15 +141,15 @@ impl Db {
             })
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            // A larger page cache. No memory-mapped I/O: a growing database is remapped again and
-            // again (munmap, TLB shootdowns, page faults took a fifth of the CPU under load).
-            .pragma("cache_size", "-65536")
-            // All connections' page caches and sorters together stay near 128 MB: past it SQLite
-            // recycles cache pages, and large sorts spill to temporary files instead of memory
-            // (four large usage reports in parallel took the server to 740 MB with in-memory
-            // temporary storage and a 64 MB cache per connection).
+            // A 16 MB page cache per connection (17 connections: at most ~270 MB in all; at 64 MB
+            // each, four large usage reports in parallel took the server past 700 MB, and the
+            // readers' caches are emptied whenever the writer commits anyway). No memory-mapped
+            // I/O: a growing database is remapped again and again (munmap, TLB shootdowns, page
+            // faults took a fifth of the CPU under load).
+            .pragma("cache_size", "-16384")
+            // Past 128 MB for all connections together SQLite recycles cache pages first.
             .pragma("soft_heap_limit", "134217728")
-            // The bundled SQLite is built to keep temporary tables and sorts in memory.
+            // Large sorts spill to temporary files (the bundled SQLite keeps them in memory).
             .pragma("temp_store", "file");
         if let Some(dir) = opts
             .get_filename()
