@@ -685,3 +685,57 @@ async fn claims_take_turns_between_accounts(b: Backend) {
     let flooded: Vec<&OtpSid> = sids.into_iter().filter(|s| **s != quiet).collect();
     assert_eq!(flooded, flood.iter().take(15).collect::<Vec<_>>());
 }
+
+/// On SQLite every write goes through the one writer connection, in turn: console sessions,
+/// sign-in times, token rotations and provider changes too (a write on a read connection
+/// would instead wait in SQLite's busy handler and fail after its timeout under load). While
+/// the writer connection is taken, they wait; once it is free, they are all written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writes_outside_scripts_wait_for_the_writer() {
+    use crate::server::auth::session_store::DbSessionStore;
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::SessionStore as _;
+    let s = store(Backend::Sqlite).await;
+    let Db::Sqlite(pool) = &s.db else {
+        unreachable!()
+    };
+    let sessions = DbSessionStore::new(&s.db);
+    let held = crate::server::db::write_pool(pool).acquire().await.unwrap();
+    let record = Record {
+        id: Id::default(),
+        data: Default::default(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+    };
+    let session = {
+        let (sessions, mut record) = (sessions.clone(), record.clone());
+        tokio::spawn(async move {
+            sessions.create(&mut record).await.unwrap();
+            record.id
+        })
+    };
+    let token = {
+        let (db, account) = (s.db.clone(), s.account.clone());
+        tokio::spawn(async move {
+            crate::server::db::credentials::set_secret_hash(&db, account.as_str(), "rotated")
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !session.is_finished() && !token.is_finished(),
+        "a write went around the writer connection"
+    );
+    drop(held);
+    let id = session.await.unwrap();
+    assert!(token.await.unwrap(), "the token's hash was replaced");
+    assert!(sessions.load(&id).await.unwrap().is_some());
+    let hash =
+        s.db.text(
+            "SELECT secret_hash FROM api_credentials WHERE sid = $1",
+            args![s.account.as_str()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(hash.as_deref(), Some("rotated"));
+}

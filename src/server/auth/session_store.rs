@@ -1,5 +1,8 @@
 //! The console's session store: tower-sessions' sqlx stores, in the same database as the data.
-use crate::server::db::Db;
+//! On SQLite, sessions are read through the read pool and written through this process's one
+//! writer connection, in turn with every other write (a write on a read connection would wait
+//! for SQLite's write lock in its busy handler, and fail after its timeout under load).
+use crate::server::db::{write_pool, Db};
 use async_trait::async_trait;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
@@ -7,14 +10,14 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 #[derive(Debug, Clone)]
 pub enum DbSessionStore {
-    Sqlite(SqliteStore),
+    Sqlite(SqliteStore, sqlx::SqlitePool),
     Postgres(PostgresStore),
 }
 
 impl DbSessionStore {
     pub fn new(db: &Db) -> Self {
         match db {
-            Db::Sqlite(pool) => Self::Sqlite(SqliteStore::new(pool.clone())),
+            Db::Sqlite(pool) => Self::Sqlite(SqliteStore::new(pool.clone()), pool.clone()),
             Db::Postgres(pool) => Self::Postgres(PostgresStore::new(pool.clone())),
         }
     }
@@ -27,7 +30,7 @@ impl DbSessionStore {
             loop {
                 tick.tick().await;
                 let result = match &store {
-                    Self::Sqlite(s) => s.delete_expired().await,
+                    Self::Sqlite(_, pool) => writes(pool).delete_expired().await,
                     Self::Postgres(s) => s.delete_expired().await,
                 };
                 if let Err(e) = result {
@@ -38,32 +41,38 @@ impl DbSessionStore {
     }
 }
 
+/// The store that writes through the writer connection (taken anew each time: the writer may
+/// have been replaced since).
+fn writes(pool: &sqlx::SqlitePool) -> SqliteStore {
+    SqliteStore::new(write_pool(pool))
+}
+
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(s) => s.create(record).await,
+            Self::Sqlite(_, pool) => writes(pool).create(record).await,
             Self::Postgres(s) => s.create(record).await,
         }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(s) => s.save(record).await,
+            Self::Sqlite(_, pool) => writes(pool).save(record).await,
             Self::Postgres(s) => s.save(record).await,
         }
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self {
-            Self::Sqlite(s) => s.load(id).await,
+            Self::Sqlite(reads, _) => reads.load(id).await,
             Self::Postgres(s) => s.load(id).await,
         }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(s) => s.delete(id).await,
+            Self::Sqlite(_, pool) => writes(pool).delete(id).await,
             Self::Postgres(s) => s.delete(id).await,
         }
     }

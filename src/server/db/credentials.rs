@@ -1,5 +1,7 @@
 //! `api_credentials` rows: hashed secrets that authenticate as an account.
-use super::Db;
+use super::script::Script;
+use super::{commit_script, Db};
+use crate::args;
 use crate::on_db;
 use crate::server::clock::Millis;
 
@@ -23,6 +25,10 @@ pub const INSERT: &str = "INSERT INTO api_credentials (sid, account_sid, kind, f
 
 /// Replaces an auth token's hash; returns whether a row changed.
 pub async fn set_secret_hash(db: &Db, sid: &str, hash: &str) -> sqlx::Result<bool> {
-    on_db!(db, pool => sqlx::query("UPDATE api_credentials SET secret_hash = $1 WHERE sid = $2 AND revoked_at IS NULL")
-        .bind(hash).bind(sid).execute(pool).await.map(|r| r.rows_affected() == 1))
+    let mut s = Script::new();
+    s.push(
+        "UPDATE api_credentials SET secret_hash = $1 WHERE sid = $2 AND revoked_at IS NULL",
+        args![hash, sid],
+    );
+    Ok(commit_script(db, s).await? == [1])
 }

@@ -1,9 +1,11 @@
 //! Providers as stored: the kind's settings as JSON and its secrets sealed (the services seal
 //! and open them; the database never sees a secret in clear).
+use crate::args;
 use crate::domain::AccountSid;
 use crate::on_db;
 use crate::server::clock::Millis;
-use crate::server::db::Db;
+use crate::server::db::script::Script;
+use crate::server::db::{commit_script, Db};
 
 /// One provider row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -37,7 +39,7 @@ pub enum WriteError {
     Db(#[from] anyhow::Error),
 }
 
-fn written(r: sqlx::Result<u64>) -> Result<u64, WriteError> {
+fn written<T>(r: sqlx::Result<T>) -> Result<T, WriteError> {
     match r {
         Ok(n) => Ok(n),
         Err(e) if super::is_unique_violation(&e) => Err(WriteError::DuplicateName),
@@ -46,33 +48,61 @@ fn written(r: sqlx::Result<u64>) -> Result<u64, WriteError> {
 }
 
 pub async fn insert(db: &Db, p: &StoredProvider) -> Result<(), WriteError> {
-    let sql = format!(
-        "INSERT INTO providers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    let mut s = Script::new();
+    s.push(
+        format!(
+            "INSERT INTO providers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ),
+        args![
+            &p.sid,
+            &p.account_sid,
+            &p.kind,
+            &p.name,
+            &p.channels,
+            &p.countries,
+            p.priority,
+            p.enabled,
+            &p.config,
+            &p.secrets,
+            p.date_created,
+            p.date_updated
+        ],
     );
-    written(on_db!(db, pool => sqlx::query(&sql)
-        .bind(&p.sid).bind(&p.account_sid).bind(&p.kind).bind(&p.name).bind(&p.channels)
-        .bind(&p.countries).bind(p.priority).bind(p.enabled).bind(&p.config).bind(&p.secrets)
-        .bind(p.date_created).bind(p.date_updated)
-        .execute(pool).await.map(|r| r.rows_affected())))?;
+    written(commit_script(db, s).await)?;
     Ok(())
 }
 
 /// Writes everything but the sid, account and creation date.
 pub async fn update(db: &Db, p: &StoredProvider) -> Result<(), WriteError> {
-    written(on_db!(db, pool => sqlx::query(
+    let mut s = Script::new();
+    s.push(
         "UPDATE providers SET kind = $1, name = $2, channels = $3, countries = $4, priority = $5, enabled = $6, \
-         config = $7, secrets = $8, date_updated = $9 WHERE sid = $10 AND account_sid = $11")
-        .bind(&p.kind).bind(&p.name).bind(&p.channels).bind(&p.countries).bind(p.priority)
-        .bind(p.enabled).bind(&p.config).bind(&p.secrets).bind(p.date_updated)
-        .bind(&p.sid).bind(&p.account_sid)
-        .execute(pool).await.map(|r| r.rows_affected())))?;
+         config = $7, secrets = $8, date_updated = $9 WHERE sid = $10 AND account_sid = $11",
+        args![
+            &p.kind,
+            &p.name,
+            &p.channels,
+            &p.countries,
+            p.priority,
+            p.enabled,
+            &p.config,
+            &p.secrets,
+            p.date_updated,
+            &p.sid,
+            &p.account_sid
+        ],
+    );
+    written(commit_script(db, s).await)?;
     Ok(())
 }
 
 pub async fn delete(db: &Db, account: &AccountSid, sid: &str) -> anyhow::Result<bool> {
-    let n = on_db!(db, pool => sqlx::query("DELETE FROM providers WHERE sid = $1 AND account_sid = $2")
-        .bind(sid).bind(account.as_str()).execute(pool).await.map(|r| r.rows_affected()))?;
-    Ok(n == 1)
+    let mut s = Script::new();
+    s.push(
+        "DELETE FROM providers WHERE sid = $1 AND account_sid = $2",
+        args![sid, account.as_str()],
+    );
+    Ok(commit_script(db, s).await? == [1])
 }
 
 /// The provider `sid` of `account`.

@@ -1,5 +1,7 @@
 //! `users` rows: console users with argon2id password hashes.
-use super::{BeginWrite, Db};
+use super::script::Script;
+use super::{commit_script, BeginWrite, Db};
+use crate::args;
 use crate::domain::{AccountSid, EmailAddress, Role, UserSid};
 use crate::on_db;
 use crate::server::clock::Millis;
@@ -48,8 +50,12 @@ pub const INSERT: &str = "INSERT INTO users (sid, account_sid, email, email_key,
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 pub async fn record_login(db: &Db, sid: &str, at: Millis) -> sqlx::Result<()> {
-    on_db!(db, pool => sqlx::query("UPDATE users SET last_login_at = $1 WHERE sid = $2")
-        .bind(at).bind(sid).execute(pool).await.map(|_| ()))
+    let mut s = Script::new();
+    s.push(
+        "UPDATE users SET last_login_at = $1 WHERE sid = $2",
+        args![at, sid],
+    );
+    commit_script(db, s).await.map(|_| ())
 }
 
 /// A user row to insert (the password already hashed).
@@ -94,8 +100,12 @@ pub async fn reset_password(
     password_hash: &str,
     at: Millis,
 ) -> sqlx::Result<()> {
-    on_db!(db, pool => sqlx::query("UPDATE users SET password_hash = $1, disabled_at = NULL, date_updated = $2 WHERE sid = $3")
-        .bind(password_hash).bind(at).bind(sid).execute(pool).await.map(|_| ()))
+    let mut s = Script::new();
+    s.push(
+        "UPDATE users SET password_hash = $1, disabled_at = NULL, date_updated = $2 WHERE sid = $3",
+        args![password_hash, at, sid],
+    );
+    commit_script(db, s).await.map(|_| ())
 }
 
 /// A console user as the Users page lists it (never the password hash).
