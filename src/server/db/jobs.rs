@@ -2,7 +2,7 @@
 //! with a lease, so several server processes can share one database and a crashed worker's job
 //! is taken up again once its lease runs out.
 use crate::args;
-use crate::domain::{OtpSid, OtpStatus};
+use crate::domain::{AccountSid, OtpSid, OtpStatus};
 use crate::server::clock::Millis;
 use crate::server::db::script::Script;
 use crate::server::db::Db;
@@ -149,14 +149,15 @@ pub async fn claim(
     };
     let (free_jobs, free_j) = (free("jobs"), free("j"));
     // `turn`: the job's place in its account's queue. A job whose OTP is gone still runs (and
-    // is completed with an error) in the turns of account ''.
+    // is completed with an error); jobs from before accounts were recorded on them run in the
+    // turns of account ''.
     let sql = format!(
         "UPDATE jobs SET lease_owner = $1, lease_until = $2, tries = tries + 1 \
          WHERE id IN (SELECT id FROM jobs WHERE id IN ( \
              SELECT id FROM ( \
                SELECT j.id, j.run_at, ROW_NUMBER() OVER ( \
-                   PARTITION BY COALESCE(o.account_sid, '') ORDER BY j.run_at, j.id) AS turn \
-               FROM jobs j LEFT JOIN otps o ON o.sid = j.otp_sid \
+                   PARTITION BY j.account_sid ORDER BY j.run_at, j.id) AS turn \
+               FROM jobs j \
                WHERE j.done_at IS NULL AND j.run_at <= $3{kinds} AND {free_j}) AS due \
              ORDER BY turn, run_at, id LIMIT {limit}){lock}) \
          AND done_at IS NULL AND {free_jobs} \
@@ -205,11 +206,24 @@ pub async fn claim(
         .collect()
 }
 
-/// A new job, due at `run_at`.
-pub(crate) fn insert(s: &mut Script, kind: JobKind, otp: &OtpSid, step: usize, run_at: Millis) {
+/// A new job of `account`'s OTP, due at `run_at`.
+pub(crate) fn insert(
+    s: &mut Script,
+    kind: JobKind,
+    otp: &OtpSid,
+    account: &AccountSid,
+    step: usize,
+    run_at: Millis,
+) {
     s.push(
-        "INSERT INTO jobs (kind, otp_sid, step, run_at) VALUES ($1, $2, $3, $4)",
-        args![kind.as_str(), otp.as_str(), step as i32, run_at],
+        "INSERT INTO jobs (kind, otp_sid, account_sid, step, run_at) VALUES ($1, $2, $3, $4, $5)",
+        args![
+            kind.as_str(),
+            otp.as_str(),
+            account.as_str(),
+            step as i32,
+            run_at
+        ],
     );
 }
 

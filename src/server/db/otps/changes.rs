@@ -278,8 +278,8 @@ impl Apply<'_, '_> {
             moving.push(
                 s,
                 &format!(
-                    "INSERT INTO jobs (kind, otp_sid, step, run_at, created_at, payload) \
-                     SELECT '{}', sid, 0, $1, $1, $2 FROM otps WHERE {{where}} AND status_callback IS NOT NULL",
+                    "INSERT INTO jobs (kind, otp_sid, account_sid, step, run_at, created_at, payload) \
+                     SELECT '{}', sid, account_sid, 0, $1, $1, $2 FROM otps WHERE {{where}} AND status_callback IS NOT NULL",
                     JobKind::Callback.as_str()
                 ),
                 args![self.at, to],
@@ -288,7 +288,7 @@ impl Apply<'_, '_> {
         for (kind, step, run_at, payload) in &self.jobs {
             moving.push(
                 s,
-                "INSERT INTO jobs (kind, otp_sid, step, run_at, payload) SELECT $1, sid, $2, $3, $4 FROM otps WHERE {where}",
+                "INSERT INTO jobs (kind, otp_sid, account_sid, step, run_at, payload) SELECT $1, sid, account_sid, $2, $3, $4 FROM otps WHERE {where}",
                 args![kind.as_str(), *step as i32, *run_at, payload.as_deref()],
             );
         }
@@ -401,8 +401,8 @@ pub(crate) fn push_event(s: &mut Script, sid: &str, at: Millis, e: &OtpEvent) {
 pub(crate) fn push_callback(s: &mut Script, sid: &str, at: Millis) {
     s.push(
         format!(
-            "INSERT INTO jobs (kind, otp_sid, step, run_at, created_at, payload) \
-             SELECT '{}', sid, 0, $1, $1, status FROM otps WHERE sid = $2 AND status_callback IS NOT NULL",
+            "INSERT INTO jobs (kind, otp_sid, account_sid, step, run_at, created_at, payload) \
+             SELECT '{}', sid, account_sid, 0, $1, $1, status FROM otps WHERE sid = $2 AND status_callback IS NOT NULL",
             JobKind::Callback.as_str()
         ),
         args![at, sid],
@@ -543,7 +543,7 @@ mod tests {
         assert!(text.contains("SELECT sid, $3, $4, $5 FROM otps WHERE sid = $1 AND workflow_index = $2 AND status IN ('pending')"), "{text}");
         assert!(text.contains("UPDATE otps SET status = 'sent', sent_at = COALESCE(sent_at, $3), date_updated = $3 WHERE sid = $1 AND workflow_index = $2 AND status IN ('pending')"), "{text}");
         assert!(
-            text.contains("SELECT 'callback', sid, 0, $3, $3, $4"),
+            text.contains("SELECT 'callback', sid, account_sid, 0, $3, $3, $4"),
             "{text}"
         );
     }

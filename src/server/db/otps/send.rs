@@ -249,7 +249,7 @@ fn accepted_script(w: &SendWrite<'_>) -> Script {
         );
     }
     let mut s = Script::new();
-    crate::server::db::jobs::insert(&mut s, JobKind::Deliver, &o.sid, 0, now);
+    crate::server::db::jobs::insert(&mut s, JobKind::Deliver, &o.sid, &o.account_sid, 0, now);
     changes.extend(s);
     match w.protection {
         Some((dest, rule)) => changes.script.guarded(protection_guard(o, dest, rule)),
