@@ -4,6 +4,7 @@
 # BENCH_CONCURRENCY (default 32) and BENCH_SECONDS (default 20, at most 600) tune the run;
 # BENCH_DATABASE_URL=postgres://… runs it on PostgreSQL instead (an empty database);
 # BENCH_LIMITS=2 charges two named limits on every send (see `smart2fa-bench loadgen --help`);
+# BENCH_HEAPTRACK=1 runs the server under heaptrack and prints where its memory was at the peak;
 # BENCH_PROFILE=1 samples the server with perf (Debian's linux-perf) during the run and prints
 # the functions where its CPU time goes (self time, top 25).
 #
@@ -63,9 +64,21 @@ if [[ "${1:-}" == abuse ]]; then
   # The slow callback receiver is on loopback: this operator allows it.
   export SMART2FA_ALLOW_PRIVATE_OUTBOUND=true
 fi
-./target/release/smart2fa serve >"$DIR/server.log" 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT
+if [[ "${BENCH_HEAPTRACK:-}" == 1 ]]; then
+  # Where the server's memory goes: every allocation recorded by heaptrack (Debian's), and at
+  # the end the call stacks that held the most at the peak. Slows the server: figures of such a
+  # run are for memory only.
+  command -v heaptrack >/dev/null || { sudo_="" ; [[ $(id -u) -ne 0 ]] && sudo_=sudo; $sudo_ apt-get install -y -qq heaptrack >/dev/null; }
+  heaptrack -o "$DIR/heap" ./target/release/smart2fa serve >"$DIR/server.log" 2>&1 &
+  WRAPPER=$!
+  trap 'kill $PID 2>/dev/null; wait $WRAPPER 2>/dev/null; echo "where the memory was at its peak (heaptrack):"; heaptrack_print -f "$DIR"/heap.*zst -p 1 -a 0 -T 0 -n 6 -s 3 2>/dev/null | grep -v "^\s*$" | head -120; rm -rf "$DIR"' EXIT
+  for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+  PID="$(pgrep -n -f 'smart2fa serve$')"
+else
+  ./target/release/smart2fa serve >"$DIR/server.log" 2>&1 &
+  PID=$!
+  trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT
+fi
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 echo "smart2fa $(./target/release/smart2fa --version | awk '{print $2}') on ${BENCH_DATABASE_URL:+PostgreSQL}${BENCH_DATABASE_URL:-SQLite} ($(nproc) cores), sandbox provider" | sed -E 's#postgres://[^ ]*##' 
 # CPU time and memory from /proc: the server's CPU seconds over the run, and from it the CPU

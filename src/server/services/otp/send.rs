@@ -130,7 +130,8 @@ async fn send_once(
     plan.check_country(&countries)?;
     let charges = resolve_limits(svc, scope, &plan.cmd.limits).await?;
     let now = svc.now();
-    protection::check(svc, scope.sid(), &plan.destination, plan.protection, now).await?;
+    // Destination protection is checked by the write itself (in its transaction, so it is
+    // exact): only a refused send reads the destination's history, to say when to retry.
     let verdict = match &plan.cmd.to {
         Some(phone) => {
             fraud::check(
@@ -175,7 +176,7 @@ async fn send_once(
                 retry_after: refusal.retry_after(),
             }))
         }
-        // Sends to this destination committed since the check above filled a window.
+        // The destination's sends fill a window (also those committed a moment ago).
         Written::TooManySends => {
             protection::check(svc, scope.sid(), &plan.destination, plan.protection, now).await?;
             Err(protection::refused_now(plan.protection))
