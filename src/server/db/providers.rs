@@ -4,7 +4,7 @@ use crate::args;
 use crate::domain::AccountSid;
 use crate::on_db;
 use crate::server::clock::Millis;
-use crate::server::db::script::Script;
+use crate::server::db::script::{Arg, Script};
 use crate::server::db::{commit_script, Db};
 
 /// One provider row.
@@ -47,26 +47,30 @@ fn written<T>(r: sqlx::Result<T>) -> Result<T, WriteError> {
     }
 }
 
+/// The values a provider's settings are written from, in `COLUMNS` order (kind … secrets).
+fn settings_args(p: &StoredProvider) -> Vec<Arg> {
+    args![
+        &p.kind,
+        &p.name,
+        &p.channels,
+        &p.countries,
+        p.priority,
+        p.enabled,
+        &p.config,
+        &p.secrets
+    ]
+}
+
 pub async fn insert(db: &Db, p: &StoredProvider) -> Result<(), WriteError> {
+    let mut values = args![&p.sid, &p.account_sid];
+    values.extend(settings_args(p));
+    values.extend(args![p.date_created, p.date_updated]);
     let mut s = Script::new();
     s.push(
         format!(
             "INSERT INTO providers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ),
-        args![
-            &p.sid,
-            &p.account_sid,
-            &p.kind,
-            &p.name,
-            &p.channels,
-            &p.countries,
-            p.priority,
-            p.enabled,
-            &p.config,
-            &p.secrets,
-            p.date_created,
-            p.date_updated
-        ],
+        values,
     );
     written(commit_script(db, s).await)?;
     Ok(())
@@ -74,23 +78,13 @@ pub async fn insert(db: &Db, p: &StoredProvider) -> Result<(), WriteError> {
 
 /// Writes everything but the sid, account and creation date.
 pub async fn update(db: &Db, p: &StoredProvider) -> Result<(), WriteError> {
+    let mut values = settings_args(p);
+    values.extend(args![p.date_updated, &p.sid, &p.account_sid]);
     let mut s = Script::new();
     s.push(
         "UPDATE providers SET kind = $1, name = $2, channels = $3, countries = $4, priority = $5, enabled = $6, \
          config = $7, secrets = $8, date_updated = $9 WHERE sid = $10 AND account_sid = $11",
-        args![
-            &p.kind,
-            &p.name,
-            &p.channels,
-            &p.countries,
-            p.priority,
-            p.enabled,
-            &p.config,
-            &p.secrets,
-            p.date_updated,
-            &p.sid,
-            &p.account_sid
-        ],
+        values,
     );
     written(commit_script(db, s).await)?;
     Ok(())
