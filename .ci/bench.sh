@@ -71,7 +71,7 @@ if [[ "${BENCH_HEAPTRACK:-}" == 1 ]]; then
   command -v heaptrack >/dev/null || { sudo_="" ; [[ $(id -u) -ne 0 ]] && sudo_=sudo; $sudo_ apt-get install -y -qq heaptrack >/dev/null; }
   heaptrack -o "$DIR/heap" ./target/release/smart2fa serve >"$DIR/server.log" 2>&1 &
   WRAPPER=$!
-  trap 'kill $PID 2>/dev/null; wait $WRAPPER 2>/dev/null; echo "where the memory was at its peak (heaptrack):"; heaptrack_print -f "$DIR"/heap.*zst -p 1 -a 0 -T 0 -n 6 -s 3 2>/dev/null | grep -v "^\s*$" | head -120; rm -rf "$DIR"' EXIT
+  trap 'kill $PID 2>/dev/null; wait $WRAPPER 2>/dev/null; echo "where the memory was at its peak (heaptrack):"; heaptrack_print -f "$DIR"/heap.*zst -p 1 -a 0 -T 0 -n 6 -s 3 2>/dev/null | grep -v -e "^\s*$" -e "^\s*in /" | sed -n 1,150p; rm -rf "$DIR"' EXIT
   for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
   PID="$(pgrep -n -f 'smart2fa serve$')"
 else
