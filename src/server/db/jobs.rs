@@ -149,8 +149,8 @@ pub async fn claim(
     };
     let (free_jobs, free_j) = (free("jobs"), free("j"));
     // `turn`: the job's place in its account's queue. A job whose OTP is gone still runs (and
-    // is completed with an error); jobs from before accounts were recorded on them run in the
-    // turns of account ''.
+    // is completed with an error); one whose OTP was already gone when jobs started carrying
+    // their account (migration 022) runs in the turns of account ''.
     let sql = format!(
         "UPDATE jobs SET lease_owner = $1, lease_until = $2, tries = tries + 1 \
          WHERE id IN (SELECT id FROM jobs WHERE id IN ( \
