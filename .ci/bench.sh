@@ -72,17 +72,17 @@ if [[ "${BENCH_HEAPTRACK:-}" == 1 ]]; then
   heaptrack -o "$DIR/heap" ./target/release/smart2fa serve >"$DIR/server.log" 2>&1 &
   WRAPPER=$!
   trap 'kill $PID 2>/dev/null; wait $WRAPPER 2>/dev/null; echo "where the memory was at its peak (heaptrack):"; heaptrack_print -f "$DIR"/heap.*zst -p 1 -a 0 -T 0 -n 6 -s 3 2>/dev/null | grep -v -e "^\s*$" -e "^\s*in /" | sed -n 1,150p; rm -rf "$DIR"' EXIT
-  for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-  PID="$(pgrep -n -f 'smart2fa serve$')"
 else
   ./target/release/smart2fa serve >"$DIR/server.log" 2>&1 &
   PID=$!
   trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT
 fi
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+# Under heaptrack the measured process is the server the wrapper started.
+if [[ "${BENCH_HEAPTRACK:-}" == 1 ]]; then PID="$(pgrep -n -f 'smart2fa serve$')"; fi
 echo "smart2fa $(./target/release/smart2fa --version | awk '{print $2}') on ${BENCH_DATABASE_URL:+PostgreSQL}${BENCH_DATABASE_URL:-SQLite} ($(nproc) cores), sandbox provider" | sed -E 's#postgres://[^ ]*##' 
 # CPU time and memory from /proc: the server's CPU seconds over the run, and from it the CPU
-# milliseconds one lifecycle costs (a figure that does not depend on how fast the machine is).
+# milliseconds one lifecycle costs (less tied to the machine than throughput; compare runs of one machine).
 ticks="$(getconf CLK_TCK)"
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rss_kb() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }

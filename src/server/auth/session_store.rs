@@ -10,14 +10,15 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 #[derive(Debug, Clone)]
 pub enum DbSessionStore {
-    Sqlite(SqliteStore, sqlx::SqlitePool),
+    /// The database's read pool: sessions are read through it and written through its writer.
+    Sqlite(sqlx::SqlitePool),
     Postgres(PostgresStore),
 }
 
 impl DbSessionStore {
     pub fn new(db: &Db) -> Self {
         match db {
-            Db::Sqlite(pool) => Self::Sqlite(SqliteStore::new(pool.clone()), pool.clone()),
+            Db::Sqlite(pool) => Self::Sqlite(pool.clone()),
             Db::Postgres(pool) => Self::Postgres(PostgresStore::new(pool.clone())),
         }
     }
@@ -30,7 +31,7 @@ impl DbSessionStore {
             loop {
                 tick.tick().await;
                 let result = match &store {
-                    Self::Sqlite(_, pool) => writes(pool).delete_expired().await,
+                    Self::Sqlite(pool) => writes(pool).delete_expired().await,
                     Self::Postgres(s) => s.delete_expired().await,
                 };
                 if let Err(e) = result {
@@ -51,28 +52,28 @@ fn writes(pool: &sqlx::SqlitePool) -> SqliteStore {
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(_, pool) => writes(pool).create(record).await,
+            Self::Sqlite(pool) => writes(pool).create(record).await,
             Self::Postgres(s) => s.create(record).await,
         }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(_, pool) => writes(pool).save(record).await,
+            Self::Sqlite(pool) => writes(pool).save(record).await,
             Self::Postgres(s) => s.save(record).await,
         }
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self {
-            Self::Sqlite(reads, _) => reads.load(id).await,
+            Self::Sqlite(pool) => SqliteStore::new(pool.clone()).load(id).await,
             Self::Postgres(s) => s.load(id).await,
         }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(_, pool) => writes(pool).delete(id).await,
+            Self::Sqlite(pool) => writes(pool).delete(id).await,
             Self::Postgres(s) => s.delete(id).await,
         }
     }
